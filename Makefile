@@ -1,0 +1,42 @@
+# dvs: the two user commands are `make run` and `make test`; both install what they need.
+JOBS ?= 2
+BUILD ?= build
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDVS_WERROR=ON
+
+.PHONY: all deps build run test test-release test-asan test-tsan clean
+
+all: build
+
+deps:
+	@bash harness/scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Main job: a node on this machine, every primitive's ping-pong plus raw baselines, one table.
+run: build
+	$(BUILD)/harness/dvs run
+
+test: deps test-release test-asan test-tsan
+	@echo "make test: all suites passed"
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVS_WERROR=ON -DDVS_SANITIZE=address
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 300 -LE nosan
+
+test-tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVS_WERROR=ON -DDVS_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target dvs_tsan_tests dvsd
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure --timeout 300 -L tsan
+
+clean:
+	rm -rf build build-asan build-tsan
