@@ -1,0 +1,843 @@
+#include "core/ipc.hpp"
+
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "core/waiter.hpp"
+
+namespace dvs::core {
+
+namespace {
+constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr uint32_t kBlockedMask = DVS_SENDING | DVS_RECEIVING;
+
+// ---------- small helpers on slots (callers hold the lock of every slot they modify) ----------
+
+bool is_free(Slot& s) { return (s.flags.load(kRelaxed) & DVS_SLOT_FREE) != 0; }
+
+// Receptive to a message from `from_ep`: blocked receiving, not in a send phase, not in a copy.
+bool receptive(Slot& s, int32_t from_ep) {
+  uint32_t f = s.flags.load(kRelaxed);
+  if ((f & DVS_RECEIVING) == 0 || (f & (DVS_SENDING | DVS_ONCOPY | DVS_SLOT_FREE)) != 0) return false;
+  int32_t g = s.getfrom.load(kRelaxed);
+  return g == DVS_ANY || g == from_ep;
+}
+
+// Endpoint -> slot index without trusting anything but the geometry. EDVSENDPOINT if malformed.
+int index_of_endpoint(DcTable& t, int ep, int* index) {
+  if (ep == DVS_ANY || ep == DVS_NONE || ep == DVS_SELF) return EDVSENDPOINT;
+  if (ep < -DVS_NR_TASKS_MAX) return EDVSENDPOINT;
+  int p_nr = DVS_ENDPOINT_P(ep);
+  if (!t.geometry().valid_pnr(p_nr)) return EDVSENDPOINT;
+  *index = t.geometry().index_of(p_nr);
+  return 0;
+}
+
+// Checks (under the slot's lock) that the slot is bound to exactly `ep`.
+int check_bound(Slot& s, int ep, int died_code) {
+  if (is_free(s)) return s.endpoint.load(kRelaxed) == ep ? died_code : EDVSNOTBIND;
+  if (s.endpoint.load(kRelaxed) != ep) return EDVSENDPOINT;
+  return 0;
+}
+
+bool may_send_to(DcTable& t, Slot& self, int dst_index) {
+  if (!t.geometry().is_system_index(dst_index)) return true;  // only system destinations are checked
+  return (self.ipc_to[dst_index / 64].load(kRelaxed) >> (dst_index % 64)) & 1u;
+}
+
+// Completes the blocked call of s (locked) with result. True if s must be rung after unlocking.
+[[nodiscard]] bool wake_with(Slot& s, int result) {
+  s.result.store(result, kRelaxed);
+  return mark_woken(s);
+}
+
+// Counters are written only by their owner: no atomic read-modify-write on the hot path.
+void bump(std::atomic<uint64_t>& counter, uint64_t n) { counter.store(counter.load(kRelaxed) + n, kRelaxed); }
+
+// Appends slot `sender` to the queue of `dst` (both locked).
+void enqueue(DcTable& t, int dst, int sender) {
+  Slot& d = t.slot(dst);
+  t.slot(sender).q_next.store(kNoSlot, kRelaxed);
+  int tail = d.q_tail.load(kRelaxed);
+  if (tail == kNoSlot || !t.valid_index(tail)) {
+    d.q_head.store(sender, kRelaxed);
+  } else {
+    t.slot(tail).q_next.store(sender, kRelaxed);
+  }
+  d.q_tail.store(sender, kRelaxed);
+}
+
+// Removes `sender` from the queue of `dst` (dst locked). Returns false if not found or the list
+// is corrupt (in which case the queue is reset: its members are woken by their own timeouts or
+// by dvsd's cleanup).
+bool unlink(DcTable& t, int dst, int sender) {
+  Slot& d = t.slot(dst);
+  int prev = kNoSlot;
+  int q = d.q_head.load(kRelaxed);
+  for (int steps = 0; q != kNoSlot; ++steps) {
+    if (!t.valid_index(q) || steps > t.geometry().nr_slots()) {
+      d.q_head.store(kNoSlot, kRelaxed);
+      d.q_tail.store(kNoSlot, kRelaxed);
+      return false;
+    }
+    int next = t.slot(q).q_next.load(kRelaxed);
+    if (q == sender) {
+      if (prev == kNoSlot)
+        d.q_head.store(next, kRelaxed);
+      else
+        t.slot(prev).q_next.store(next, kRelaxed);
+      if (d.q_tail.load(kRelaxed) == sender) d.q_tail.store(prev, kRelaxed);
+      t.slot(sender).q_next.store(kNoSlot, kRelaxed);
+      return true;
+    }
+    prev = q;
+    q = next;
+  }
+  return false;
+}
+
+// Locks `other` while `held` is locked: in order if other > held, else only by trylock.
+// EDVSAGAIN means: release everything and take both with lock_pair.
+int lock_second(DcTable& t, int held, int other) {
+  if (other > held) return lock_slot(t.slot(other));
+  return trylock_slot(t.slot(other));
+}
+
+void build_notify(DcTable& t, int from_index, dvs_message_t* m) {
+  std::memset(m, 0, sizeof *m);
+  m->m_source = t.slot(from_index).endpoint.load(kRelaxed);
+  m->m_type = DVS_NOTIFY_FROM(t.geometry().pnr_of(from_index));
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  m->m_u.m9.m9_t1_sec = now.tv_sec;
+  m->m_u.m9.m9_t1_nsec = now.tv_nsec;
+}
+
+// ---------- the receive-side match, shared by receive and by the end of a vcopy ----------
+constexpr int kNothing = 1;  // internal: nothing matched
+
+// With r locked: takes a pending notification or the first matching queued sender for a
+// receive(src) by slot r, writing the message to *out. Returns 0, kNothing, EDVSAGAIN (back off:
+// unlock r, lock_pair(r, *backoff_with), retry) or an error for a corrupt queue.
+int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backoff_with) {
+  Slot& rs = t.slot(r);
+  int src_index = kNoSlot;
+  if (src != DVS_ANY && index_of_endpoint(t, src, &src_index) != 0) return EDVSENDPOINT;
+  // (1) pending notifications first, lowest slot index first.
+  for (int w = 0; w < kMaxSlots / 64; ++w) {
+    uint64_t bits = rs.notify_pending[w].load(kRelaxed);
+    if (src_index != kNoSlot) bits &= (src_index / 64 == w) ? (uint64_t{1} << (src_index % 64)) : 0;
+    if (bits == 0) continue;
+    int from = w * 64 + __builtin_ctzll(bits);
+    rs.notify_pending[w].fetch_and(~(uint64_t{1} << (from % 64)), kRelaxed);
+    if (!t.valid_index(from)) return EDVSBADSRCDST;
+    build_notify(t, from, out);
+    return 0;
+  }
+  // (2) the sender queue, FIFO, first sender matching src.
+  int q = rs.q_head.load(kRelaxed);
+  for (int steps = 0; q != kNoSlot; ++steps) {
+    if (!t.valid_index(q) || steps > t.geometry().nr_slots()) return EDVSBADSRCDST;
+    if (src == DVS_ANY || q == src_index) break;
+    q = t.slot(q).q_next.load(kRelaxed);
+  }
+  if (q == kNoSlot) return kNothing;
+  int rc = lock_second(t, r, q);
+  if (rc == EDVSAGAIN) {
+    *backoff_with = q;
+    return EDVSAGAIN;
+  }
+  if (rc != 0) return rc;
+  Slot& qs = t.slot(q);
+  if (!unlink(t, r, q)) {
+    unlock_slot(qs);
+    return EDVSBADSRCDST;
+  }
+  *out = qs.msg;
+  uint32_t f = qs.flags.load(kRelaxed) & ~DVS_SENDING;
+  qs.flags.store(f, kRelaxed);
+  qs.sendto.store(kNoSlot, kRelaxed);
+  bool need_ring = false;
+  if ((f & DVS_RECEIVING) == 0) need_ring = wake_with(qs, DVS_OK);  // plain send completes now
+  unlock_slot(qs);
+  if (need_ring) ring(qs);
+  return 0;
+}
+
+// ---------- deadlock detection (beyond the original) ----------
+
+// Follows "waits for" edges from `start`: SENDING -> its destination, RECEIVING from one
+// endpoint -> that endpoint. True if the walk returns to `self`. Lock-free peek.
+bool closes_cycle(DcTable& t, int self, int start, std::vector<int>* members) {
+  int x = start;
+  members->clear();
+  for (int steps = 0; steps <= t.geometry().nr_slots(); ++steps) {
+    if (x == self) return true;
+    if (!t.valid_index(x)) return false;
+    members->push_back(x);
+    Slot& s = t.slot(x);
+    uint32_t f = s.flags.load(std::memory_order_acquire);
+    if (f & DVS_SLOT_FREE) return false;
+    if (f & DVS_SENDING) {
+      x = s.sendto.load(kRelaxed);
+    } else if (f & DVS_RECEIVING) {
+      int g = s.getfrom.load(kRelaxed);
+      if (g == DVS_ANY || index_of_endpoint(t, g, &x) != 0) return false;
+    } else {
+      return false;
+    }
+  }
+  return false;
+}
+
+// Called with self and `start` locked. Returns EDVSLOCKED if blocking would deadlock (verified
+// with every member locked), 0 if not, EDVSAGAIN if it could not be verified now (retry).
+int check_deadlock(DcTable& t, int self, int start) {
+  std::vector<int> members;
+  if (!closes_cycle(t, self, start, &members)) return 0;
+  std::vector<int> taken;
+  for (int m : members) {
+    if (m == start || m == self) continue;
+    if (trylock_slot(t.slot(m)) != 0) {
+      for (int x : taken) unlock_slot(t.slot(x));
+      return EDVSAGAIN;
+    }
+    taken.push_back(m);
+  }
+  std::vector<int> again;
+  bool cycle = closes_cycle(t, self, start, &again) && again == members;
+  for (int x : taken) unlock_slot(t.slot(x));
+  return cycle ? EDVSLOCKED : 0;
+}
+
+// ---------- blocking and cancelling ----------
+
+// After a timed-out wait: take the caller out of whatever it waits in, unless it completed.
+int cancel_wait(DcTable& t, int self) {
+  Slot& s = t.slot(self);
+  for (;;) {
+    if (int rc = lock_slot(s); rc != 0) return rc;
+    if (s.wake.load(std::memory_order_acquire) != 0) {
+      unlock_slot(s);
+      return s.result.load(kRelaxed);
+    }
+    uint32_t f = s.flags.load(kRelaxed);
+    if ((f & DVS_SENDING) == 0) {
+      s.flags.store(f & ~kBlockedMask, kRelaxed);
+      s.getfrom.store(DVS_NONE, kRelaxed);
+      s.wake.store(1, kRelaxed);
+      unlock_slot(s);
+      return EDVSTIMEDOUT;
+    }
+    int d = s.sendto.load(kRelaxed);
+    unlock_slot(s);
+    if (!t.valid_index(d) || d == self) return EDVSBADSRCDST;
+    if (int rc = lock_pair(t, self, d); rc != 0) return rc;
+    bool done = false;
+    int result = EDVSTIMEDOUT;
+    if (s.wake.load(std::memory_order_acquire) != 0) {
+      result = s.result.load(kRelaxed);
+      done = true;
+    } else if ((s.flags.load(kRelaxed) & DVS_SENDING) && s.sendto.load(kRelaxed) == d) {
+      unlink(t, d, self);
+      s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
+      s.sendto.store(kNoSlot, kRelaxed);
+      s.getfrom.store(DVS_NONE, kRelaxed);
+      s.wake.store(1, kRelaxed);
+      done = true;
+    }
+    unlock_pair(t, self, d);
+    if (done) return result;
+  }
+}
+
+// Releases nothing; waits for the wake set up under the lock, then returns the call's result.
+int block(Caller& c, Deadline deadline) {
+  Slot& s = c.table->slot(c.index);
+  if (wait_woken(s, c.wait_mode, c.spin_ns, deadline)) return s.result.load(std::memory_order_acquire);
+  return cancel_wait(*c.table, c.index);
+}
+
+// ---------- send and sendrec share one path ----------
+// Only the destination is locked: the caller's own state is written while it runs (see the
+// locking contract in shm_table.hpp), so the fast path costs one lock.
+int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_receive) {
+  DcTable& t = *c.table;
+  if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
+  int d = kNoSlot;
+  if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
+  if (d == c.index) return EDVSENDPOINT;
+  Slot& self = t.slot(c.index);
+  Slot& ds = t.slot(d);
+  if (!may_send_to(t, self, d)) return EDVSTRAPDENIED;
+  Deadline deadline = Deadline::after_ms(timeout_ms);
+  m->m_source = c.endpoint;
+  for (int attempt = 0;; ++attempt) {
+    if (int rc = lock_slot(ds); rc != 0) return rc;
+    if (int rc = check_bound(ds, dst_ep, EDVSDSTDIED); rc != 0) {
+      unlock_slot(ds);
+      return rc;
+    }
+    if (receptive(ds, c.endpoint)) {  // rendezvous now: copy straight into the receiver's slot
+      if (then_receive) {  // become a receiver of dst before dst can run and reply
+        self.getfrom.store(dst_ep, kRelaxed);
+        self.wake.store(0, kRelaxed);
+        self.flags.store(self.flags.load(kRelaxed) | DVS_RECEIVING, std::memory_order_release);
+      }
+      ds.msg = *m;
+      ds.getfrom.store(DVS_NONE, kRelaxed);
+      ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
+      bool need_ring = wake_with(ds, DVS_OK);
+      unlock_slot(ds);
+      if (need_ring) ring(ds);
+      bump(self.lclsent, 1);
+      if (!then_receive) return DVS_OK;
+      int rc = block(c, deadline);
+      if (rc == DVS_OK) *m = self.msg;
+      return rc;
+    }
+    if (timeout_ms == DVS_TIMEOUT_NOWAIT) {
+      unlock_slot(ds);
+      return EDVSTIMEDOUT;
+    }
+    int dl = check_deadlock(t, c.index, d);
+    if (dl == EDVSAGAIN && attempt < 1000) {
+      unlock_slot(ds);
+      sched_yield();
+      continue;
+    }
+    if (dl == EDVSLOCKED) {
+      unlock_slot(ds);
+      return EDVSLOCKED;
+    }
+    // Queue behind earlier senders; the receiver copies from our slot's buffer.
+    self.msg = *m;
+    self.sendto.store(d, kRelaxed);
+    self.getfrom.store(then_receive ? dst_ep : DVS_NONE, kRelaxed);
+    self.wake.store(0, kRelaxed);
+    self.flags.store(self.flags.load(kRelaxed) | DVS_SENDING | (then_receive ? DVS_RECEIVING : 0u),
+                     std::memory_order_release);
+    enqueue(t, d, c.index);
+    unlock_slot(ds);
+    int rc = block(c, deadline);
+    if (rc == DVS_OK) {
+      bump(self.lclsent, 1);
+      if (then_receive) *m = self.msg;
+    }
+    return rc;
+  }
+}
+
+int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
+  DcTable& t = *c.table;
+  Slot& self = t.slot(c.index);
+  int src_index = kNoSlot;
+  if (src_ep != DVS_ANY) {
+    if (src_ep == c.endpoint || src_ep == DVS_SELF) return EDVSENDPOINT;
+    if (int rc = index_of_endpoint(t, src_ep, &src_index); rc != 0) return rc;
+  }
+  Deadline deadline = Deadline::after_ms(timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    int pair = kNoSlot;  // set when we had to take a second lock in order
+    if (int rc = lock_slot(self); rc != 0) return rc;
+    if (src_ep == DVS_ANY && (self.misc.load(kRelaxed) & kMiscWokenUp)) {
+      self.misc.fetch_and(~kMiscWokenUp, kRelaxed);
+      unlock_slot(self);
+      return EDVSWOKENUP;
+    }
+    int backoff = kNoSlot;
+    int rc = take_for_receiver(t, c.index, src_ep, m, &backoff);
+    if (rc == EDVSAGAIN) {
+      unlock_slot(self);
+      // Take both in order, then drop the other: the next pass will get it by trylock or in order.
+      if (int lr = lock_pair(t, c.index, backoff); lr != 0) return lr;
+      unlock_pair(t, c.index, backoff);
+      continue;
+    }
+    if (rc != kNothing) {
+      unlock_slot(self);
+      return rc;
+    }
+    if (src_index != kNoSlot) {
+      // The awaited source must be alive; and waiting for it must not close a cycle.
+      Slot& ss = t.slot(src_index);
+      if (int br = check_bound(ss, src_ep, EDVSSRCDIED); br != 0) {
+        unlock_slot(self);
+        return br;
+      }
+      if (timeout_ms != DVS_TIMEOUT_NOWAIT) {
+        if (int lr = lock_second(t, c.index, src_index); lr == 0) {
+          pair = src_index;
+        } else if (lr == EDVSAGAIN) {
+          unlock_slot(self);
+          if (int pr = lock_pair(t, c.index, src_index); pr != 0) return pr;
+          unlock_pair(t, c.index, src_index);
+          continue;
+        } else {
+          unlock_slot(self);
+          return lr;
+        }
+        int dl = check_deadlock(t, c.index, src_index);
+        if (dl != 0) {
+          unlock_pair(t, c.index, pair);
+          if (dl == EDVSAGAIN && attempt < 1000) {
+            sched_yield();
+            continue;
+          }
+          return dl == EDVSAGAIN ? EDVSLOCKED : dl;
+        }
+      }
+    }
+    if (timeout_ms == DVS_TIMEOUT_NOWAIT) {
+      unlock_slot(self);
+      return EDVSTIMEDOUT;
+    }
+    self.getfrom.store(src_ep, kRelaxed);
+    self.wake.store(0, kRelaxed);
+    self.flags.store(self.flags.load(kRelaxed) | DVS_RECEIVING, std::memory_order_release);
+    if (pair != kNoSlot)
+      unlock_pair(t, c.index, pair);
+    else
+      unlock_slot(self);
+    rc = block(c, deadline);
+    if (rc == DVS_OK) *m = self.msg;
+    return rc;
+  }
+}
+
+// ---------- vcopy ----------
+int pid_of(Slot& s) { return s.lpid.load(kRelaxed); }
+
+long copy_between(pid_t src_pid, const void* src_addr, pid_t dst_pid, void* dst_addr, size_t bytes) {
+  pid_t me = getpid();
+  if (src_pid == me && dst_pid == me) {
+    std::memmove(dst_addr, src_addr, bytes);
+    return static_cast<long>(bytes);
+  }
+  size_t done = 0;
+  auto fail = [](int e) -> long {
+    if (e == EFAULT) return EDVSFAULT;
+    if (e == ESRCH) return EDVSDEADSRCDST;
+    if (e == EPERM) return EDVSPERM;
+    return EDVSIO;
+  };
+  if (src_pid == me || dst_pid == me) {
+    while (done < bytes) {
+      iovec local{}, remote{};
+      ssize_t n;
+      if (src_pid == me) {
+        local = {const_cast<char*>(static_cast<const char*>(src_addr)) + done, bytes - done};
+        remote = {static_cast<char*>(dst_addr) + done, bytes - done};
+        n = process_vm_writev(dst_pid, &local, 1, &remote, 1, 0);
+      } else {
+        local = {static_cast<char*>(dst_addr) + done, bytes - done};
+        remote = {const_cast<char*>(static_cast<const char*>(src_addr)) + done, bytes - done};
+        n = process_vm_readv(src_pid, &local, 1, &remote, 1, 0);
+      }
+      if (n <= 0) return fail(n < 0 ? errno : EFAULT);
+      done += static_cast<size_t>(n);
+    }
+    return static_cast<long>(bytes);
+  }
+  // Third party: through a bounce buffer (two copies; the kernel has no remote-to-remote copy).
+  std::vector<char> bounce(std::min<size_t>(bytes, 64 * 1024));
+  while (done < bytes) {
+    size_t chunk = std::min(bounce.size(), bytes - done);
+    iovec l{bounce.data(), chunk};
+    iovec r{const_cast<char*>(static_cast<const char*>(src_addr)) + done, chunk};
+    ssize_t n = process_vm_readv(src_pid, &l, 1, &r, 1, 0);
+    if (n <= 0) return fail(n < 0 ? errno : EFAULT);
+    size_t got = static_cast<size_t>(n), put = 0;
+    while (put < got) {
+      iovec l2{bounce.data() + put, got - put};
+      iovec r2{static_cast<char*>(dst_addr) + done + put, got - put};
+      ssize_t w = process_vm_writev(dst_pid, &l2, 1, &r2, 1, 0);
+      if (w <= 0) return fail(w < 0 ? errno : EFAULT);
+      put += static_cast<size_t>(w);
+    }
+    done += got;
+  }
+  return static_cast<long>(bytes);
+}
+
+int lock_sorted(DcTable& t, const std::vector<int>& idx) {
+  for (size_t i = 0; i < idx.size(); ++i) {
+    if (int rc = lock_slot(t.slot(idx[i])); rc != 0) {
+      for (size_t j = 0; j < i; ++j) unlock_slot(t.slot(idx[j]));
+      return rc;
+    }
+  }
+  return 0;
+}
+
+void unlock_all(DcTable& t, const std::vector<int>& idx) {
+  for (int i : idx) unlock_slot(t.slot(i));
+}
+
+// With the slot locked and blocked receiving (and no longer ONCOPY): deliver whatever arrived
+// meanwhile. Senders that queued during the copy would otherwise wait for a receive that
+// already started.
+void complete_pending_receive(DcTable& t, int r) {
+  for (int tries = 0; tries < 1000; ++tries) {
+    if (lock_slot(t.slot(r)) != 0) return;
+    Slot& rs = t.slot(r);
+    uint32_t f = rs.flags.load(kRelaxed);
+    if ((f & DVS_RECEIVING) == 0 || (f & (DVS_SENDING | DVS_ONCOPY | DVS_SLOT_FREE))) {
+      unlock_slot(rs);
+      return;
+    }
+    int backoff = kNoSlot;
+    dvs_message_t got;
+    int rc = take_for_receiver(t, r, rs.getfrom.load(kRelaxed), &got, &backoff);
+    if (rc == 0) {
+      rs.msg = got;
+      rs.getfrom.store(DVS_NONE, kRelaxed);
+      rs.flags.store(f & ~DVS_RECEIVING, kRelaxed);
+      bool need_ring = wake_with(rs, DVS_OK);
+      unlock_slot(rs);
+      if (need_ring) ring(rs);
+      return;
+    }
+    unlock_slot(rs);
+    if (rc != EDVSAGAIN) return;
+    if (lock_pair(t, r, backoff) == 0) unlock_pair(t, r, backoff);
+  }
+}
+}  // namespace
+
+int ipc_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms) {
+  return do_send(c, dst_ep, m, timeout_ms, false);
+}
+
+int ipc_sendrec(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms) {
+  return do_send(c, dst_ep, m, timeout_ms, true);
+}
+
+int ipc_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
+  return do_receive(c, src_ep, m, timeout_ms);
+}
+
+int ipc_rcvrqst(Caller& c, dvs_message_t* m, long timeout_ms) {
+  if (!c.table->geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
+  return do_receive(c, DVS_ANY, m, timeout_ms);
+}
+
+int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long /*timeout_ms: local replies never block*/) {
+  DcTable& t = *c.table;
+  if (!t.geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
+  if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
+  int d = kNoSlot;
+  if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
+  Slot& self = t.slot(c.index);
+  if (!may_send_to(t, self, d)) return EDVSTRAPDENIED;
+  Slot& ds = t.slot(d);
+  m->m_source = c.endpoint;
+  if (int rc = lock_slot(ds); rc != 0) return rc;
+  int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
+  if (rc == 0 && !receptive(ds, c.endpoint)) rc = EDVSPROCSTS;
+  bool need_ring = false;
+  if (rc == 0) {
+    ds.msg = *m;
+    ds.getfrom.store(DVS_NONE, kRelaxed);
+    ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
+    need_ring = wake_with(ds, DVS_OK);
+  }
+  unlock_slot(ds);
+  if (need_ring) ring(ds);
+  if (rc == 0) bump(self.lclsent, 1);
+  return rc;
+}
+
+int ipc_notify(Caller& c, int dst_ep) {
+  DcTable& t = *c.table;
+  if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
+  int d = kNoSlot;
+  if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
+  Slot& self = t.slot(c.index);
+  if (!may_send_to(t, self, d)) return EDVSTRAPDENIED;
+  Slot& ds = t.slot(d);
+  if (int rc = lock_slot(ds); rc != 0) return rc;
+  int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
+  bool need_ring = false;
+  if (rc == 0) {
+    if (receptive(ds, c.endpoint)) {
+      build_notify(t, c.index, &ds.msg);
+      ds.getfrom.store(DVS_NONE, kRelaxed);
+      ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
+      need_ring = wake_with(ds, DVS_OK);
+    } else {
+      // Pending bit; a second notify before the receive is coalesced into the same bit.
+      ds.notify_pending[c.index / 64].fetch_or(uint64_t{1} << (c.index % 64), kRelaxed);
+    }
+  }
+  unlock_slot(ds);
+  if (need_ring) ring(ds);
+  if (rc == 0) bump(self.lclsent, 1);
+  return rc;
+}
+
+long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* dst_addr, size_t bytes) {
+  DcTable& t = *c.table;
+  if (!t.geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
+  if (bytes > static_cast<size_t>(t.geometry().max_copylen)) return EDVSRANGE;
+  if (bytes == 0) return 0;
+  if (src_ep == DVS_SELF) src_ep = c.endpoint;
+  if (dst_ep == DVS_SELF) dst_ep = c.endpoint;
+  int s = c.index, d = c.index;
+  if (src_ep != c.endpoint) {
+    if (int rc = index_of_endpoint(t, src_ep, &s); rc != 0) return rc;
+  }
+  if (dst_ep != c.endpoint) {
+    if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
+  }
+  std::vector<int> parties{c.index, s, d};
+  std::sort(parties.begin(), parties.end());
+  parties.erase(std::unique(parties.begin(), parties.end()), parties.end());
+  if (int rc = lock_sorted(t, parties); rc != 0) return rc;
+  int rc = 0;
+  for (int p : parties) {
+    if (p == c.index) continue;
+    Slot& ps = t.slot(p);
+    int ep = p == s ? src_ep : dst_ep;
+    rc = check_bound(ps, ep, p == s ? EDVSSRCDIED : EDVSDSTDIED);
+    if (rc != 0) break;
+    uint32_t f = ps.flags.load(kRelaxed);
+    if (f & DVS_ONCOPY) {
+      rc = EDVSBUSY;
+      break;
+    }
+    if ((f & DVS_RECEIVING) == 0 || (f & DVS_SENDING)) {
+      rc = EDVSPROCSTS;
+      break;
+    }
+  }
+  pid_t src_pid = pid_of(t.slot(s)), dst_pid = pid_of(t.slot(d));
+  if (rc == 0) {
+    for (int p : parties)
+      if (p != c.index) t.slot(p).flags.fetch_or(DVS_ONCOPY, kRelaxed);
+  }
+  unlock_all(t, parties);
+  if (rc != 0) return rc;
+  long copied = copy_between(src_pid, src_addr, dst_pid, dst_addr, bytes);
+  for (int p : parties) {
+    if (p == c.index) continue;
+    if (lock_slot(t.slot(p)) == 0) {
+      t.slot(p).flags.fetch_and(~DVS_ONCOPY, kRelaxed);
+      unlock_slot(t.slot(p));
+    }
+    complete_pending_receive(t, p);
+  }
+  if (copied > 0) bump(t.slot(c.index).lclcopy, static_cast<uint64_t>(copied));
+  return copied;
+}
+
+int ipc_wakeup(DcTable& t, int ep) {
+  int x = kNoSlot;
+  if (int rc = index_of_endpoint(t, ep, &x); rc != 0) return rc;
+  Slot& s = t.slot(x);
+  for (;;) {
+    if (int rc = lock_slot(s); rc != 0) return rc;
+    if (int rc = check_bound(s, ep, EDVSDSTDIED); rc != 0) {
+      unlock_slot(s);
+      return rc;
+    }
+    uint32_t f = s.flags.load(kRelaxed);
+    if ((f & kBlockedMask) == 0 || s.wake.load(kRelaxed) != 0) {
+      s.misc.fetch_or(kMiscWokenUp, kRelaxed);  // not blocked: its next receive(ANY) fails
+      unlock_slot(s);
+      return DVS_OK;
+    }
+    int d = (f & DVS_SENDING) ? s.sendto.load(kRelaxed) : kNoSlot;
+    if (d != kNoSlot) {
+      unlock_slot(s);
+      if (!t.valid_index(d) || d == x) return EDVSBADSRCDST;
+      if (int rc = lock_pair(t, x, d); rc != 0) return rc;
+      if (!(s.flags.load(kRelaxed) & DVS_SENDING) || s.sendto.load(kRelaxed) != d) {
+        unlock_pair(t, x, d);
+        continue;
+      }
+      unlink(t, d, x);
+    }
+    s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
+    s.sendto.store(kNoSlot, kRelaxed);
+    s.getfrom.store(DVS_NONE, kRelaxed);
+    bool need_ring = wake_with(s, EDVSWOKENUP);
+    if (d != kNoSlot)
+      unlock_pair(t, x, d);
+    else
+      unlock_slot(s);
+    if (need_ring) ring(s);
+    return DVS_OK;
+  }
+}
+
+int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread) {
+  if (!t.valid_index(index)) return EDVSBADPROC;
+  Slot& s = t.slot(index);
+  if (int rc = lock_slot(s); rc != 0) return rc;
+  if (!is_free(s)) {
+    unlock_slot(s);
+    return EDVSSLOTUSED;
+  }
+  const DcGeometry& g = t.geometry();
+  int p_nr = g.pnr_of(index);
+  int gen = 0;
+  if (!g.is_system_index(index)) {
+    int old = s.endpoint.load(kRelaxed);
+    gen = (old == DVS_NONE || DVS_ENDPOINT_P(old) != p_nr) ? 1 : DVS_ENDPOINT_G(old) + 1;
+    if (static_cast<int64_t>(gen) * DVS_GEN_SIZE + p_nr > INT32_MAX - DVS_GEN_SIZE) gen = 1;
+  }
+  int ep = DVS_ENDPOINT(gen, p_nr);
+  s.endpoint.store(ep, kRelaxed);
+  s.lpid.store(pid, kRelaxed);
+  s.tid.store(tid, kRelaxed);
+  s.misc.store(is_thread ? kMiscThread : 0u, kRelaxed);
+  s.getfrom.store(DVS_NONE, kRelaxed);
+  s.sendto.store(kNoSlot, kRelaxed);
+  s.q_head.store(kNoSlot, kRelaxed);
+  s.q_tail.store(kNoSlot, kRelaxed);
+  s.q_next.store(kNoSlot, kRelaxed);
+  s.lclsent.store(0, kRelaxed);
+  s.lclcopy.store(0, kRelaxed);
+  s.wake.store(1, kRelaxed);
+  s.sleeping.store(0, kRelaxed);
+  s.result.store(0, kRelaxed);
+  for (auto& w : s.notify_pending) w.store(0, kRelaxed);
+  int level = index < g.nr_tasks ? DVS_LEVEL_TASK : g.is_system_index(index) ? DVS_LEVEL_SERVER : DVS_LEVEL_USER;
+  s.priv_level.store(level, kRelaxed);
+  for (auto& w : s.ipc_to) w.store(~uint64_t{0}, kRelaxed);
+  std::memset(s.name, 0, sizeof s.name);
+  s.flags.store(0, std::memory_order_release);
+  unlock_slot(s);
+  return ep;
+}
+
+int admin_unbind(DcTable& t, int index) {
+  if (!t.valid_index(index)) return EDVSBADPROC;
+  Slot& x = t.slot(index);
+  if (int rc = lock_slot(x); rc != 0) return rc;
+  uint32_t f = x.flags.load(kRelaxed);
+  if (f & DVS_SLOT_FREE) {
+    unlock_slot(x);
+    return EDVSNOTBIND;
+  }
+  int ep = x.endpoint.load(kRelaxed);
+  int d = x.sendto.load(kRelaxed);
+  // From here on every new call addressed to ep fails (FREE).
+  x.flags.store(DVS_SLOT_FREE | (f & DVS_SENDING), kRelaxed);
+  unlock_slot(x);
+  // (1) leave the queue it was waiting in.
+  if ((f & DVS_SENDING) && t.valid_index(d) && d != index && lock_pair(t, index, d) == 0) {
+    if (x.sendto.load(kRelaxed) == d) unlink(t, d, index);
+    unlock_pair(t, index, d);
+  }
+  // (2) fail every sender queued to it.
+  for (int guard = 0; guard <= t.geometry().nr_slots() * 4; ++guard) {
+    if (lock_slot(x) != 0) break;
+    int q = x.q_head.load(kRelaxed);
+    if (q == kNoSlot || !t.valid_index(q) || q == index) {
+      x.q_head.store(kNoSlot, kRelaxed);
+      x.q_tail.store(kNoSlot, kRelaxed);
+      unlock_slot(x);
+      break;
+    }
+    int rc = lock_second(t, index, q);
+    if (rc == EDVSAGAIN) {
+      unlock_slot(x);
+      if (lock_pair(t, index, q) == 0) unlock_pair(t, index, q);
+      continue;
+    }
+    if (rc != 0) {  // unusable sender slot: drop it from the queue, it has its own timeout
+      unlink(t, index, q);
+      unlock_slot(x);
+      continue;
+    }
+    Slot& qs = t.slot(q);
+    unlink(t, index, q);
+    qs.flags.store(qs.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
+    qs.sendto.store(kNoSlot, kRelaxed);
+    qs.getfrom.store(DVS_NONE, kRelaxed);
+    bool need_ring = wake_with(qs, EDVSDSTDIED);
+    unlock_slot(qs);
+    unlock_slot(x);
+    if (need_ring) ring(qs);
+  }
+  // (3) fail everyone blocked receiving from it (e.g. a sendrec whose request it had taken).
+  for (int y = 0; y < t.geometry().nr_slots(); ++y) {
+    if (y == index) continue;
+    Slot& ys = t.slot(y);
+    if (!(ys.flags.load(std::memory_order_acquire) & DVS_RECEIVING)) continue;
+    if (lock_slot(ys) != 0) continue;
+    uint32_t yf = ys.flags.load(kRelaxed);
+    bool need_ring = false;
+    if ((yf & DVS_RECEIVING) && !(yf & DVS_SENDING) && ys.getfrom.load(kRelaxed) == ep) {
+      ys.getfrom.store(DVS_NONE, kRelaxed);
+      ys.flags.store(yf & ~DVS_RECEIVING, kRelaxed);
+      need_ring = wake_with(ys, EDVSSRCDIED);
+    }
+    // Pending notifications from the dead process are dropped.
+    ys.notify_pending[index / 64].fetch_and(~(uint64_t{1} << (index % 64)), kRelaxed);
+    unlock_slot(ys);
+    if (need_ring) ring(ys);
+  }
+  if (lock_slot(x) == 0) {
+    x.flags.store(DVS_SLOT_FREE, kRelaxed);
+    x.sendto.store(kNoSlot, kRelaxed);
+    x.getfrom.store(DVS_NONE, kRelaxed);
+    x.lpid.store(0, kRelaxed);
+    x.tid.store(0, kRelaxed);
+    for (auto& w : x.notify_pending) w.store(0, kRelaxed);
+    bool need_ring = mark_woken(x);
+    unlock_slot(x);
+    if (need_ring) ring(x);
+  }
+  return DVS_OK;
+}
+
+int admin_setpriv(DcTable& t, int index, const dvs_priv_t& p) {
+  if (!t.valid_index(index)) return EDVSBADPROC;
+  if (p.level < DVS_LEVEL_USER || p.level > DVS_LEVEL_PROXY) return EDVSBADVALUE;
+  Slot& s = t.slot(index);
+  if (int rc = lock_slot(s); rc != 0) return rc;
+  int rc = is_free(s) ? EDVSNOTBIND : 0;
+  if (rc == 0) {
+    s.priv_level.store(p.level, kRelaxed);
+    for (int w = 0; w < kMaxSlots / 64; ++w) s.ipc_to[w].store(p.ipc_to[w], kRelaxed);
+  }
+  unlock_slot(s);
+  return rc;
+}
+
+void admin_getpriv(DcTable& t, int index, dvs_priv_t* out) {
+  Slot& s = t.slot(index);
+  out->level = s.priv_level.load(kRelaxed);
+  for (int w = 0; w < kMaxSlots / 64; ++w) out->ipc_to[w] = s.ipc_to[w].load(kRelaxed);
+}
+
+void admin_procinfo(DcTable& t, int index, dvs_procinfo_t* out) {
+  Slot& s = t.slot(index);
+  std::memset(out, 0, sizeof *out);
+  out->p_nr = t.geometry().pnr_of(index);
+  out->p_endpoint = s.endpoint.load(kRelaxed);
+  out->p_dcid = t.geometry().dcid;
+  out->p_rts_flags = s.flags.load(kRelaxed);
+  out->p_lpid = s.lpid.load(kRelaxed);
+  out->p_tid = s.tid.load(kRelaxed);
+  out->p_nodeid = t.geometry().node_id;
+  out->p_getfrom = s.getfrom.load(kRelaxed);
+  int d = s.sendto.load(kRelaxed);
+  out->p_sendto = t.valid_index(d) ? t.slot(d).endpoint.load(kRelaxed) : DVS_NONE;
+  out->p_wait_mode = s.wait_mode.load(kRelaxed);
+  out->p_lclsent = s.lclsent.load(kRelaxed);
+  out->p_lclcopy = s.lclcopy.load(kRelaxed);
+  std::memcpy(out->p_name, s.name, sizeof out->p_name);
+  out->p_name[sizeof out->p_name - 1] = '\0';
+}
+
+}  // namespace dvs::core

@@ -1,0 +1,155 @@
+// The per-DC process table in shared memory (a memfd created by dvsd, mapped by dvsd and by every
+// process bound in that DC — never by a process of another DC).
+//
+// Contract:
+// - Layout: one TableHeader, then nr_slots Slot records; slot index = p_nr + nr_tasks.
+// - Locking (the original took per-process locks in ascending p_nr order; so do we): a process
+//   changes ANOTHER slot only while holding that slot's lock (a robust, process-shared mutex),
+//   and only after seeing it blocked. It changes its OWN blocking state (flags, getfrom, sendto,
+//   wake, msg) only while it runs, i.e. before it blocks, writing getfrom/sendto/wake/msg first
+//   and flags last (release), so a lock holder that reads flags (acquire) sees a consistent
+//   state; nobody else writes those fields of a running slot. Two-slot operations take both
+//   locks in ascending index order, or trylock out of order and back off. Fields are atomics so
+//   lock-free peeks (deadlock walk, dvsd introspection) are well defined.
+// - Nothing read from this memory is trusted: every index is bounds-checked by the reader, and a
+//   value that fails a check makes that call fail with EDVSBADSRCDST, never crashes the reader.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "dvs/dvs.h"
+
+namespace dvs::core {
+
+constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
+constexpr uint32_t kTableVersion = 1;
+constexpr int kMaxSlots = DVS_MAX_SLOTS;
+constexpr int kNoSlot = -1;
+
+// misc flags (p_misc_flags of the original, the ones dvs uses)
+constexpr uint32_t kMiscWokenUp = 0x1;  // a wakeup arrived while not blocked: next receive(ANY) fails
+constexpr uint32_t kMiscThread = 0x2;   // bound with tbind
+
+struct alignas(128) Slot {
+  // ---- line 0: lock and waiting (touched on every blocking call). Lines 0 and 1 form one
+  // 128-byte aligned pair so the adjacent-line prefetcher brings the message with the doorbell.
+  pthread_mutex_t lock;             // robust, process-shared
+  std::atomic<uint32_t> wake;       // futex word of the blocked caller: 0 waiting, 1 woken
+  std::atomic<uint32_t> sleeping;   // 1 while the owner is (about to be) in futex wait
+  std::atomic<int32_t> result;      // return value handed to the woken caller
+  std::atomic<uint32_t> flags;      // p_rts_flags: DVS_SLOT_FREE, DVS_SENDING, DVS_RECEIVING, DVS_ONCOPY
+  std::atomic<int32_t> getfrom;     // endpoint awaited while RECEIVING (DVS_ANY or one endpoint)
+  std::atomic<int32_t> sendto;      // slot index of the destination while SENDING
+  // ---- line 1: the message buffer: outgoing while SENDING, incoming when delivered ----
+  alignas(64) dvs_message_t msg;
+  // ---- line 2: identity and sender queue (read-mostly) ----
+  alignas(64) std::atomic<int32_t> endpoint;  // kept after unbind so the stale endpoint is known
+  std::atomic<int32_t> lpid;                  // Linux pid (tgid) of the bound process
+  std::atomic<int32_t> tid;                   // Linux tid for tbind, else == lpid
+  std::atomic<uint32_t> misc;
+  std::atomic<int32_t> q_head;                // first slot index queued to send to this slot
+  std::atomic<int32_t> q_tail;
+  std::atomic<int32_t> q_next;                // link while this slot sits in another's queue
+  std::atomic<int32_t> wait_mode;             // dvs_wait_mode_t, informational
+  std::atomic<int32_t> priv_level;            // dvs_priv_level_t
+  char name[16];
+  // ---- line 3: counters, written only by the slot's owner ----
+  alignas(64) std::atomic<uint64_t> lclsent;  // messages this slot sent (delivered)
+  std::atomic<uint64_t> lclcopy;              // bytes vcopied by this slot as requester
+  // ---- line 4: pending notifications: bit i = slot index i notified us ----
+  alignas(64) std::atomic<uint64_t> notify_pending[kMaxSlots / 64];
+  // ---- line 5: privileges, written by dvsd only ----
+  alignas(64) std::atomic<uint64_t> ipc_to[kMaxSlots / 64];
+};
+
+struct alignas(128) TableHeader {
+  uint32_t magic;
+  uint32_t version;
+  int32_t dcid;
+  int32_t node_id;
+  int32_t nr_procs;
+  int32_t nr_tasks;
+  int32_t nr_sysprocs;
+  int32_t nr_slots;
+  int64_t max_copylen;
+  uint32_t nodes;
+  char name[16];
+  uint64_t slot_size;  // sizeof(Slot) of the writer, checked by every mapper
+};
+
+// Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).
+struct DcGeometry {
+  int dcid = 0;
+  int nr_procs = 221;
+  int nr_tasks = 35;
+  int nr_sysprocs = 64;
+  int64_t max_copylen = 1 << 20;
+  uint32_t nodes = 1;
+  int node_id = 0;
+  char name[16] = "dc0";
+
+  int nr_slots() const { return nr_tasks + nr_procs; }
+  bool valid_pnr(int p_nr) const { return p_nr >= -nr_tasks && p_nr < nr_procs; }
+  int index_of(int p_nr) const { return p_nr + nr_tasks; }
+  int pnr_of(int index) const { return index - nr_tasks; }
+  bool is_system_index(int index) const { return index < nr_sysprocs; }
+  // Empty string if sane, else what is wrong.
+  const char* check() const;
+};
+
+size_t table_bytes(const DcGeometry& g);
+
+// A mapped table. Does not own the mapping unless created by create()/map_fd().
+class DcTable {
+ public:
+  DcTable() = default;
+  DcTable(const DcTable&) = delete;
+  DcTable& operator=(const DcTable&) = delete;
+  DcTable(DcTable&& o) noexcept;
+  DcTable& operator=(DcTable&& o) noexcept;
+  ~DcTable();
+
+  // dvsd: create the memfd, size it, initialise header, slots (all FREE) and their mutexes.
+  // Returns 0 or an EDVS code; on success fd() is the memfd (owned).
+  int create(const DcGeometry& g);
+  // libdvs: map a table received from dvsd (takes ownership of fd). Validates header against
+  // the mapping size; EDVSBADVALUE if it does not describe a table this build understands.
+  int map_fd(int fd);
+
+  const DcGeometry& geometry() const { return geo_; }
+  int fd() const { return fd_; }
+  Slot& slot(int index) { return slots_[index]; }
+  bool valid_index(int index) const { return index >= 0 && index < geo_.nr_slots(); }
+  bool mapped() const { return slots_ != nullptr; }
+
+ private:
+  void release();
+  DcGeometry geo_{};
+  int fd_ = -1;
+  void* base_ = nullptr;
+  size_t bytes_ = 0;
+  Slot* slots_ = nullptr;
+};
+
+// ---- slot locks (bounded: a lock that cannot be taken within the bound is reported, not waited
+// for forever; a lock whose holder died is recovered) ----
+// 0 on success, EDVSBUSY after the bound, EDVSBADSRCDST if the mutex is unusable (corrupt).
+int lock_slot(Slot& s);
+// 0 if taken, EDVSAGAIN if held by someone else, other EDVS code if unusable.
+int trylock_slot(Slot& s);
+void unlock_slot(Slot& s);
+
+// Locks slots a and b (a != b) in ascending index order.
+int lock_pair(DcTable& t, int a, int b);
+void unlock_pair(DcTable& t, int a, int b);
+
+// Lock bound in nanoseconds (default 2 s). Tests shorten it.
+void set_lock_bound_ns(int64_t ns);
+
+}  // namespace dvs::core
+
+static_assert(sizeof(dvs::core::Slot) % 128 == 0, "slots are whole 128-byte line pairs");
