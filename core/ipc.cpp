@@ -365,13 +365,16 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
       return rc;
     }
     if (src_index != kNoSlot) {
-      // The awaited source must be alive; and waiting for it must not close a cycle.
+      // The awaited source must be alive, except a well-known system endpoint (generation 0),
+      // which may be waited for before it binds (a server restarting, a client racing its server).
       Slot& ss = t.slot(src_index);
-      if (int br = check_bound(ss, src_ep, EDVSSRCDIED); br != 0) {
+      int br = check_bound(ss, src_ep, EDVSSRCDIED);
+      bool well_known_free = br != 0 && is_free(ss) && t.geometry().is_system_index(src_index);
+      if (br != 0 && !well_known_free) {
         unlock_slot(self);
         return br;
       }
-      if (timeout_ms != DVS_TIMEOUT_NOWAIT) {
+      if (timeout_ms != DVS_TIMEOUT_NOWAIT && !well_known_free) {
         if (int lr = lock_second(t, c.index, src_index); lr == 0) {
           pair = src_index;
         } else if (lr == EDVSAGAIN) {
@@ -677,7 +680,7 @@ int ipc_wakeup(DcTable& t, int ep) {
   }
 }
 
-int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread) {
+int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread, int* ep_out) {
   if (!t.valid_index(index)) return EDVSBADPROC;
   Slot& s = t.slot(index);
   if (int rc = lock_slot(s); rc != 0) return rc;
@@ -715,7 +718,8 @@ int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread) {
   std::memset(s.name, 0, sizeof s.name);
   s.flags.store(0, std::memory_order_release);
   unlock_slot(s);
-  return ep;
+  *ep_out = ep;
+  return 0;
 }
 
 int admin_unbind(DcTable& t, int index) {

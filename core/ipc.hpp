@@ -37,8 +37,9 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
 int ipc_wakeup(DcTable& t, int ep);
 
 // ---- administration, called by dvsd only ----
-// Binds slot index to (pid, tid); returns the new endpoint or EDVSSLOTUSED.
-int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread);
+// Binds slot index to (pid, tid): 0 and the new endpoint in *ep (a task's is negative), or
+// EDVSSLOTUSED / EDVSBADPROC / a lock error.
+int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread, int* ep);
 // Unbinds slot index: the process leaves every queue; senders queued to it get EDVSDSTDIED,
 // processes waiting to receive from it get EDVSSRCDIED. EDVSNOTBIND if the slot was free.
 int admin_unbind(DcTable& t, int index);

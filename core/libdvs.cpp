@@ -21,6 +21,7 @@
 
 #include "core/control.hpp"
 #include "core/ipc.hpp"
+#include "core/libdvs_internal.h"
 #include "core/shm_table.hpp"
 #include "dvs/dvs.h"
 
@@ -229,14 +230,21 @@ int dvs_nodeid(void) {
 int dvs_bind(int dcid, int p_nr) { return bind_common(dcid, p_nr, false); }
 int dvs_tbind(int dcid, int p_nr) { return bind_common(dcid, p_nr, true); }
 
+// Calls that return an endpoint: dvsd sends the status in rc and the endpoint in ep (a task's
+// endpoint is negative, so it cannot travel in rc).
+static int call_for_endpoint(Request& rq) {
+  Reply rp;
+  int rc = call(rq, &rp);
+  return rc < 0 ? rc : rp.ep;
+}
+
 int dvs_lclbind(int dcid, pid_t pid, int p_nr) {
   Request rq;
   rq.op = static_cast<uint32_t>(Op::LclBind);
   rq.dcid = dcid;
   rq.pid = pid;
   rq.p_nr = p_nr;
-  Reply rp;
-  return call(rq, &rp);
+  return call_for_endpoint(rq);
 }
 
 int dvs_wait4bind_T(long timeout_ms) {
@@ -296,7 +304,7 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms) {
   int rc = EDVSDVSINIT;
   if (dvs::core::send_record(fd, &rq, sizeof rq, -1) == 0 &&
       dvs::core::recv_record(fd, &rp, sizeof rp, &in_fd) == static_cast<long>(sizeof rp))
-    rc = rp.rc;
+    rc = rp.rc < 0 ? rp.rc : rp.ep;
   if (in_fd >= 0) close(in_fd);
   close(fd);
   return rc;
@@ -323,8 +331,7 @@ int dvs_getep(pid_t pid) {
   Request rq;
   rq.op = static_cast<uint32_t>(Op::GetEp);
   rq.pid = pid;
-  Reply rp;
-  return call(rq, &rp);
+  return call_for_endpoint(rq);
 }
 
 int dvs_self(void) {
@@ -441,3 +448,10 @@ int dvs_setpriv(int dcid, int ep, const dvs_priv_t* priv) {
 }
 
 }  // extern "C"
+
+extern "C" int dvs_internal_table_fd(int dcid) {
+  ProcessState& s = state();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.tables.find(dcid);
+  return it == s.tables.end() ? -1 : it->second->fd();
+}

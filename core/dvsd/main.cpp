@@ -13,6 +13,7 @@
 
 #include "core/config.hpp"
 #include "core/dvsd/server.hpp"
+#include "core/shm_table.hpp"
 
 namespace {
 dvs::dvsd::Server* g_server = nullptr;
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
     g.nodes |= 1u << cfg.node_id;
   }
 
+  // dvsd must never stall on a slot lock whose bytes a client corrupted: short lock bound.
+  dvs::core::set_lock_bound_ns(100'000'000);
   dvs::dvsd::Server server(cfg);
   if (auto err = server.start(); !err.empty()) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());

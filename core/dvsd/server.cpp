@@ -232,7 +232,7 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
       rp.rc = EDVSNOTBIND;
       for (const auto& b : bindings_)
         if (b.pid == rq.pid && !b.is_thread && !b.awaiting_take) {
-          rp.rc = b.ep;
+          rp.rc = 0;
           rp.ep = b.ep;
           rp.dcid = b.dcid;
         }
@@ -315,14 +315,14 @@ Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
       return rp;
     }
   }
-  int ep = EDVSBADPROC;
+  int rc = EDVSBADPROC;
+  int ep = DVS_NONE;
   int idx = -1;
   if (rq.p_nr == DVS_ANY) {
-    ep = EDVSSLOTUSED;  // no free user slot
+    rc = EDVSSLOTUSED;  // no free user slot
     for (int i = g.nr_sysprocs; i < g.nr_slots(); ++i) {
-      int r = core::admin_bind(*t, i, pid, tid, rq.is_thread != 0);
-      if (r >= 0 || r != EDVSSLOTUSED) {
-        ep = r;
+      rc = core::admin_bind(*t, i, pid, tid, rq.is_thread != 0, &ep);
+      if (rc != EDVSSLOTUSED) {
         idx = i;
         break;
       }
@@ -331,11 +331,15 @@ Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
     int p = (rq.p_nr >= -DVS_NR_TASKS_MAX && rq.p_nr < DVS_GEN_SIZE - DVS_NR_TASKS_MAX) ? rq.p_nr : DVS_ENDPOINT_P(rq.p_nr);
     if (g.valid_pnr(p)) {
       idx = g.index_of(p);
-      ep = core::admin_bind(*t, idx, pid, tid, rq.is_thread != 0);
+      rc = core::admin_bind(*t, idx, pid, tid, rq.is_thread != 0, &ep);
     }
   }
-  rp.rc = ep;
-  if (ep < 0) return rp;
+  // Task endpoints are negative: the status travels in rc, the endpoint in ep.
+  if (rc != 0) {
+    rp.rc = rc;
+    return rp;
+  }
+  rp.rc = 0;
   bindings_.push_back(Binding{rq.dcid, idx, ep, pid, tid, rq.is_thread != 0, fd, false});
   watch_pid(pid);
   rp.ep = ep;
@@ -387,9 +391,12 @@ Reply Server::do_lclbind(const Request& rq) {
     return rp;
   }
   int idx = g.index_of(rq.p_nr);
-  int ep = core::admin_bind(*t, idx, rq.pid, rq.pid, false);
-  rp.rc = ep;
-  if (ep < 0) return rp;
+  int ep = DVS_NONE;
+  if (int rc = core::admin_bind(*t, idx, rq.pid, rq.pid, false, &ep); rc != 0) {
+    rp.rc = rc;
+    return rp;
+  }
+  rp.rc = 0;
   bindings_.push_back(Binding{rq.dcid, idx, ep, rq.pid, rq.pid, false, -1, true});
   watch_pid(rq.pid);
   rp.ep = ep;
@@ -401,7 +408,7 @@ bool Server::try_wait4bind(pid_t pid, Reply* rp, int* reply_fd) {
   for (auto& b : bindings_) {
     if (b.pid != pid || !b.awaiting_take) continue;
     b.awaiting_take = false;
-    rp->rc = b.ep;
+    rp->rc = 0;
     rp->ep = b.ep;
     rp->index = b.index;
     rp->dcid = b.dcid;
@@ -425,7 +432,7 @@ bool Server::try_wait4bindep(const Request& rq, Reply* rp) {
   }
   for (const auto& b : bindings_) {
     if (b.dcid == rq.dcid && (b.ep == rq.ep || (rq.ep == p && b.index == t->geometry().index_of(p)))) {
-      rp->rc = b.ep;
+      rp->rc = 0;
       rp->ep = b.ep;
       return true;
     }
