@@ -1,0 +1,55 @@
+// Raw IPC baselines, measured exactly like the dvs loops: two fork()ed processes placed per a
+// CpuPair, the same warm-up, the same timing loop (measure/timed_loop.hpp) and the same
+// histogram. Each function returns the client's LoopResult (RTT samples for ping-pongs,
+// per-block times for the stream) or an error.
+//
+// Every ping-pong moves one 64-byte message each way per iteration (the dvs message size). The
+// client sends a stop message after its loop; the server then exits 0.
+#ifndef DVS_HARNESS_BASELINES_BASELINE_HPP
+#define DVS_HARNESS_BASELINES_BASELINE_HPP
+
+#include <cstddef>
+#include <cstdint>
+
+#include "measure/placement.hpp"
+#include "measure/timed_loop.hpp"
+#include "measure/two_process.hpp"
+
+namespace dvs::baselines {
+
+inline constexpr size_t kMsgBytes = 64;
+
+struct BaselineConfig {
+  measure::LoopConfig loop;
+  measure::CpuPair cpus;
+  int timeout_ms = 60'000;
+  uint32_t spin_ns = 20'000;   // spin budget of ShmWait::SpinThenFutex
+  size_t block_bytes = 65536;  // pipe_stream block size
+};
+
+// How the shared-memory ping-pong waits for the peer's line to change.
+enum class ShmWait {
+  Spin,           // busy poll (pause instruction between polls)
+  SpinThenFutex,  // busy poll for spin_ns, then futex wait; the writer wakes only if flagged
+  Futex,          // futex wait at once
+};
+const char* shm_wait_name(ShmWait w);
+
+// Raw shared-memory ping-pong: one 64-byte cache line each way (a sequence word + payload) in a
+// MAP_SHARED page; the peer polls / futex-waits on the sequence word.
+measure::TwoProcessOutcome shm_pingpong(const BaselineConfig& cfg, ShmWait wait);
+
+// Pipe ping-pong: two pipes, 64-byte write()/read() each way.
+measure::TwoProcessOutcome pipe_pingpong(const BaselineConfig& cfg);
+
+// UNIX stream socket ping-pong: socketpair(AF_UNIX, SOCK_STREAM), 64 bytes each way.
+measure::TwoProcessOutcome unix_pingpong(const BaselineConfig& cfg);
+
+// Pipe stream: the server writes blocks of cfg.block_bytes as fast as it can, the client reads
+// them (default pipe capacity, 64 KiB); one op = one whole block received. Throughput =
+// block_bytes * iterations / elapsed.
+measure::TwoProcessOutcome pipe_stream(const BaselineConfig& cfg);
+
+}  // namespace dvs::baselines
+
+#endif

@@ -1,0 +1,64 @@
+// Each raw baseline runs end to end (two processes, small counts) and yields sane samples.
+// Not a performance test: only positivity and counts are checked.
+#include "baselines/baseline.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dvs::baselines {
+namespace {
+
+BaselineConfig small(measure::Placement p, uint64_t iters) {
+  BaselineConfig c;
+  c.loop.warmup = 10;
+  c.loop.iterations = iters;
+  c.cpus = measure::choose_cpus(p);
+  c.timeout_ms = 30'000;
+  return c;
+}
+
+void expect_good(const measure::TwoProcessOutcome& o, uint64_t iters) {
+  ASSERT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.result->iterations, iters);
+  EXPECT_FALSE(o.result->truncated);
+  EXPECT_GT(o.result->samples.percentile(50), 0u);
+  EXPECT_GT(o.result->elapsed_ns, 0u);
+}
+
+TEST(Baselines, ShmSpinCrossCore) {
+  if (measure::allowed_cpus().size() < 2) GTEST_SKIP() << "needs two CPUs (spinning on one is the scheduler's timeslice)";
+  expect_good(shm_pingpong(small(measure::Placement::Cross, 2000), ShmWait::Spin), 2000);
+}
+
+TEST(Baselines, ShmSpinThenFutex) {
+  expect_good(shm_pingpong(small(measure::Placement::Cross, 2000), ShmWait::SpinThenFutex), 2000);
+}
+
+TEST(Baselines, ShmFutexSameCore) {
+  expect_good(shm_pingpong(small(measure::Placement::Same, 500), ShmWait::Futex), 500);
+}
+
+TEST(Baselines, Pipe) { expect_good(pipe_pingpong(small(measure::Placement::Cross, 500)), 500); }
+
+TEST(Baselines, UnixSocket) {
+  expect_good(unix_pingpong(small(measure::Placement::None, 500)), 500);
+}
+
+TEST(Baselines, PipeStream) {
+  auto c = small(measure::Placement::Cross, 200);
+  c.block_bytes = 65536;
+  auto o = pipe_stream(c);
+  expect_good(o, 200);
+  EXPECT_EQ(o.result->bytes_per_op, 65536u);
+}
+
+TEST(Baselines, TimeBudgetTruncates) {
+  auto c = small(measure::Placement::Same, 1'000'000'000);
+  c.loop.budget_ns = 50'000'000;  // 50 ms
+  auto o = pipe_pingpong(c);
+  ASSERT_TRUE(o.ok) << o.error;
+  EXPECT_TRUE(o.result->truncated);
+  EXPECT_GT(o.result->iterations, 0u);
+}
+
+}  // namespace
+}  // namespace dvs::baselines

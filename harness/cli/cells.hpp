@@ -1,0 +1,60 @@
+// The cells of `dvs run`: one cell = one mechanism (a raw baseline or a dvs primitive) under one
+// wait strategy and placement, measured once. plan_cells builds the matrix, execute_cell runs one,
+// attach_ratios relates every dvs cell to its matching baseline.
+#ifndef DVS_HARNESS_CLI_CELLS_HPP
+#define DVS_HARNESS_CLI_CELLS_HPP
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/run_options.hpp"
+#include "measure/placement.hpp"
+#include "measure/two_process.hpp"
+#include "stats/histogram.hpp"
+
+namespace dvs::cli {
+
+enum class CellKind {
+  PingPong,  // samples are round trips of one 64-byte message each way; msgs/s = 2*n/t
+  Copy,      // samples are one-way block moves; MB/s = bytes*n/t/1e6
+};
+
+struct Cell {
+  std::string id;         // unique, stable: "baseline/shm/spin", "dvs/sendrec_reply/block", ...
+  CellKind kind = CellKind::PingPong;
+  bool dvs = false;       // a dvs primitive (else a raw baseline)
+  std::string label;      // first column of the table
+  std::string wait;       // wait strategy: spin | spin-then-block | block
+  std::string baseline;   // id of the cell this one is compared with ("" = none)
+  std::string short_name; // how other rows name this one in the "vs baseline" column
+  uint64_t iterations = 0;
+  std::string skip_reason;  // non-empty: planned but not run, for this reason
+  std::function<measure::TwoProcessOutcome()> run;
+};
+
+struct CellResult {
+  const Cell* cell = nullptr;
+  bool ok = false;
+  std::string error;  // failure reason or skip reason
+  bool skipped = false;
+  std::unique_ptr<measure::LoopResult> loop;  // null if skipped
+  stats::Summary summary;
+  double per_s = 0;  // msgs/s (PingPong) or MB/s (Copy)
+  std::optional<double> ratio;  // PingPong: p50/base p50; Copy: MB/s / base MB/s
+  std::string ratio_vs;         // short_name of the baseline
+};
+
+// dvsd_socket "" with dvs_skip_reason: dvs cells are planned but skipped with that reason.
+std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
+                             const std::string& dvsd_socket, const std::string& dvs_skip_reason);
+
+CellResult execute_cell(const Cell& c);
+
+void attach_ratios(std::vector<CellResult>& results);
+
+}  // namespace dvs::cli
+
+#endif

@@ -1,0 +1,26 @@
+// Machine and build metadata recorded with every run (meta.json): a result without it is noise.
+#ifndef DVS_HARNESS_CLI_MACHINE_INFO_HPP
+#define DVS_HARNESS_CLI_MACHINE_INFO_HPP
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dvs::cli {
+
+// CPU model, online CPUs, the CPUs this process may use with their core/package ids, kernel,
+// hostname, date (UTC, ISO 8601), git sha and dirty flag of source_dir, clock_gettime cost.
+nlohmann::json collect_machine_info(const std::string& source_dir);
+
+// /proc/loadavg as given ("0.99 1.49 0.75 2/180 12345"): other work competing for the CPUs.
+std::string loadavg();
+
+// Short git sha of source_dir ("nogit" if unavailable): part of the run id.
+std::string short_git_sha(const std::string& source_dir);
+
+// "20261122-031500" (UTC).
+std::string utc_stamp();
+
+}  // namespace dvs::cli
+
+#endif

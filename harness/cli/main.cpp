@@ -1,0 +1,93 @@
+// dvs: the command line of the dvs testbed. Subcommands: run (benchmarks + baselines, one table).
+// Usage errors print one line on stderr and exit 2.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/run_command.hpp"
+#include "cli/run_options.hpp"
+
+namespace {
+
+// "N must be a positive number" instead of CLI11's range dump.
+const CLI::Validator kPositive(
+    [](std::string& v) -> std::string {
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(d > 0)) return "must be a positive number, not '" + v + "'";
+      return "";
+    },
+    "POSITIVE");
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using dvs::cli::RunOptions;
+  CLI::App app{"dvs: M3-IPC-style rendezvous IPC testbed and benchmark harness", "dvs"};
+  app.require_subcommand(1);
+
+  RunOptions o;
+  for (int i = 0; i < argc; ++i) o.argv_line += (i ? " " : "") + std::string(argv[i]);
+  auto* run = app.add_subcommand(
+      "run", "Start a private dvsd, run raw baselines and every dvs primitive x wait strategy "
+             "as two-process ping-pongs, print one table, write results/runs/<run-id>/");
+  run->add_option("--iterations", o.iterations,
+                  "Timed round trips under spin and spin-then-block (default 500000; --quick 5000)")
+      ->check(kPositive);
+  run->add_option("--block-iterations", o.block_iterations,
+                  "Timed round trips under block (default 10000; --quick 200)")
+      ->check(kPositive);
+  run->add_option("--copy-iterations", o.copy_iterations,
+                  "Timed blocks of vcopy and pipe stream (default 5000; --quick 200)")
+      ->check(kPositive);
+  run->add_option("--warmup", o.warmup, "Untimed iterations before each loop (default 10)");
+  run->add_option("--spin-ns", o.spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
+  run->add_option("--placement", o.placement,
+                  "cross (two CPUs, default), same (one CPU) or none (unpinned)")
+      ->check(CLI::IsMember({"cross", "same", "none"}));
+  run->add_option("--wait", o.waits, "Wait strategies to run (default: all three)")
+      ->check(CLI::IsMember({"spin", "spin-then-block", "block"}))
+      ->delimiter(',');
+  run->add_option("--vcopy-bytes", o.vcopy_bytes,
+                  "Block size of vcopy and pipe stream, bytes (default 65536)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  run->add_option("--cell-budget", o.cell_budget_s,
+                  "Seconds after which one loop stops early, marked truncated (default 15)")
+      ->check(kPositive);
+  run->add_option("--only", o.only,
+                  "Run only cells whose id contains one of these substrings (e.g. sendrec,pipe)")
+      ->delimiter(',');
+  run->add_flag("--quick", o.quick, "Small iteration counts: an end-to-end smoke run");
+  run->add_option("--out", o.out_dir, "Parent directory of the run directory "
+                                      "(default: <source>/results/runs)");
+  run->add_option("--dvsd", o.dvsd_path,
+                  "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    while (!msg.empty() && (msg.back() == '\n')) msg.pop_back();
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
+    fmt::print(stderr, "dvs: error: {} (see dvs --help)\n", msg);
+    return 2;
+  }
+
+  if (run->parsed()) {
+    if (o.quick) {
+      if (run->count("--iterations") == 0) o.iterations = dvs::cli::kQuickIterations;
+      if (run->count("--block-iterations") == 0) o.block_iterations = dvs::cli::kQuickBlockIterations;
+      if (run->count("--copy-iterations") == 0) o.copy_iterations = dvs::cli::kQuickCopyIterations;
+    }
+    return dvs::cli::run_command(o);
+  }
+  return 2;
+}

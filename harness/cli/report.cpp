@@ -1,0 +1,189 @@
+// Table and result files of `dvs run`: see report.hpp.
+#include "cli/report.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace dvs::cli {
+
+std::string format_ns(double ns) {
+  if (ns < 1e3) return fmt::format("{:.0f} ns", ns);
+  if (ns < 1e6) return fmt::format("{:.2f} us", ns / 1e3);
+  if (ns < 1e9) return fmt::format("{:.2f} ms", ns / 1e6);
+  return fmt::format("{:.2f} s", ns / 1e9);
+}
+
+namespace {
+
+std::string format_rate(double per_s) {
+  if (per_s >= 1e6) return fmt::format("{:.2f} M", per_s / 1e6);
+  if (per_s >= 1e3) return fmt::format("{:.1f} k", per_s / 1e3);
+  return fmt::format("{:.0f}", per_s);
+}
+
+std::string short_placement(const std::string& describe) {
+  const auto sp = describe.find(' ');
+  return sp == std::string::npos ? describe : describe.substr(0, sp);
+}
+
+constexpr const char* kRowFmt = "{:<38} {:<16} {:<11} {:>8} {:>10} {:>10} {:>12}  {}\n";
+
+}  // namespace
+
+void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellResult>& results) {
+  const RunOptions& o = *ctx.options;
+  fmt::print(out, "dvs run {}  ({})\n", ctx.run_id, ctx.dvsd);
+  fmt::print(out, "placement: {}{}{}; warm-up {} iterations; spin-then-block spin budget {} ns\n",
+             ctx.placement, ctx.placement_note.empty() ? "" : " -- ", ctx.placement_note,
+             o.warmup, o.spin_ns);
+  fmt::print(out, "load average at start: {} (other work on these CPUs shows up as tails and low "
+                  "msgs/s)\n", ctx.loadavg_start);
+  fmt::print(out, "RTT = round trip of one 64-byte message each way (dvs message: one cache line; "
+                  "the original's was 36 B on i386).\n");
+  fmt::print(out, "msgs/s counts both directions (2 x round trips / t), as the original.\n\n");
+  const std::string pl = short_placement(ctx.placement);
+  fmt::print(out, kRowFmt, "primitive / mechanism", "wait", "placement", "n", "p50 RTT",
+             "p99 RTT", "msgs/s", "p50 vs baseline");
+  fmt::print(out, "{}\n", std::string(132, '-'));
+  bool copy_header = false;
+  for (const auto& r : results) {
+    const Cell& c = *r.cell;
+    if (c.kind == CellKind::Copy && !copy_header) {
+      copy_header = true;
+      fmt::print(out, "{}\n", std::string(132, '-'));
+      fmt::print(out, kRowFmt, fmt::format("copy, one-way, {} B blocks", o.vcopy_bytes), "wait",
+                 "placement", "n", "p50 /block", "p99 /block", "MB/s", "MB/s vs baseline");
+      fmt::print(out, "{}\n", std::string(132, '-'));
+    }
+    const std::string label = (c.dvs ? "dvs " : "") + c.label;
+    if (r.skipped || !r.ok) {
+      fmt::print(out, kRowFmt, label, c.wait, pl, "-", "-", "-", "-",
+                 (r.skipped ? "skipped: " : "FAILED: ") + r.error);
+      continue;
+    }
+    std::string vs;
+    if (r.ratio) vs = fmt::format("{:.2f}x {}", *r.ratio, r.ratio_vs);
+    else if (!c.baseline.empty()) vs = "(baseline failed)";
+    if (r.loop->truncated) vs += " [truncated by --cell-budget]";
+    const std::string rate =
+        c.kind == CellKind::PingPong ? format_rate(r.per_s) : fmt::format("{:.0f}", r.per_s);
+    fmt::print(out, kRowFmt, label, c.wait, pl, r.summary.n, format_ns(double(r.summary.p50)),
+               format_ns(double(r.summary.p99)), rate, vs);
+  }
+  fmt::print(out, "{}\n", std::string(132, '-'));
+  fmt::print(out,
+             "p50 vs baseline: dvs p50 RTT / p50 RTT of the raw mechanism with the same wait "
+             "strategy (spin: raw-shm-spin, spin-then-block: raw-shm-stb, block: pipe); lower "
+             "is better.\n"
+             "MB/s vs baseline: vcopy MB/s / pipe-stream MB/s at the same block size (MB = 1e6 "
+             "B); higher is better.\n"
+             "Blocking cross-core wake-ups dominate the block rows on VMs: quote medians and "
+             "same-run ratios, not one absolute time.\n");
+}
+
+nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
+  const Cell& c = *r.cell;
+  const RunOptions& o = *ctx.options;
+  nlohmann::json j;
+  j["run_id"] = ctx.run_id;
+  j["cell"] = c.id;
+  j["kind"] = c.kind == CellKind::PingPong ? "pingpong" : "copy";
+  j["mechanism"] = c.dvs ? "dvs" : "baseline";
+  j["label"] = c.label;
+  j["wait"] = c.wait;
+  if (c.wait == "spin-then-block") j["spin_ns"] = o.spin_ns;
+  j["placement"] = short_placement(ctx.placement);
+  j["placement_detail"] = ctx.placement;
+  j["warmup"] = o.warmup;
+  j["iterations_planned"] = c.iterations;
+  j["status"] = r.skipped ? "skipped" : (r.ok ? "ok" : "failed");
+  if (!r.error.empty()) j["error"] = r.error;
+  if (r.skipped || !r.loop) return j;
+  const auto& s = r.summary;
+  j["bytes_per_op"] = r.loop->bytes_per_op;
+  j["truncated"] = r.loop->truncated;
+  j["elapsed_ns"] = r.loop->elapsed_ns;
+  j["latency"] = {
+      {"what", c.kind == CellKind::PingPong ? "rtt" : "per_block"},
+      {"description", c.kind == CellKind::PingPong
+                          ? "round-trip time of one 64-byte message each way"
+                          : "time to move one block, one way"},
+      {"unit", "ns"},
+      {"n", s.n},
+      {"min", s.min},
+      {"p50", s.p50},
+      {"p90", s.p90},
+      {"p99", s.p99},
+      {"p99_9", s.p999},
+      {"p99_99", s.p9999},
+      {"max", s.max},
+      {"mean", s.mean},
+      {"histogram_max_relative_error", stats::Histogram::kMaxRelativeError}};
+  if (c.kind == CellKind::PingPong) j["msgs_per_s"] = r.per_s;  // both directions
+  else j["mb_per_s"] = r.per_s;                                 // MB = 1e6 bytes
+  if (!c.baseline.empty()) {
+    j["baseline"] = c.baseline;
+    if (r.ratio) j[c.kind == CellKind::PingPong ? "p50_ratio_to_baseline"
+                                                : "throughput_ratio_to_baseline"] = *r.ratio;
+  }
+  return j;
+}
+
+nlohmann::json histogram_json(const RunContext& ctx, const CellResult& r) {
+  nlohmann::json b = nlohmann::json::array();
+  if (r.loop) {
+    const auto& h = r.loop->samples;
+    for (size_t i = 0; i < stats::Histogram::kBuckets; ++i)
+      if (h.bucket_count(i) != 0) b.push_back({stats::Histogram::bucket_low(i), h.bucket_count(i)});
+  }
+  return {{"run_id", ctx.run_id},
+          {"cell", r.cell->id},
+          {"unit", "ns"},
+          {"sub_bits", stats::Histogram::kSubBits},
+          {"buckets", b}};
+}
+
+nlohmann::json options_json(const RunOptions& o) {
+  return {{"iterations", o.iterations},
+          {"block_iterations", o.block_iterations},
+          {"copy_iterations", o.copy_iterations},
+          {"warmup", o.warmup},
+          {"spin_ns", o.spin_ns},
+          {"placement", o.placement},
+          {"waits", o.waits},
+          {"vcopy_bytes", o.vcopy_bytes},
+          {"cell_budget_s", o.cell_budget_s},
+          {"quick", o.quick},
+          {"only", o.only},
+          {"argv", o.argv_line}};
+}
+
+bool write_results(const RunContext& ctx, const nlohmann::json& meta,
+                   const std::vector<CellResult>& results, std::string* err) {
+  auto open = [&](const std::string& name, std::ofstream& f) {
+    f.open(ctx.run_dir + "/" + name);
+    if (!f) *err = fmt::format("cannot write {}/{}: {}", ctx.run_dir, name, strerror(errno));
+    return bool(f);
+  };
+  std::ofstream m, runs, hist;
+  if (!open("meta.json", m) || !open("runs.jsonl", runs) || !open("histograms.jsonl", hist))
+    return false;
+  m << meta.dump(2) << "\n";
+  for (const auto& r : results) {
+    runs << row_json(ctx, r).dump() << "\n";
+    if (r.loop && r.ok) hist << histogram_json(ctx, r).dump() << "\n";
+  }
+  m.close();
+  runs.close();
+  hist.close();
+  if (!m || !runs || !hist) {
+    *err = fmt::format("write error in {}", ctx.run_dir);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace dvs::cli
