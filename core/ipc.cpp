@@ -196,7 +196,15 @@ bool closes_cycle(DcTable& t, int self, int start, std::vector<int>* members) {
   return false;
 }
 
-// Called with self and `start` locked. Returns EDVSLOCKED if blocking would deadlock (verified
+// Could s be a link of a wait-for chain (blocked sending, or receiving from one endpoint)?
+bool waits_on_someone(Slot& s) {
+  uint32_t f = s.flags.load(std::memory_order_seq_cst);
+  if (f & DVS_SLOT_FREE) return false;
+  if (f & DVS_SENDING) return true;
+  return (f & DVS_RECEIVING) && s.getfrom.load(kRelaxed) != DVS_ANY;
+}
+
+// Called with `start` locked (and self running, or locked). Returns EDVSLOCKED if blocking would deadlock (verified
 // with every member locked), 0 if not, EDVSAGAIN if it could not be verified now (retry).
 int check_deadlock(DcTable& t, int self, int start) {
   std::vector<int> members;
@@ -306,23 +314,31 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
       unlock_slot(ds);
       return EDVSTIMEDOUT;
     }
-    int dl = check_deadlock(t, c.index, d);
-    if (dl == EDVSAGAIN && attempt < 1000) {
-      unlock_slot(ds);
-      sched_yield();
-      continue;
-    }
-    if (dl == EDVSLOCKED) {
-      unlock_slot(ds);
-      return EDVSLOCKED;
-    }
-    // Queue behind earlier senders; the receiver copies from our slot's buffer.
+    // Publish that we block sending to d (the receiver copies from our slot's buffer), then
+    // peek at d: only a blocked d can lead back to us. Publish-then-peek on both sides means of
+    // two processes closing a cycle at the same time at least one sees the other.
     self.msg = *m;
     self.sendto.store(d, kRelaxed);
     self.getfrom.store(then_receive ? dst_ep : DVS_NONE, kRelaxed);
     self.wake.store(0, kRelaxed);
-    self.flags.store(self.flags.load(kRelaxed) | DVS_SENDING | (then_receive ? DVS_RECEIVING : 0u),
-                     std::memory_order_release);
+    uint32_t before = self.flags.load(kRelaxed);
+    self.flags.store(before | DVS_SENDING | (then_receive ? DVS_RECEIVING : 0u), std::memory_order_seq_cst);
+    if (waits_on_someone(ds)) {
+      int dl = check_deadlock(t, c.index, d);
+      if (dl != 0) {  // undo: nobody acts on a sender that is not in a queue yet
+        self.flags.store(before, kRelaxed);
+        self.sendto.store(kNoSlot, kRelaxed);
+        self.getfrom.store(DVS_NONE, kRelaxed);
+        self.wake.store(1, kRelaxed);
+        unlock_slot(ds);
+        if (dl == EDVSAGAIN && attempt < 1000) {
+          sched_yield();
+          continue;
+        }
+        if (dl == EDVSAGAIN) return EDVSBUSY;  // could not verify: report contention, not a deadlock
+        return dl;
+      }
+    }
     enqueue(t, d, c.index);
     unlock_slot(ds);
     int rc = block(c, deadline);
@@ -344,7 +360,6 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
   }
   Deadline deadline = Deadline::after_ms(timeout_ms);
   for (int attempt = 0;; ++attempt) {
-    int pair = kNoSlot;  // set when we had to take a second lock in order
     if (int rc = lock_slot(self); rc != 0) return rc;
     if (src_ep == DVS_ANY && (self.misc.load(kRelaxed) & kMiscWokenUp)) {
       self.misc.fetch_and(~kMiscWokenUp, kRelaxed);
@@ -374,28 +389,6 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
         unlock_slot(self);
         return br;
       }
-      if (timeout_ms != DVS_TIMEOUT_NOWAIT && !well_known_free) {
-        if (int lr = lock_second(t, c.index, src_index); lr == 0) {
-          pair = src_index;
-        } else if (lr == EDVSAGAIN) {
-          unlock_slot(self);
-          if (int pr = lock_pair(t, c.index, src_index); pr != 0) return pr;
-          unlock_pair(t, c.index, src_index);
-          continue;
-        } else {
-          unlock_slot(self);
-          return lr;
-        }
-        int dl = check_deadlock(t, c.index, src_index);
-        if (dl != 0) {
-          unlock_pair(t, c.index, pair);
-          if (dl == EDVSAGAIN && attempt < 1000) {
-            sched_yield();
-            continue;
-          }
-          return dl == EDVSAGAIN ? EDVSLOCKED : dl;
-        }
-      }
     }
     if (timeout_ms == DVS_TIMEOUT_NOWAIT) {
       unlock_slot(self);
@@ -403,11 +396,30 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     }
     self.getfrom.store(src_ep, kRelaxed);
     self.wake.store(0, kRelaxed);
-    self.flags.store(self.flags.load(kRelaxed) | DVS_RECEIVING, std::memory_order_release);
-    if (pair != kNoSlot)
-      unlock_pair(t, c.index, pair);
-    else
-      unlock_slot(self);
+    uint32_t before = self.flags.load(kRelaxed);
+    self.flags.store(before | DVS_RECEIVING, std::memory_order_seq_cst);
+    if (src_index != kNoSlot && waits_on_someone(t.slot(src_index))) {
+      // Waiting for a blocked source: make sure it does not wait (transitively) for us. Our own
+      // lock is held, so nobody can deliver to us while we look or undo.
+      int dl = lock_second(t, c.index, src_index);
+      if (dl == 0) {
+        dl = check_deadlock(t, c.index, src_index);
+        unlock_slot(t.slot(src_index));
+      }
+      if (dl != 0) {
+        self.flags.store(before, kRelaxed);
+        self.getfrom.store(DVS_NONE, kRelaxed);
+        self.wake.store(1, kRelaxed);
+        unlock_slot(self);
+        if (dl == EDVSAGAIN && attempt < 1000) {
+          if (lock_pair(t, c.index, src_index) == 0) unlock_pair(t, c.index, src_index);
+          sched_yield();
+          continue;
+        }
+        return dl == EDVSAGAIN ? EDVSBUSY : dl;
+      }
+    }
+    unlock_slot(self);
     rc = block(c, deadline);
     if (rc == DVS_OK) *m = self.msg;
     return rc;

@@ -134,7 +134,7 @@ int call(Request& rq, Reply* rp) {
 Binding* effective() {
   if (t_binding.b.bound) return &t_binding.b;
   ProcessState& s = state();
-  if (s.process.bound && s.owner == getpid()) return &s.process;
+  if (s.process.bound) return &s.process;  // reset in a forked child by reset_after_fork
   return nullptr;
 }
 

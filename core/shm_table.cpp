@@ -11,6 +11,8 @@
 #include <new>
 #include <utility>
 
+static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc keeps the mutex lock word first");
+
 namespace dvs::core {
 
 namespace {
@@ -181,11 +183,16 @@ int trylock_slot(Slot& s) { return map_lock_result(s, pthread_mutex_trylock(&s.l
 int lock_slot(Slot& s) {
   int rc = trylock_slot(s);
   if (rc != EDVSAGAIN) return rc;
-  // Contended: a short spin, then a bounded wait.
-  for (int i = 0; i < 200; ++i) {
+  // Contended: spin reading the lock word (glibc keeps the owner's tid in the mutex's first
+  // int; 0 = free) and try again only when it looks free, so waiters do not steal the cache line
+  // from the holder; then a bounded blocking wait.
+  const auto* word = reinterpret_cast<const std::atomic<int>*>(&s.lock);
+  for (int i = 0; i < 2000; ++i) {
+    if (word->load(std::memory_order_relaxed) == 0) {
+      rc = trylock_slot(s);
+      if (rc != EDVSAGAIN) return rc;
+    }
     __builtin_ia32_pause();
-    rc = trylock_slot(s);
-    if (rc != EDVSAGAIN) return rc;
   }
   timespec deadline{};
   clock_gettime(CLOCK_REALTIME, &deadline);
