@@ -59,10 +59,10 @@ TEST(Endpoint, LargeGenerationsRoundTrip) {
 
 using Bind = DvsdTest;
 
-TEST_F(Bind, SystemAndTaskSlotsHaveEndpointEqualToPnr) {
+TEST_F(Bind, SystemSlotsHaveEndpointEqualToPnr) {
   const std::string sock = sock_;
   std::vector<ForkedChild> kids;
-  for (int p : {-35, -2, 0, 5, 28}) {
+  for (int p : {0, 5, 28}) {
     kids.push_back(run_in_child("bind" + std::to_string(p), [sock, p] {
       int ep = open_and_bind(sock, 0, p);
       CHILD_CHECK_EQ(p, ep);
@@ -71,6 +71,57 @@ TEST_F(Bind, SystemAndTaskSlotsHaveEndpointEqualToPnr) {
     }));
   }
   for (auto& k : kids) EXPECT_TRUE(k.wait_ok());
+}
+
+// Task slots (p_nr -35..-1) are system slots too: generation 0, endpoint == p_nr, which is
+// negative. dvs.h says bind "returns the endpoint" and "< 0 an EDVS* code": for tasks the two
+// ranges overlap (-35 == EDVSDEADLK), so the caller must be able to tell success by other means
+// (dvs_self()) and the slot must be usable and freed like any other.
+TEST_F(Bind, TaskSlotsBindWithTheirNegativeEndpoint) {
+  const std::string sock = sock_;
+  for (int round = 0; round < 2; ++round) {  // round 2: the slots were freed at exit
+    std::vector<ForkedChild> kids;
+    for (int p : {-35, -2, -1}) {
+      kids.push_back(run_in_child("task" + std::to_string(p), [sock, p] {
+        CHILD_CHECK_OK(dvs_open(sock.c_str()));
+        int ep = dvs_bind(0, p);
+        CHILD_CHECK_EQ(p, ep);
+        CHILD_CHECK_EQ(p, dvs_self());
+        dvs_procinfo_t pi{};
+        CHILD_CHECK_OK(dvs_getprocinfo(0, p, &pi));
+        CHILD_CHECK_EQ(p, pi.p_endpoint);
+        CHILD_CHECK_EQ(getpid(), pi.p_lpid);
+        return 0;
+      }));
+    }
+    for (auto& k : kids) EXPECT_TRUE(k.wait_ok()) << "round " << round;
+  }
+}
+
+TEST_F(Bind, TaskCanTalkToAServer) {
+  const std::string sock = sock_;
+  Pipe ready;
+  auto srv = run_in_child("server", [&, sock] {
+    CHILD_CHECK_EQ(10, open_and_bind(sock, 0, 10));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(-2, m.m_source);
+    CHILD_CHECK_EQ(0, dvs_reply_T(-2, &m, 5000));
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto task = run_in_child("task", [sock] {
+    CHILD_CHECK_OK(dvs_open(sock.c_str()));
+    dvs_bind(0, -2);
+    CHILD_CHECK_EQ(-2, dvs_self());
+    dvs_message_t m = make_msg(4);
+    CHILD_CHECK_EQ(0, dvs_sendrec_T(10, &m, 5000));
+    CHILD_CHECK_EQ(10, m.m_source);
+    return 0;
+  });
+  EXPECT_TRUE(task.wait_ok());
+  EXPECT_TRUE(srv.wait_ok());
 }
 
 TEST_F(Bind, UserSlotEndpointEncodesPnr) {
@@ -463,6 +514,130 @@ TEST_F(Bind, GetdcinfoOfTheDefaultDc) {
     return 0;
   });
   EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Bind, ForkedChildDoesNotInheritTheBinding) {
+  const std::string sock = sock_;
+  auto parent = run_in_child("bound-parent", [sock] {
+    int ep = open_and_bind(sock, 0, 40);
+    CHILD_CHECK_OK(ep);
+    auto gc = run_in_child("grandchild", [sock, ep] {
+      CHILD_CHECK_EQ(EDVSNOTBIND, dvs_self());  // the binding belongs to the parent
+      dvs_message_t m = make_msg(1);
+      CHILD_CHECK_EQ(EDVSNOTBIND, dvs_send_T(ep, &m, 100));
+      CHILD_CHECK_OK(dvs_open(sock.c_str()));
+      int mine = dvs_bind(0, 41);
+      CHILD_CHECK_OK(mine);
+      CHILD_CHECK(mine != ep);
+      m = make_msg(2);
+      CHILD_CHECK_EQ(0, dvs_send_T(ep, &m, 5000));
+      return 0;
+    });
+    CHILD_CHECK_EQ(ep, dvs_self());
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(41, DVS_ENDPOINT_P(m.m_source));
+    CHILD_CHECK_EQ(2, m.m_type);
+    CHILD_CHECK(gc.wait_ok(milliseconds(5000)));
+    // The grandchild's exit did not unbind the parent.
+    CHILD_CHECK_EQ(ep, dvs_self());
+    dvs_procinfo_t pi{};
+    CHILD_CHECK_OK(dvs_getprocinfo(0, 40, &pi));
+    CHILD_CHECK_EQ(ep, pi.p_endpoint);
+    CHILD_CHECK_EQ(getpid(), pi.p_lpid);
+    return 0;
+  });
+  EXPECT_TRUE(parent.wait_ok(milliseconds(15000)));
+}
+
+TEST_F(Bind, UserProcessCannotUnbindAnotherProcess) {
+  const std::string sock = sock_;
+  Pipe ready, done;
+  auto victim = run_in_child("victim", [&, sock] {
+    int ep = open_and_bind(sock, 0, 40);
+    CHILD_CHECK_OK(ep);
+    ready.send(ep);
+    CHILD_CHECK(done.recv().has_value());
+    CHILD_CHECK_EQ(ep, dvs_self());
+    dvs_procinfo_t pi{};
+    CHILD_CHECK_OK(dvs_getprocinfo(0, 40, &pi));
+    CHILD_CHECK_EQ(ep, pi.p_endpoint);
+    CHILD_CHECK_EQ(0, pi.p_rts_flags & DVS_SLOT_FREE);
+    return 0;
+  });
+  auto ep = ready.recv();
+  ASSERT_TRUE(ep);
+  const int vep = static_cast<int>(*ep);
+  auto other = run_in_child("other", [sock, vep] {
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 41));
+    CHILD_CHECK(dvs_unbind(0, vep) < 0);
+    return 0;
+  });
+  EXPECT_TRUE(other.wait_ok());
+  done.send(1);
+  EXPECT_TRUE(victim.wait_ok());
+}
+
+TEST_F(Bind, SetWaitAndProcinfoArgumentChecks) {
+  const std::string sock = sock_;
+  auto k = run_in_child("k", [sock] {
+    CHILD_CHECK_OK(dvs_open(sock.c_str()));
+    CHILD_CHECK_EQ(EDVSNOTBIND, dvs_set_wait(DVS_WAIT_BLOCK, 0));
+    CHILD_CHECK_EQ(10, dvs_bind(0, 10));
+    CHILD_CHECK_EQ(EDVSINVAL, dvs_set_wait(static_cast<dvs_wait_mode_t>(7), 0));
+    CHILD_CHECK_EQ(0, dvs_set_wait(DVS_WAIT_BLOCK, 0));
+    dvs_procinfo_t pi{};
+    CHILD_CHECK_EQ(EDVSBADPROC, dvs_getprocinfo(0, kDefProcs, &pi));
+    CHILD_CHECK_EQ(EDVSBADPROC, dvs_getprocinfo(0, -kDefTasks - 1, &pi));
+    CHILD_CHECK_EQ(EDVSBADDCID, dvs_getprocinfo(9, 10, &pi));
+    CHILD_CHECK_OK(dvs_getprocinfo(0, 11, &pi));  // a free slot is reported as free
+    CHILD_CHECK(pi.p_rts_flags & DVS_SLOT_FREE);
+    CHILD_CHECK_OK(dvs_getprocinfo(0, 10, &pi));
+    CHILD_CHECK_EQ(DVS_WAIT_BLOCK, pi.p_wait_mode);
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Bind, PnrMayBeGivenAsAnEndpoint) {
+  const std::string sock = sock_;
+  auto k = run_in_child("k", [sock] {
+    CHILD_CHECK_OK(dvs_open(sock.c_str()));
+    int ep = dvs_bind(0, DVS_ENDPOINT(3, 50));  // slot 50, written as an endpoint
+    CHILD_CHECK_OK(ep);
+    CHILD_CHECK_EQ(50, DVS_ENDPOINT_P(ep));
+    dvs_procinfo_t pi{};
+    CHILD_CHECK_OK(dvs_getprocinfo(0, 50, &pi));
+    CHILD_CHECK_EQ(ep, pi.p_endpoint);
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Bind, LclbindArgumentChecks) {
+  const std::string sock = sock_;
+  Pipe ready, done;
+  auto holder = run_in_child("holder", [&, sock] {
+    CHILD_CHECK_EQ(12, open_and_bind(sock, 0, 12));
+    ready.send(1);
+    done.recv();
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto k = run_in_child("binder", [&, sock] {
+    CHILD_CHECK_EQ(2, open_and_bind(sock, 0, 2));
+    const pid_t me = getpid();
+    CHILD_CHECK_EQ(EDVSBADPID, dvs_lclbind(0, 0, 45));
+    CHILD_CHECK_EQ(EDVSBADPID, dvs_lclbind(0, 0x3ffffff0, 45));  // no such pid
+    CHILD_CHECK_EQ(EDVSBADDCID, dvs_lclbind(7, getppid(), 45));
+    CHILD_CHECK_EQ(EDVSBADPROC, dvs_lclbind(0, getppid(), kDefProcs));
+    CHILD_CHECK_EQ(EDVSSLOTUSED, dvs_lclbind(0, getppid(), 12));
+    (void)me;
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
+  done.send(1);
+  EXPECT_TRUE(holder.wait_ok());
 }
 
 }  // namespace

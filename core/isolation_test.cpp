@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "core/testing/dvsd_process.hpp"
 #include "dvs/dvs.h"
@@ -265,6 +266,90 @@ TEST_F(Privileges, UserProcessCannotSetPrivileges) {
   EXPECT_TRUE(check.wait_ok());
   done.send(1);
   EXPECT_TRUE(target.wait_ok());
+}
+
+TEST_F(Privileges, ReplyToADeniedSystemDestinationIsRefused) {
+  const std::string sock = sock_;
+  StartGate gate;
+  Pipe restricted, refused;
+  // X sendrecs to the caller; the caller's ipc_to no longer allows X, so its reply is refused.
+  auto x = run_in_child("X", [&, sock] {
+    CHILD_CHECK_EQ(kX, open_and_bind(sock, 0, kX));
+    gate.arrive_and_wait();
+    CHILD_CHECK(restricted.recv().has_value());
+    dvs_message_t m = make_msg(1);
+    int r = dvs_sendrec_T(kCaller, &m, 10000);
+    CHILD_CHECK(refused.readable());  // the reply was refused before we were woken
+    CHILD_CHECK_EQ(EDVSWOKENUP, r);     // the refused reply was not delivered
+    return 0;
+  });
+  auto caller = run_in_child("caller", [&, sock] {
+    CHILD_CHECK_EQ(kCaller, open_and_bind(sock, 0, kCaller));
+    gate.arrive_and_wait();
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+    CHILD_CHECK_EQ(kX, m.m_source);
+    CHILD_CHECK_EQ(EDVSTRAPDENIED, dvs_reply_T(kX, &m, 1000));
+    refused.send(1);
+    // Release X by other means: wake it up.
+    CHILD_CHECK_OK(dvs_wakeup(0, kX));
+    return 0;
+  });
+  auto admin = run_in_child("admin", [&, sock] {
+    CHILD_CHECK_EQ(kAdmin, open_and_bind(sock, 0, kAdmin));
+    gate.arrive_and_wait();
+    dvs_priv_t p{};
+    CHILD_CHECK_OK(dvs_getpriv(0, kCaller, &p));
+    clear_ipc_to_bit(p, kX + kDefTasks);
+    CHILD_CHECK_OK(dvs_setpriv(0, kCaller, &p));
+    restricted.send(1);
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(admin.wait_ok());
+  EXPECT_TRUE(caller.wait_ok());
+  EXPECT_TRUE(x.wait_ok(milliseconds(15000)));
+}
+
+TEST_F(CrossDc, VcopyCannotReachAnotherDcsProcess) {
+  const std::string sock = sock_;
+  Pipe info, done;
+  // A DC 0 user process, blocked receiving, offers a buffer.
+  auto owner = run_in_child("dc0-owner", [&, sock] {
+    int ep = open_and_bind(sock, 0, 40);
+    CHILD_CHECK_OK(ep);
+    std::vector<uint8_t> buf(256, 0);
+    info.send(ep);
+    info.send(static_cast<int64_t>(reinterpret_cast<uintptr_t>(buf.data())));
+    dvs_message_t m{};
+    int r = dvs_receive_T(DVS_ANY, &m, 15000);  // stays blocked receiving until released
+    (void)r;
+    for (uint8_t b : buf) CHILD_CHECK_EQ(0, b);
+    return 0;
+  });
+  auto ep = info.recv();
+  auto addr = info.recv();
+  ASSERT_TRUE(ep && addr);
+  const int oep = static_cast<int>(*ep);
+  const uint64_t oaddr = static_cast<uint64_t>(*addr);
+  auto rq = run_in_child("dc1-requester", [&, sock, oep, oaddr] {
+    CHILD_CHECK_EQ(3, open_and_bind(sock, 1, 3));
+    std::vector<uint8_t> mine(256, 0xab);
+    long r = dvs_vcopy(3, mine.data(), oep, reinterpret_cast<void*>(oaddr), mine.size());
+    if (r >= 0) fprintf(stderr, "vcopy from DC 1 into DC 0's endpoint %d copied %ld bytes\n", oep, r);
+    CHILD_CHECK(r < 0);
+    return 0;
+  });
+  EXPECT_TRUE(rq.wait_ok());
+  // Release the owner (a DC 0 process sends it a message).
+  auto rel = run_in_child("dc0-release", [&, sock, oep] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    dvs_message_t m = make_msg(1);
+    CHILD_CHECK_EQ(0, dvs_send_T(oep, &m, 5000));
+    return 0;
+  });
+  EXPECT_TRUE(rel.wait_ok());
+  EXPECT_TRUE(owner.wait_ok());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <thread>
 #include <vector>
 
 #include "core/testing/dvsd_process.hpp"
@@ -297,6 +298,79 @@ TEST_F(Lifecycle, ManyKilledClientsDoNotLeakSlots) {
     for (auto& k : kids) k.kill9();
   }
   EXPECT_TRUE(still_serving(sock, kSrv, 60));
+}
+
+TEST(LifecycleDvsd, ControlCallsFailBoundedlyWhenDvsdDies) {
+  DvsdProcess d;
+  ASSERT_TRUE(d.start());
+  const std::string sock = d.socket_path();
+  Pipe ready, killed, result;
+  auto k = run_in_child("client", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    ready.send(1);
+    CHILD_CHECK(killed.recv().has_value());
+    auto t0 = Clock::now();
+    dvs_procinfo_t pi{};
+    int r1 = dvs_getprocinfo(0, kSrv, &pi);
+    int r2 = dvs_wait4bindep_T(0, 20, 5000);
+    result.send(static_cast<int64_t>(ms_since(t0)));
+    CHILD_CHECK(r1 < 0);
+    CHILD_CHECK(r2 < 0);
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  d.kill9();
+  killed.send(1);
+  auto ms = result.recv(milliseconds(12000));
+  ASSERT_TRUE(ms.has_value()) << "control calls hang after dvsd died";
+  EXPECT_LT(*ms, 6000);
+  EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Lifecycle, ExitFreesTheProcessAndAllItsThreadBindings) {
+  const std::string sock = sock_;
+  Pipe bound;
+  auto multi = run_in_child("multi", [&, sock] {
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    int t1 = 0, t2 = 0;
+    std::thread a([&] {
+      t1 = dvs_tbind(0, 20);
+      bound.send(t1);
+      for (;;) pause();  // the thread never unbinds
+    });
+    std::thread b([&] {
+      t2 = dvs_tbind(0, 21);
+      bound.send(t2);
+      for (;;) pause();
+    });
+    a.detach();
+    b.detach();
+    for (;;) pause();  // killed with its threads still bound
+    return 0;
+  });
+  auto t1 = bound.recv();
+  auto t2 = bound.recv();
+  ASSERT_TRUE(t1 && t2);
+  EXPECT_EQ(20 + 21, *t1 + *t2);
+  multi.kill9();
+  auto k = run_in_child("rebinder", [&, sock] {
+    CHILD_CHECK_OK(dvs_open(sock.c_str()));
+    CHILD_CHECK_EQ(0, wait_procinfo(0, 20, [](const dvs_procinfo_t& pi) { return (pi.p_rts_flags & DVS_SLOT_FREE) != 0; }));
+    CHILD_CHECK_EQ(0, wait_procinfo(0, 21, [](const dvs_procinfo_t& pi) { return (pi.p_rts_flags & DVS_SLOT_FREE) != 0; }));
+    CHILD_CHECK_EQ(0, wait_procinfo(0, 40, [](const dvs_procinfo_t& pi) { return (pi.p_rts_flags & DVS_SLOT_FREE) != 0; }));
+    CHILD_CHECK_EQ(20, dvs_bind(0, 20));
+    int t21 = 0;
+    std::thread t([&] { t21 = dvs_tbind(0, 21); });
+    t.join();
+    CHILD_CHECK_EQ(21, t21);
+    int ep40 = DVS_NONE;
+    std::thread u([&] { ep40 = dvs_tbind(0, 40); });
+    u.join();
+    CHILD_CHECK_OK(ep40);
+    CHILD_CHECK_EQ(40, DVS_ENDPOINT_P(ep40));
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
 }
 
 }  // namespace

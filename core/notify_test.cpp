@@ -3,6 +3,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "core/testing/dvsd_process.hpp"
 #include "dvs/dvs.h"
 
@@ -42,7 +44,7 @@ TEST_F(Notify, MacrosMatchMinix) {
 
 TEST_F(Notify, IsNonBlockingAndCoalesced) {
   const std::string sock = sock_;
-  Pipe ready, notified;
+  Pipe ready, notified, finished;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
     ready.send(1);
@@ -65,15 +67,17 @@ TEST_F(Notify, IsNonBlockingAndCoalesced) {
     CHILD_CHECK_OK(dvs_getprocinfo(0, kNotifier, &pi));
     CHILD_CHECK_EQ(0, pi.p_rts_flags & DVS_SENDING);
     notified.send(1);
+    finished.recv(milliseconds(15000));  // stay bound: a dead sender's notifications may be dropped
     return 0;
   });
-  EXPECT_TRUE(notifier.wait_ok());
   EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
+  EXPECT_TRUE(notifier.wait_ok());
 }
 
 TEST_F(Notify, PendingNotificationsComeBeforeQueuedMessages) {
   const std::string sock = sock_;
-  Pipe ready, notified;
+  Pipe ready, notified, finished;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
     ready.send(1);
@@ -101,16 +105,18 @@ TEST_F(Notify, PendingNotificationsComeBeforeQueuedMessages) {
     CHILD_CHECK_EQ(0, wait_sending(0, 40, kTarget));
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
     notified.send(1);
+    finished.recv(milliseconds(15000));  // stay bound: a dead sender's notifications may be dropped
     return 0;
   });
+  EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
   EXPECT_TRUE(notifier.wait_ok());
   EXPECT_TRUE(sender.wait_ok());
-  EXPECT_TRUE(target.wait_ok());
 }
 
 TEST_F(Notify, TwoNotifiersGiveTwoMessages) {
   const std::string sock = sock_;
-  Pipe ready, notified;
+  Pipe ready, notified, finished;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
     ready.send(1);
@@ -140,22 +146,26 @@ TEST_F(Notify, TwoNotifiersGiveTwoMessages) {
     CHILD_CHECK_EQ(kNotifier, open_and_bind(sock, 0, kNotifier));
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
     notified.send(1);
+    finished.recv(milliseconds(15000));  // stay bound: a dead sender's notifications may be dropped
     return 0;
   });
   auto n2 = run_in_child("n13", [&, sock] {
     CHILD_CHECK_EQ(kNotifier2, open_and_bind(sock, 0, kNotifier2));
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
     notified.send(1);
+    finished.recv(milliseconds(15000));  // stay bound: a dead sender's notifications may be dropped
     return 0;
   });
+  EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
+  finished.send(1);
   EXPECT_TRUE(n1.wait_ok());
   EXPECT_TRUE(n2.wait_ok());
-  EXPECT_TRUE(target.wait_ok());
 }
 
 TEST_F(Notify, WakesATargetBlockedInReceiveAny) {
   const std::string sock = sock_;
-  Pipe ready;
+  Pipe ready, finished;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
     ready.send(1);
@@ -170,18 +180,21 @@ TEST_F(Notify, WakesATargetBlockedInReceiveAny) {
     CHILD_CHECK_EQ(kNotifier, open_and_bind(sock, 0, kNotifier));
     CHILD_CHECK_EQ(0, wait_receiving(0, kTarget));
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
+    finished.recv(milliseconds(15000));
     return 0;
   });
-  EXPECT_TRUE(notifier.wait_ok());
   EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
+  EXPECT_TRUE(notifier.wait_ok());
 }
 
 TEST_F(Notify, WakesATargetReceivingFromTheNotifierOnly) {
   const std::string sock = sock_;
-  Pipe ready, notified;
+  StartGate gate;
+  Pipe notified, finished;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
-    ready.send(1);
+    gate.arrive_and_wait();
     dvs_message_t m{};
     // Receiving from 12: a notify from 13 stays pending, the one from 12 wakes us.
     CHILD_CHECK_EQ(0, dvs_receive_T(kNotifier, &m, 10000));
@@ -190,28 +203,34 @@ TEST_F(Notify, WakesATargetReceivingFromTheNotifierOnly) {
     if (int rc = check_notify(m, kNotifier2)) return rc;
     return 0;
   });
-  ASSERT_TRUE(ready.recv());
   auto n13 = run_in_child("n13", [&, sock] {
     CHILD_CHECK_EQ(kNotifier2, open_and_bind(sock, 0, kNotifier2));
+    gate.arrive_and_wait();
     CHILD_CHECK_EQ(0, wait_receiving(0, kTarget));
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
     notified.send(1);
+    finished.recv(milliseconds(15000));  // stay bound: a dead sender's notifications may be dropped
     return 0;
   });
-  ASSERT_TRUE(notified.recv());
   auto n12 = run_in_child("n12", [&, sock] {
     CHILD_CHECK_EQ(kNotifier, open_and_bind(sock, 0, kNotifier));
-    // The target must still be receiving (13's notify did not wake it).
+    gate.arrive_and_wait();
+    CHILD_CHECK(notified.recv().has_value());
+    // The target must still be receiving from 12 (13's notify did not wake it).
     CHILD_CHECK_EQ(0, wait_receiving(0, kTarget));
     dvs_procinfo_t pi{};
     CHILD_CHECK_OK(dvs_getprocinfo(0, kTarget, &pi));
     CHILD_CHECK_EQ(kNotifier, pi.p_getfrom);
     CHILD_CHECK_EQ(0, dvs_notify(kTarget));
+    finished.recv(milliseconds(15000));
     return 0;
   });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
+  finished.send(1);
   EXPECT_TRUE(n13.wait_ok());
   EXPECT_TRUE(n12.wait_ok());
-  EXPECT_TRUE(target.wait_ok());
 }
 
 TEST_F(Notify, NotifyToUnboundFails) {
@@ -223,6 +242,88 @@ TEST_F(Notify, NotifyToUnboundFails) {
     return 0;
   });
   EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Notify, SeveralPendingSourcesComeLowestSlotFirst) {
+  const std::string sock = sock_;
+  Pipe ready, step, go, finished;
+  auto target = run_in_child("target", [&, sock] {
+    CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
+    ready.send(1);
+    CHILD_CHECK(go.recv().has_value());
+    for (int from : {-3, 12, 20}) {  // notified in the order 20, -3, 12
+      dvs_message_t m{};
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 0));
+      if (int rc = check_notify(m, from)) return rc;
+    }
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(DVS_ANY, &m, 0));
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  std::vector<ForkedChild> ns;
+  for (int from : {20, -3, 12}) {
+    ns.push_back(run_in_child("n" + std::to_string(from), [&, sock, from] {
+      CHILD_CHECK_OK(dvs_open(sock.c_str()));
+      dvs_bind(0, from);  // task endpoints are negative: check with dvs_self()
+      CHILD_CHECK_EQ(from, dvs_self());
+      CHILD_CHECK_EQ(0, dvs_notify(kTarget));
+      step.send(1);
+      finished.recv(milliseconds(15000));
+      return 0;
+    }));
+    ASSERT_TRUE(step.recv()) << "notifier " << from;  // one after the other
+  }
+  go.send(1);
+  EXPECT_TRUE(target.wait_ok());
+  for (size_t i = 0; i < ns.size(); ++i) finished.send(1);
+  for (auto& n : ns) EXPECT_TRUE(n.wait_ok());
+}
+
+TEST_F(Notify, DoesNotInterruptTheReplyPhaseOfASendrec) {
+  // The target waits for the reply of 11 (sendrec); a notify from 12 must stay pending.
+  const std::string sock = sock_;
+  StartGate gate;
+  Pipe notified, finished;
+  auto target = run_in_child("target", [&, sock] {
+    CHILD_CHECK_EQ(kTarget, open_and_bind(sock, 0, kTarget));
+    gate.arrive_and_wait();
+    dvs_message_t m = make_msg(1);
+    CHILD_CHECK_EQ(0, dvs_sendrec_T(11, &m, 10000));
+    CHILD_CHECK_EQ(11, m.m_source);  // the reply, not the notify
+    CHILD_CHECK_EQ(2, m.m_type);
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 0));
+    if (int rc = check_notify(m, kNotifier)) return rc;
+    return 0;
+  });
+  auto server = run_in_child("server", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    gate.arrive_and_wait();
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+    CHILD_CHECK_EQ(kTarget, m.m_source);
+    CHILD_CHECK(notified.recv().has_value());
+    m = make_msg(2);
+    CHILD_CHECK_EQ(0, dvs_reply_T(kTarget, &m, 5000));
+    return 0;
+  });
+  auto notifier = run_in_child("notifier", [&, sock] {
+    CHILD_CHECK_EQ(kNotifier, open_and_bind(sock, 0, kNotifier));
+    gate.arrive_and_wait();
+    CHILD_CHECK_EQ(0, wait_procinfo(0, kTarget, [](const dvs_procinfo_t& pi) {
+                     return (pi.p_rts_flags & DVS_RECEIVING) && !(pi.p_rts_flags & DVS_SENDING) &&
+                            pi.p_getfrom == 11;
+                   }));
+    CHILD_CHECK_EQ(0, dvs_notify(kTarget));
+    notified.send(1);
+    finished.recv(milliseconds(15000));
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(server.wait_ok());
+  EXPECT_TRUE(target.wait_ok());
+  finished.send(1);
+  EXPECT_TRUE(notifier.wait_ok());
 }
 
 }  // namespace

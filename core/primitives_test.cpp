@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <thread>
 #include <vector>
 
 #include "core/testing/dvsd_process.hpp"
@@ -94,7 +95,7 @@ std::vector<ForkedChild> queue_senders(const std::string& sock, int n, Pipe& eps
     kids.push_back(run_in_child("sender" + std::to_string(k), [&eps, sock, k] {
       int ep = open_and_bind(sock, 0, 40 + k);
       CHILD_CHECK_OK(ep);
-      eps.send(ep);
+      eps.send((static_cast<int64_t>(k) << 32) | static_cast<uint32_t>(ep));
       if (k > 0) CHILD_CHECK_EQ(0, wait_sending(0, 40 + k - 1, kSrv));
       dvs_message_t m = make_msg(100 + k, k);
       CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 20000));
@@ -111,13 +112,19 @@ TEST_F(Primitives, SenderQueueIsFifo) {
   auto recv = run_in_child("receiver", [&, sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
     ready.send(1);
+    int sender_ep[kN] = {};
+    for (int i = 0; i < kN; ++i) {
+      auto v = eps.recv();
+      CHILD_CHECK(v.has_value());
+      sender_ep[*v >> 32] = static_cast<int32_t>(*v & 0xffffffff);
+    }
     CHILD_CHECK_EQ(0, wait_sending(0, 40 + kN - 1, kSrv));
     for (int k = 0; k < kN; ++k) {
       dvs_message_t m{};
       CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
       CHILD_CHECK_EQ(100 + k, m.m_type);
       CHILD_CHECK_EQ(40 + k, DVS_ENDPOINT_P(m.m_source));
-      CHILD_CHECK_EQ(proc_ep(0, 40 + k), m.m_source);
+      CHILD_CHECK_EQ(sender_ep[k], m.m_source);
       CHILD_CHECK(payload_ok(m, k));
     }
     dvs_message_t m{};
@@ -165,14 +172,14 @@ TEST_F(Primitives, ReceiveFromSourceSkipsOthersWhoStayQueuedInOrder) {
 
 TEST_F(Primitives, ReceiveFromSourceWaitsForThatSource) {
   const std::string sock = sock_;
-  Pipe ready, go;
+  StartGate gate;
+  Pipe s12_ready;
   auto recv = run_in_child("receiver", [&, sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
-    ready.send(1);
+    gate.arrive_and_wait();
     dvs_message_t m{};
     // 40 is queued, but we want 12: block until 12 sends.
     CHILD_CHECK_EQ(0, wait_sending(0, 40, kSrv));
-    go.send(1);
     CHILD_CHECK_EQ(0, dvs_receive_T(12, &m, 10000));
     CHILD_CHECK_EQ(12, m.m_source);
     CHILD_CHECK_EQ(2, m.m_type);
@@ -181,27 +188,74 @@ TEST_F(Primitives, ReceiveFromSourceWaitsForThatSource) {
     CHILD_CHECK_EQ(1, m.m_type);
     return 0;
   });
-  ASSERT_TRUE(ready.recv());
   auto s40 = run_in_child("s40", [&, sock] {
     CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    gate.arrive_and_wait();
     dvs_message_t m = make_msg(1);
     CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 20000));
     return 0;
   });
-  ASSERT_TRUE(go.recv());
   auto s12 = run_in_child("s12", [&, sock] {
     CHILD_CHECK_EQ(12, open_and_bind(sock, 0, 12));
-    CHILD_CHECK_EQ(0, wait_receiving(0, kSrv));
-    dvs_procinfo_t pi{};
-    CHILD_CHECK_OK(dvs_getprocinfo(0, kSrv, &pi));
-    CHILD_CHECK_EQ(12, pi.p_getfrom);
+    gate.arrive_and_wait();
+    CHILD_CHECK_EQ(0, wait_procinfo(0, kSrv, [](const dvs_procinfo_t& pi) {
+                     return (pi.p_rts_flags & DVS_RECEIVING) && pi.p_getfrom == 12;
+                   }));
     dvs_message_t m = make_msg(2);
     CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 5000));
     return 0;
   });
+  ASSERT_TRUE(gate.open(3));
   EXPECT_TRUE(recv.wait_ok(milliseconds(20000)));
   EXPECT_TRUE(s40.wait_ok());
   EXPECT_TRUE(s12.wait_ok());
+}
+
+TEST_F(Primitives, ReceiveFromAStaleUserEndpointFails) {
+  const std::string sock = sock_;
+  auto k = run_in_child("r", [sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    dvs_message_t m{};
+    auto t0 = Clock::now();
+    int r = dvs_receive_T(DVS_ENDPOINT(3, 50), &m, 1000);  // nobody at user slot 50
+    CHILD_CHECK(r < 0);
+    CHILD_CHECK(r != EDVSTIMEDOUT);
+    CHILD_CHECK(ms_since(t0) < 900);
+    r = dvs_receive_T(500, &m, 1000);  // no such slot
+    CHILD_CHECK(r < 0);
+    CHILD_CHECK(r != EDVSTIMEDOUT);
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
+}
+
+// dvs semantics: a well-known (system, generation 0) source may be awaited before it binds.
+TEST_F(Primitives, ReceiveFromAWellKnownSourceWaitsForItToBind) {
+  const std::string sock = sock_;
+  Pipe ready;
+  auto r = run_in_child("receiver", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(12, &m, 10000));
+    CHILD_CHECK_EQ(12, m.m_source);
+    CHILD_CHECK_EQ(8, m.m_type);
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto s12 = run_in_child("s12", [&, sock] {
+    CHILD_CHECK_OK(dvs_open(sock.c_str()));
+    // Make sure the receiver is already waiting for 12 before 12 exists.
+    CHILD_CHECK_EQ(0, wait_procinfo(0, kSrv, [](const dvs_procinfo_t& pi) {
+                     return (pi.p_rts_flags & DVS_RECEIVING) && pi.p_getfrom == 12;
+                   }));
+    CHILD_CHECK_EQ(12, dvs_bind(0, 12));
+    dvs_message_t m = make_msg(8);
+    CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 5000));
+    return 0;
+  });
+  EXPECT_TRUE(s12.wait_ok());
+  EXPECT_TRUE(r.wait_ok());
 }
 
 TEST_F(Primitives, SendToSelfAndToBadEndpointsFails) {
@@ -313,33 +367,37 @@ TEST_F(Primitives, ReplyToAProcessNotWaitingFailsAtOnce) {
 
 TEST_F(Primitives, ReplyToAProcessWaitingForAnotherFails) {
   const std::string sock = sock_;
-  Pipe ready;
+  StartGate gate;
+  Pipe refused;
   auto r = run_in_child("receiver", [&, sock] {
-    int ep = open_and_bind(sock, 0, 40);
-    CHILD_CHECK_OK(ep);
-    ready.send(ep);
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    gate.arrive_and_wait();
     dvs_message_t m{};
     CHILD_CHECK_EQ(0, dvs_receive_T(11, &m, 10000));  // waits for 11, not for 10
     CHILD_CHECK_EQ(11, m.m_source);
     return 0;
   });
-  auto ep = ready.recv();
-  ASSERT_TRUE(ep);
-  const int rep = static_cast<int>(*ep);
-  auto server = run_in_child("server", [&, sock, rep] {
+  auto server = run_in_child("server", [&, sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    gate.arrive_and_wait();
     CHILD_CHECK_EQ(0, wait_receiving(0, 40));
     dvs_message_t m = make_msg(1);
+    const int rep = proc_ep(0, 40);
+    CHILD_CHECK_OK(rep);
     CHILD_CHECK_EQ(EDVSPROCSTS, dvs_reply_T(rep, &m, 1000));
+    refused.send(1);
     return 0;
   });
-  EXPECT_TRUE(server.wait_ok());
-  auto other = run_in_child("s11", [&, sock, rep] {
+  auto other = run_in_child("s11", [&, sock] {
     CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    gate.arrive_and_wait();
+    CHILD_CHECK(refused.recv().has_value());
     dvs_message_t m = make_msg(2);
-    CHILD_CHECK_EQ(0, dvs_send_T(rep, &m, 5000));
+    CHILD_CHECK_EQ(0, dvs_send_T(proc_ep(0, 40), &m, 5000));
     return 0;
   });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(server.wait_ok());
   EXPECT_TRUE(other.wait_ok());
   EXPECT_TRUE(r.wait_ok());
 }
@@ -384,6 +442,14 @@ TEST_F(Primitives, RcvrqstAndReplyAreForSystemProcessesOnly) {
 
 TEST_F(Primitives, ReceiveNowaitWithNothingThere) {
   const std::string sock = sock_;
+  Pipe ready, done;
+  auto peer = run_in_child("peer", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    ready.send(1);
+    done.recv();
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
   auto k = run_in_child("r", [sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
     dvs_message_t m{};
@@ -397,6 +463,8 @@ TEST_F(Primitives, ReceiveNowaitWithNothingThere) {
     return 0;
   });
   EXPECT_TRUE(k.wait_ok());
+  done.send(1);
+  EXPECT_TRUE(peer.wait_ok());
 }
 
 TEST_F(Primitives, TimedCallsTimeOutInRoughlyTheirTime) {
@@ -444,7 +512,7 @@ TEST_F(Primitives, TimedCallsTimeOutInRoughlyTheirTime) {
 
 TEST_F(Primitives, TimedOutSenderIsNoLongerQueued) {
   const std::string sock = sock_;
-  Pipe ready, timed_out;
+  Pipe ready, timed_out, checked;
   auto target = run_in_child("target", [&, sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
     ready.send(1);
@@ -453,7 +521,8 @@ TEST_F(Primitives, TimedOutSenderIsNoLongerQueued) {
     CHILD_CHECK_EQ(EDVSTIMEDOUT, *r);
     dvs_message_t m{};
     CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(DVS_ANY, &m, 0));
-    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(DVS_ANY, &m, 100));
+    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(proc_ep(0, 40), &m, 0));
+    checked.send(1);
     // A later real message still gets through.
     CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
     CHILD_CHECK_EQ(2, m.m_type);
@@ -466,7 +535,7 @@ TEST_F(Primitives, TimedOutSenderIsNoLongerQueued) {
     int r = dvs_send_T(kSrv, &m, 50);
     timed_out.send(r);
     CHILD_CHECK_EQ(EDVSTIMEDOUT, r);
-    CHILD_CHECK_EQ(0, wait_receiving(0, kSrv));
+    CHILD_CHECK(checked.recv().has_value());
     m = make_msg(2);
     CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 5000));
     return 0;
@@ -477,7 +546,7 @@ TEST_F(Primitives, TimedOutSenderIsNoLongerQueued) {
 
 TEST_F(Primitives, SendrecTimesOutWaitingForTheReplyAndLateReplyFails) {
   const std::string sock = sock_;
-  Pipe ready, client_done;
+  Pipe ready, client_done, replied;
   auto server = run_in_child("server", [&, sock] {
     CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
     ready.send(1);
@@ -488,6 +557,7 @@ TEST_F(Primitives, SendrecTimesOutWaitingForTheReplyAndLateReplyFails) {
     CHILD_CHECK(r.has_value());
     CHILD_CHECK_EQ(EDVSTIMEDOUT, *r);
     CHILD_CHECK_EQ(EDVSPROCSTS, dvs_reply_T(client, &m, 1000));
+    replied.send(1);
     return 0;
   });
   ASSERT_TRUE(ready.recv());
@@ -500,6 +570,7 @@ TEST_F(Primitives, SendrecTimesOutWaitingForTheReplyAndLateReplyFails) {
     client_done.send(r);
     CHILD_CHECK_EQ(EDVSTIMEDOUT, r);
     CHILD_CHECK(ms >= 250 && ms < 3000);
+    CHILD_CHECK(replied.recv().has_value());  // stay bound until the late reply was refused
     return 0;
   });
   EXPECT_TRUE(client.wait_ok());
@@ -548,6 +619,246 @@ TEST_F(Primitives, WakeupOfAnUnboundEndpointFails) {
     return 0;
   });
   EXPECT_TRUE(k.wait_ok());
+}
+
+TEST_F(Primitives, ManyClientsOneServer) {
+  const std::string sock = sock_;
+  constexpr int kClients = 8;
+#ifdef DVS_SANITIZED
+  constexpr int kEach = 50;
+#else
+  constexpr int kEach = 200;
+#endif
+  Pipe ready;
+  auto server = run_in_child("server", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    ready.send(1);
+    int per_client[kClients] = {};
+    for (int i = 0; i < kClients * kEach; ++i) {
+      dvs_message_t m{};
+      CHILD_CHECK_EQ(0, dvs_rcvrqst_T(&m, 10000));
+      const int c = DVS_ENDPOINT_P(m.m_source) - 40;
+      CHILD_CHECK(c >= 0 && c < kClients);
+      CHILD_CHECK_EQ(c, m.m_u.m1.m1i1);
+      CHILD_CHECK_EQ(per_client[c], m.m_u.m1.m1i2);  // each client's requests in order
+      per_client[c]++;
+      m.m_type = m.m_u.m1.m1i2 * 3 + c;
+      CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+    }
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  std::vector<ForkedChild> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.push_back(run_in_child("client" + std::to_string(c), [&, sock, c] {
+      CHILD_CHECK_OK(open_and_bind(sock, 0, 40 + c));
+      for (int i = 0; i < kEach; ++i) {
+        dvs_message_t m{};
+        m.m_u.m1.m1i1 = c;
+        m.m_u.m1.m1i2 = i;
+        CHILD_CHECK_EQ(0, dvs_sendrec_T(kSrv, &m, 10000));
+        CHILD_CHECK_EQ(kSrv, m.m_source);
+        CHILD_CHECK_EQ(i * 3 + c, m.m_type);
+      }
+      return 0;
+    }));
+  }
+  for (auto& c : clients) EXPECT_TRUE(c.wait_ok(milliseconds(30000)));
+  EXPECT_TRUE(server.wait_ok(milliseconds(30000)));
+}
+
+TEST_F(Primitives, WakeupOfABlockedSenderRemovesItFromTheQueue) {
+  const std::string sock = sock_;
+  StartGate gate;
+  Pipe result, checked;
+  auto target = run_in_child("target", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    gate.arrive_and_wait();
+    auto r = result.recv();
+    CHILD_CHECK(r.has_value());
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(DVS_ANY, &m, 0));  // the woken sender left
+    checked.send(1);
+    return 0;
+  });
+  auto sender = run_in_child("sender", [&, sock] {
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    gate.arrive_and_wait();
+    dvs_message_t m = make_msg(1);
+    int r = dvs_send_T(kSrv, &m, 10000);
+    result.send(r);
+    CHILD_CHECK_EQ(EDVSWOKENUP, r);
+    CHILD_CHECK(checked.recv().has_value());
+    return 0;
+  });
+  auto waker = run_in_child("waker", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    gate.arrive_and_wait();
+    CHILD_CHECK_EQ(0, wait_sending(0, 40, kSrv));
+    const int ep = proc_ep(0, 40);
+    CHILD_CHECK_OK(ep);
+    CHILD_CHECK_OK(dvs_wakeup(0, ep));
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(waker.wait_ok());
+  EXPECT_TRUE(sender.wait_ok());
+  EXPECT_TRUE(target.wait_ok());
+}
+
+TEST_F(Primitives, ReplyReachesAProcessReceivingFromTheServer) {
+  const std::string sock = sock_;
+  StartGate gate;
+  auto user = run_in_child("user", [&, sock] {
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    gate.arrive_and_wait();
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(kSrv, &m, 10000));
+    CHILD_CHECK_EQ(kSrv, m.m_source);
+    CHILD_CHECK_EQ(31, m.m_type);
+    CHILD_CHECK(payload_ok(m, 31));
+    return 0;
+  });
+  auto server = run_in_child("server", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    gate.arrive_and_wait();
+    CHILD_CHECK_EQ(0, wait_receiving(0, 40));
+    dvs_message_t m = make_msg(31, 31);
+    CHILD_CHECK_EQ(0, dvs_reply_T(proc_ep(0, 40), &m, 1000));
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(2));
+  EXPECT_TRUE(server.wait_ok());
+  EXPECT_TRUE(user.wait_ok());
+}
+
+TEST_F(Primitives, NullMessageBufferIsAnErrorNotACrash) {
+  const std::string sock = sock_;
+  Pipe ready, done;
+  auto peer = run_in_child("peer", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    ready.send(1);
+    done.recv();
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto k = run_in_child("caller", [sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    CHILD_CHECK(dvs_send_T(11, nullptr, 100) < 0);
+    CHILD_CHECK(dvs_sendrec_T(11, nullptr, 100) < 0);
+    CHILD_CHECK(dvs_receive_T(DVS_ANY, nullptr, 0) < 0);
+    CHILD_CHECK(dvs_rcvrqst_T(nullptr, 0) < 0);
+    CHILD_CHECK(dvs_reply_T(11, nullptr, 0) < 0);
+    return 0;
+  });
+  EXPECT_TRUE(k.wait_ok());
+  done.send(1);
+  EXPECT_TRUE(peer.wait_ok());
+}
+
+// A sendrec caller, in its send phase and in its reply phase, takes only its server's reply;
+// other senders queue up behind.
+void sendrec_caller_is_exclusive(const std::string& sock, bool server_took_request_first) {
+  StartGate gate;
+  Pipe other_queued;
+  auto client = run_in_child("client", [&, sock] {
+    CHILD_CHECK_OK(open_and_bind(sock, 0, 40));
+    gate.arrive_and_wait();
+    dvs_message_t m = make_msg(1);
+    CHILD_CHECK_EQ(0, dvs_sendrec_T(kSrv, &m, 10000));
+    CHILD_CHECK_EQ(kSrv, m.m_source);  // the server's reply, not the other's message
+    CHILD_CHECK_EQ(2, m.m_type);
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(11, m.m_source);
+    CHILD_CHECK_EQ(3, m.m_type);
+    return 0;
+  });
+  auto server = run_in_child("server", [&, sock, server_took_request_first] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    gate.arrive_and_wait();
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, wait_sending(0, 40, kSrv));
+    if (server_took_request_first) CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    other_queued.send(1);
+    CHILD_CHECK_EQ(0, wait_sending(0, 11, proc_ep(0, 40)));  // the other is queued at the client
+    if (!server_took_request_first) CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(40, DVS_ENDPOINT_P(m.m_source));
+    const int c = m.m_source;
+    m = make_msg(2);
+    CHILD_CHECK_EQ(0, dvs_reply_T(c, &m, 5000));
+    return 0;
+  });
+  auto other = run_in_child("other", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    gate.arrive_and_wait();
+    CHILD_CHECK(other_queued.recv().has_value());
+    dvs_message_t m = make_msg(3);
+    CHILD_CHECK_EQ(0, dvs_send_T(proc_ep(0, 40), &m, 10000));
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(server.wait_ok());
+  EXPECT_TRUE(other.wait_ok());
+  EXPECT_TRUE(client.wait_ok());
+}
+
+TEST_F(Primitives, SendrecCallerInSendPhaseTakesOnlyTheReply) { sendrec_caller_is_exclusive(sock_, false); }
+TEST_F(Primitives, SendrecCallerInReplyPhaseTakesOnlyTheReply) { sendrec_caller_is_exclusive(sock_, true); }
+
+// Senders that time out in the middle and at the tail of a queue leave it intact.
+TEST_F(Primitives, TimeoutsInTheMiddleAndAtTheTailKeepTheQueueIntact) {
+  const std::string sock = sock_;
+  StartGate gate;
+  Pipe timed_out, later_queued;
+  auto recv = run_in_child("receiver", [&, sock] {
+    CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
+    gate.arrive_and_wait();
+    CHILD_CHECK(later_queued.recv(milliseconds(10000)).has_value());
+    dvs_message_t m{};
+    for (int k : {0, 3}) {
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+      CHILD_CHECK_EQ(40 + k, DVS_ENDPOINT_P(m.m_source));
+      CHILD_CHECK_EQ(100 + k, m.m_type);
+    }
+    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_receive_T(DVS_ANY, &m, 0));
+    return 0;
+  });
+  std::vector<ForkedChild> senders;
+  for (int k = 0; k < 4; ++k) {
+    senders.push_back(run_in_child("s" + std::to_string(k), [&, sock, k] {
+      CHILD_CHECK_OK(open_and_bind(sock, 0, 40 + k));
+      gate.arrive_and_wait();
+      if (k == 3) {
+        // Queue only after 41 (middle) and 42 (tail) have timed out.
+        CHILD_CHECK(timed_out.recv(milliseconds(10000)).has_value());
+        CHILD_CHECK(timed_out.recv(milliseconds(10000)).has_value());
+      } else if (k > 0) {
+        CHILD_CHECK_EQ(0, wait_sending(0, 40 + k - 1, kSrv));
+      }
+      dvs_message_t m = make_msg(100 + k);
+      if (k == 1 || k == 2) {
+        // 41 is in the middle, 42 at the tail; 42 waits a little longer so 41 goes first.
+        int r = dvs_send_T(kSrv, &m, k == 1 ? 300 : 400);
+        timed_out.send(r);
+        CHILD_CHECK_EQ(EDVSTIMEDOUT, r);
+        return 0;
+      }
+      if (k == 3) {
+        std::thread announce([&] {
+          if (wait_sending(0, 43, kSrv) == 0) later_queued.send(1);
+        });
+        int r = dvs_send_T(kSrv, &m, 10000);
+        announce.join();
+        CHILD_CHECK_EQ(0, r);
+        return 0;
+      }
+      CHILD_CHECK_EQ(0, dvs_send_T(kSrv, &m, 10000));
+      return 0;
+    }));
+  }
+  ASSERT_TRUE(gate.open(5));
+  EXPECT_TRUE(recv.wait_ok(milliseconds(15000)));
+  for (auto& c : senders) EXPECT_TRUE(c.wait_ok(milliseconds(15000)));
 }
 
 }  // namespace

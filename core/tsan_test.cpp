@@ -17,7 +17,7 @@ namespace {
 using namespace dvs::testing;
 
 #ifdef DVS_TSAN
-constexpr int kRounds = 300;
+constexpr int kRounds = 1000;
 #else
 constexpr int kRounds = 2000;
 #endif
@@ -173,7 +173,7 @@ TEST_F(Threads, NotifyStormThenDone) {
 TEST_F(Threads, ConcurrentBindUnbindWhileOthersTalk) {
   constexpr int kBinders = 3;
 #ifdef DVS_TSAN
-  constexpr int kBindRounds = 100;
+  constexpr int kBindRounds = 300;
 #else
   constexpr int kBindRounds = 500;
 #endif
@@ -244,7 +244,9 @@ TEST_F(Threads, ConcurrentBindUnbindWhileOthersTalk) {
         if (winners.load() != 1) bad_rounds++;
         sync.arrive_and_wait();
         if (r == 0) winners = 0;
-        if (ep == 25) EXPECT_EQ(0, dvs_unbind(0, 25));
+        if (ep == 25) {
+          EXPECT_EQ(0, dvs_unbind(0, 25));
+        }
         sync.arrive_and_wait();
       }
     });

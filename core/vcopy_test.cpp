@@ -312,4 +312,93 @@ TEST_F(SmallCopylen, CopylenFromTheCommandLineIsEnforced) {
   EXPECT_TRUE(d.wait_ok());
 }
 
+TEST_F(VcopyErrors, BadAddressesGiveAnErrorNotACrash) {
+  const std::string sock = sock_;
+  Pipe ready;
+  auto rq = run_in_child("requester", [&, sock] {
+    CHILD_CHECK_EQ(kRqtr, open_and_bind(sock, 0, kRqtr));
+    ready.send(1);
+    Req rs[1];
+    if (int rc = take_requests(1, rs)) return rc;
+    std::vector<uint8_t> own(4096);
+    fill(own, 2);
+    // Unmapped destination address in the party's address space.
+    long r = dvs_vcopy(kRqtr, own.data(), rs[0].ep, reinterpret_cast<void*>(uintptr_t{16}), 64);
+    if (r >= 0) fprintf(stderr, "vcopy to address 16 returned %ld\n", r);
+    CHILD_CHECK(r < 0);
+    // Unmapped source address of our own.
+    r = dvs_vcopy(kRqtr, reinterpret_cast<const void*>(uintptr_t{16}), rs[0].ep,
+                  reinterpret_cast<void*>(rs[0].addr), 64);
+    CHILD_CHECK(r < 0);
+    // Still usable afterwards.
+    r = dvs_vcopy(kRqtr, own.data(), rs[0].ep, reinterpret_cast<void*>(rs[0].addr), 64);
+    CHILD_CHECK_EQ(64, r);
+    return reply_verdict(rs[0].ep, 0);
+  });
+  ASSERT_TRUE(ready.recv());
+  auto d = run_in_child("dst-owner", [&, sock] { return buffer_owner(sock, kDst, kRoleDst, 4096, 64, 2, true); });
+  EXPECT_TRUE(rq.wait_ok());
+  EXPECT_TRUE(d.wait_ok());
+  EXPECT_TRUE(dvsd_->running());
+}
+
+TEST_F(VcopyErrors, ZeroBytesAndBadEndpoints) {
+  const std::string sock = sock_;
+  auto rq = run_in_child("requester", [sock] {
+    CHILD_CHECK_EQ(kRqtr, open_and_bind(sock, 0, kRqtr));
+    std::vector<uint8_t> a(64), b(64);
+    long r = dvs_vcopy(kRqtr, a.data(), DVS_ENDPOINT(2, 45), b.data(), 16);  // nobody there
+    CHILD_CHECK(r < 0);
+    r = dvs_vcopy(20, a.data(), kRqtr, b.data(), 16);  // unbound system slot
+    CHILD_CHECK(r < 0);
+    return 0;
+  });
+  EXPECT_TRUE(rq.wait_ok());
+}
+
+TEST_F(VcopyErrors, PartyBlockedSendingIsRefused) {
+  const std::string sock = sock_;
+  StartGate gate;
+  Pipe info, refused;
+  // The owner is blocked in a send to an idle process: blocked, but not receiving.
+  auto idle = run_in_child("idle", [&, sock] {
+    CHILD_CHECK_EQ(11, open_and_bind(sock, 0, 11));
+    gate.arrive_and_wait();
+    CHILD_CHECK(refused.recv(milliseconds(10000)).has_value());
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));  // release the owner
+    return 0;
+  });
+  auto owner = run_in_child("owner", [&, sock] {
+    int ep = open_and_bind(sock, 0, kDst);
+    CHILD_CHECK_OK(ep);
+    std::vector<uint8_t> buf(64, 0);
+    info.send(ep);
+    info.send(static_cast<int64_t>(reinterpret_cast<uintptr_t>(buf.data())));
+    gate.arrive_and_wait();
+    dvs_message_t m = make_msg(1);
+    CHILD_CHECK_EQ(0, dvs_send_T(11, &m, 10000));
+    for (uint8_t b : buf) CHILD_CHECK_EQ(0, b);
+    return 0;
+  });
+  auto rq = run_in_child("requester", [&, sock] {
+    CHILD_CHECK_EQ(kRqtr, open_and_bind(sock, 0, kRqtr));
+    gate.arrive_and_wait();
+    auto ep = info.recv();
+    auto addr = info.recv();
+    CHILD_CHECK(ep && addr);
+    CHILD_CHECK_EQ(0, wait_sending(0, kDst, 11));
+    std::vector<uint8_t> own(64, 0xcd);
+    long r = dvs_vcopy(kRqtr, own.data(), static_cast<int>(*ep), reinterpret_cast<void*>(*addr), own.size());
+    if (r >= 0) fprintf(stderr, "vcopy into a party blocked SENDING copied %ld bytes\n", r);
+    CHILD_CHECK(r < 0);
+    refused.send(r);
+    return 0;
+  });
+  ASSERT_TRUE(gate.open(3));
+  EXPECT_TRUE(rq.wait_ok());
+  EXPECT_TRUE(idle.wait_ok());
+  EXPECT_TRUE(owner.wait_ok());
+}
+
 }  // namespace
