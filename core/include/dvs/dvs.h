@@ -10,7 +10,9 @@
  * has one, else the process's (dvs_bind). A call from an unbound caller fails with EDVSNOTBIND.
  *
  * Return values: >= 0 success (an endpoint where one is returned), < 0 an EDVS* code from
- * errors.h. No call blocks longer than its timeout; untimed calls wait forever.
+ * errors.h. Exception inherited from the original: a task's endpoint is its negative p_nr
+ * (-35..-1) and reads like an error code; a call that returns an endpoint succeeded for a task
+ * iff it returned the p_nr asked for (dvs_self() confirms). No call blocks longer than its timeout; untimed calls wait forever.
  * Timeouts are in milliseconds: DVS_TIMEOUT_NOWAIT (0) never blocks, DVS_TIMEOUT_FOREVER (-1).
  *
  * Buffers: message buffers are the caller's; a call reads/writes them only during the call.
