@@ -112,8 +112,8 @@ TEST(CorruptionWithDvsd, DvsdSurvivesGarbageAndKeepsServing) {
     size_t len = static_cast<size_t>(lseek(fd, 0, SEEK_END));
     void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return 12;
-    // header (128) + slots; scribble over slot indexes 6 and 7 completely.
-    char* slots = static_cast<char*>(base) + 128;
+    // header + slots; scribble over slot indexes 6 and 7 completely.
+    char* slots = static_cast<char*>(base) + table_header_bytes();
     std::memset(slots + 6 * sizeof(Slot), 0xa5, 2 * sizeof(Slot));
     return 0;
   });

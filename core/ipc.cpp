@@ -9,115 +9,14 @@
 #include <cstring>
 #include <vector>
 
+#include "core/remote.hpp"
+#include "core/slot_ops.hpp"
 #include "core/waiter.hpp"
 
 namespace dvs::core {
 
 namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
-constexpr uint32_t kBlockedMask = DVS_SENDING | DVS_RECEIVING;
-
-// ---------- small helpers on slots (callers hold the lock of every slot they modify) ----------
-
-bool is_free(Slot& s) { return (s.flags.load(kRelaxed) & DVS_SLOT_FREE) != 0; }
-
-// Receptive to a message from `from_ep`: blocked receiving, not in a send phase, not in a copy.
-bool receptive(Slot& s, int32_t from_ep) {
-  uint32_t f = s.flags.load(kRelaxed);
-  if ((f & DVS_RECEIVING) == 0 || (f & (DVS_SENDING | DVS_ONCOPY | DVS_SLOT_FREE)) != 0) return false;
-  int32_t g = s.getfrom.load(kRelaxed);
-  return g == DVS_ANY || g == from_ep;
-}
-
-// Endpoint -> slot index without trusting anything but the geometry. EDVSENDPOINT if malformed.
-int index_of_endpoint(DcTable& t, int ep, int* index) {
-  if (ep == DVS_ANY || ep == DVS_NONE || ep == DVS_SELF) return EDVSENDPOINT;
-  if (ep < -DVS_NR_TASKS_MAX) return EDVSENDPOINT;
-  int p_nr = DVS_ENDPOINT_P(ep);
-  if (!t.geometry().valid_pnr(p_nr)) return EDVSENDPOINT;
-  *index = t.geometry().index_of(p_nr);
-  return 0;
-}
-
-// Checks (under the slot's lock) that the slot is bound to exactly `ep`.
-int check_bound(Slot& s, int ep, int died_code) {
-  if (is_free(s)) return s.endpoint.load(kRelaxed) == ep ? died_code : EDVSNOTBIND;
-  if (s.endpoint.load(kRelaxed) != ep) return EDVSENDPOINT;
-  return 0;
-}
-
-bool may_send_to(DcTable& t, Slot& self, int dst_index) {
-  if (!t.geometry().is_system_index(dst_index)) return true;  // only system destinations are checked
-  return (self.ipc_to[dst_index / 64].load(kRelaxed) >> (dst_index % 64)) & 1u;
-}
-
-// Completes the blocked call of s (locked) with result. True if s must be rung after unlocking.
-[[nodiscard]] bool wake_with(Slot& s, int result) {
-  s.result.store(result, kRelaxed);
-  return mark_woken(s);
-}
-
-// Counters are written only by their owner: no atomic read-modify-write on the hot path.
-void bump(std::atomic<uint64_t>& counter, uint64_t n) { counter.store(counter.load(kRelaxed) + n, kRelaxed); }
-
-// Appends slot `sender` to the queue of `dst` (both locked).
-void enqueue(DcTable& t, int dst, int sender) {
-  Slot& d = t.slot(dst);
-  t.slot(sender).q_next.store(kNoSlot, kRelaxed);
-  int tail = d.q_tail.load(kRelaxed);
-  if (tail == kNoSlot || !t.valid_index(tail)) {
-    d.q_head.store(sender, kRelaxed);
-  } else {
-    t.slot(tail).q_next.store(sender, kRelaxed);
-  }
-  d.q_tail.store(sender, kRelaxed);
-}
-
-// Removes `sender` from the queue of `dst` (dst locked). Returns false if not found or the list
-// is corrupt (in which case the queue is reset: its members are woken by their own timeouts or
-// by dvsd's cleanup).
-bool unlink(DcTable& t, int dst, int sender) {
-  Slot& d = t.slot(dst);
-  int prev = kNoSlot;
-  int q = d.q_head.load(kRelaxed);
-  for (int steps = 0; q != kNoSlot; ++steps) {
-    if (!t.valid_index(q) || steps > t.geometry().nr_slots()) {
-      d.q_head.store(kNoSlot, kRelaxed);
-      d.q_tail.store(kNoSlot, kRelaxed);
-      return false;
-    }
-    int next = t.slot(q).q_next.load(kRelaxed);
-    if (q == sender) {
-      if (prev == kNoSlot)
-        d.q_head.store(next, kRelaxed);
-      else
-        t.slot(prev).q_next.store(next, kRelaxed);
-      if (d.q_tail.load(kRelaxed) == sender) d.q_tail.store(prev, kRelaxed);
-      t.slot(sender).q_next.store(kNoSlot, kRelaxed);
-      return true;
-    }
-    prev = q;
-    q = next;
-  }
-  return false;
-}
-
-// Locks `other` while `held` is locked: in order if other > held, else only by trylock.
-// EDVSAGAIN means: release everything and take both with lock_pair.
-int lock_second(DcTable& t, int held, int other) {
-  if (other > held) return lock_slot(t.slot(other));
-  return trylock_slot(t.slot(other));
-}
-
-void build_notify(DcTable& t, int from_index, dvs_message_t* m) {
-  std::memset(m, 0, sizeof *m);
-  m->m_source = t.slot(from_index).endpoint.load(kRelaxed);
-  m->m_type = DVS_NOTIFY_FROM(t.geometry().pnr_of(from_index));
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  m->m_u.m9.m9_t1_sec = now.tv_sec;
-  m->m_u.m9.m9_t1_nsec = now.tv_nsec;
-}
 
 // ---------- the receive-side match, shared by receive and by the end of a vcopy ----------
 constexpr int kNothing = 1;  // internal: nothing matched
@@ -164,7 +63,12 @@ int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backo
   qs.flags.store(f, kRelaxed);
   qs.sendto.store(kNoSlot, kRelaxed);
   bool need_ring = false;
-  if ((f & DVS_RECEIVING) == 0) need_ring = wake_with(qs, DVS_OK);  // plain send completes now
+  if ((f & DVS_RECEIVING) == 0) {  // plain send: the rendezvous completes the sender's call now
+    if (is_remote(qs))
+      queue_remote_ack(t, q, DVS_OK);  // its node's proxy owes the remote sender a SEND_ACK
+    else
+      need_ring = wake_with(qs, DVS_OK);
+  }
   unlock_slot(qs);
   if (need_ring) ring(qs);
   return 0;
@@ -224,54 +128,6 @@ int check_deadlock(DcTable& t, int self, int start) {
   return cycle ? EDVSLOCKED : 0;
 }
 
-// ---------- blocking and cancelling ----------
-
-// After a timed-out wait: take the caller out of whatever it waits in, unless it completed.
-int cancel_wait(DcTable& t, int self) {
-  Slot& s = t.slot(self);
-  for (;;) {
-    if (int rc = lock_slot(s); rc != 0) return rc;
-    if (s.wake.load(std::memory_order_acquire) != 0) {
-      unlock_slot(s);
-      return s.result.load(kRelaxed);
-    }
-    uint32_t f = s.flags.load(kRelaxed);
-    if ((f & DVS_SENDING) == 0) {
-      s.flags.store(f & ~kBlockedMask, kRelaxed);
-      s.getfrom.store(DVS_NONE, kRelaxed);
-      s.wake.store(1, kRelaxed);
-      unlock_slot(s);
-      return EDVSTIMEDOUT;
-    }
-    int d = s.sendto.load(kRelaxed);
-    unlock_slot(s);
-    if (!t.valid_index(d) || d == self) return EDVSBADSRCDST;
-    if (int rc = lock_pair(t, self, d); rc != 0) return rc;
-    bool done = false;
-    int result = EDVSTIMEDOUT;
-    if (s.wake.load(std::memory_order_acquire) != 0) {
-      result = s.result.load(kRelaxed);
-      done = true;
-    } else if ((s.flags.load(kRelaxed) & DVS_SENDING) && s.sendto.load(kRelaxed) == d) {
-      unlink(t, d, self);
-      s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-      s.sendto.store(kNoSlot, kRelaxed);
-      s.getfrom.store(DVS_NONE, kRelaxed);
-      s.wake.store(1, kRelaxed);
-      done = true;
-    }
-    unlock_pair(t, self, d);
-    if (done) return result;
-  }
-}
-
-// Releases nothing; waits for the wake set up under the lock, then returns the call's result.
-int block(Caller& c, Deadline deadline) {
-  Slot& s = c.table->slot(c.index);
-  if (wait_woken(s, c.wait_mode, c.spin_ns, deadline)) return s.result.load(std::memory_order_acquire);
-  return cancel_wait(*c.table, c.index);
-}
-
 // ---------- send and sendrec share one path ----------
 // Only the destination is locked: the caller's own state is written while it runs (see the
 // locking contract in shm_table.hpp), so the fast path costs one lock.
@@ -291,6 +147,10 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
     if (int rc = check_bound(ds, dst_ep, EDVSDSTDIED); rc != 0) {
       unlock_slot(ds);
       return rc;
+    }
+    if (is_remote(ds)) {  // the destination lives on another node: its proxy carries the call
+      unlock_slot(ds);
+      return remote_call(c, d, dst_ep, then_receive ? kCmdSendrec : kCmdSend, m, timeout_ms);
     }
     if (receptive(ds, c.endpoint)) {  // rendezvous now: copy straight into the receiver's slot
       if (then_receive) {  // become a receiver of dst before dst can run and reply
@@ -543,7 +403,7 @@ int ipc_rcvrqst(Caller& c, dvs_message_t* m, long timeout_ms) {
   return do_receive(c, DVS_ANY, m, timeout_ms);
 }
 
-int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long /*timeout_ms: local replies never block*/) {
+int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms /* only remote replies block */) {
   DcTable& t = *c.table;
   if (!t.geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
   if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
@@ -555,6 +415,10 @@ int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long /*timeout_ms: local 
   m->m_source = c.endpoint;
   if (int rc = lock_slot(ds); rc != 0) return rc;
   int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
+  if (rc == 0 && is_remote(ds)) {
+    unlock_slot(ds);
+    return remote_call(c, d, dst_ep, kCmdReply, m, timeout_ms);
+  }
   if (rc == 0 && !receptive(ds, c.endpoint)) rc = EDVSPROCSTS;
   bool need_ring = false;
   if (rc == 0) {
@@ -579,6 +443,11 @@ int ipc_notify(Caller& c, int dst_ep) {
   Slot& ds = t.slot(d);
   if (int rc = lock_slot(ds); rc != 0) return rc;
   int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
+  if (rc == 0 && is_remote(ds)) {  // released when the proxy picks it up, as in the original
+    unlock_slot(ds);
+    dvs_message_t m{};
+    return remote_call(c, d, dst_ep, kCmdNotify, &m, 30'000);
+  }
   bool need_ring = false;
   if (rc == 0) {
     if (receptive(ds, c.endpoint)) {
@@ -623,6 +492,10 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
     rc = check_bound(ps, ep, p == s ? EDVSSRCDIED : EDVSDSTDIED);
     if (rc != 0) break;
     uint32_t f = ps.flags.load(kRelaxed);
+    if (f & DVS_REMOTE) {  // remote copies (COPYIN/COPYOUT through the proxies): not yet
+      rc = EDVSNOSYS;
+      break;
+    }
     if (f & DVS_ONCOPY) {
       rc = EDVSBUSY;
       break;
@@ -712,6 +585,8 @@ int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread, int*
   s.endpoint.store(ep, kRelaxed);
   s.lpid.store(pid, kRelaxed);
   s.tid.store(tid, kRelaxed);
+  s.node.store(g.node_id, kRelaxed);
+  s.rmt_cmd.store(kCmdNone, kRelaxed);
   s.misc.store(is_thread ? kMiscThread : 0u, kRelaxed);
   s.getfrom.store(DVS_NONE, kRelaxed);
   s.sendto.store(kNoSlot, kRelaxed);
@@ -845,7 +720,7 @@ void admin_procinfo(DcTable& t, int index, dvs_procinfo_t* out) {
   out->p_rts_flags = s.flags.load(kRelaxed);
   out->p_lpid = s.lpid.load(kRelaxed);
   out->p_tid = s.tid.load(kRelaxed);
-  out->p_nodeid = t.geometry().node_id;
+  out->p_nodeid = s.node.load(kRelaxed);
   out->p_getfrom = s.getfrom.load(kRelaxed);
   int d = s.sendto.load(kRelaxed);
   out->p_sendto = t.valid_index(d) ? t.slot(d).endpoint.load(kRelaxed) : DVS_NONE;

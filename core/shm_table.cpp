@@ -34,8 +34,10 @@ const char* DcGeometry::check() const {
   return "";
 }
 
+size_t table_header_bytes() { return header_bytes(); }
+
 size_t table_bytes(const DcGeometry& g) {
-  size_t raw = header_bytes() + sizeof(Slot) * static_cast<size_t>(g.nr_slots());
+  size_t raw = header_bytes() + sizeof(Slot) * static_cast<size_t>(g.total_slots());
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return (raw + page - 1) / page * page;
 }
@@ -102,7 +104,7 @@ int DcTable::create(const DcGeometry& g) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  for (int i = 0; i < g.nr_slots(); ++i) {
+  for (int i = 0; i < g.total_slots(); ++i) {
     Slot* s = new (&slots[i]) Slot{};
     pthread_mutex_init(&s->lock, &attr);
     s->flags.store(DVS_SLOT_FREE, std::memory_order_relaxed);
@@ -114,6 +116,12 @@ int DcTable::create(const DcGeometry& g) {
     s->q_next.store(kNoSlot, std::memory_order_relaxed);
     s->lpid.store(0, std::memory_order_relaxed);
     s->wake.store(1, std::memory_order_relaxed);
+    s->node.store(g.node_id, std::memory_order_relaxed);
+    if (i >= g.nr_slots()) {  // proxy slot of node i - nr_slots: never bound, never receptive
+      s->flags.store(0, std::memory_order_relaxed);
+      s->misc.store(kMiscProxy, std::memory_order_relaxed);
+      s->node.store(i - g.nr_slots(), std::memory_order_relaxed);
+    }
   }
   pthread_mutexattr_destroy(&attr);
   geo_ = g;

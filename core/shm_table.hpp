@@ -33,6 +33,8 @@ constexpr int kNoSlot = -1;
 // misc flags (p_misc_flags of the original, the ones dvs uses)
 constexpr uint32_t kMiscWokenUp = 0x1;  // a wakeup arrived while not blocked: next receive(ANY) fails
 constexpr uint32_t kMiscThread = 0x2;   // bound with tbind
+constexpr uint32_t kMiscProxy = 0x4;    // a proxy slot (the queue of one node's proxy)
+constexpr uint32_t kMiscProxyUp = 0x8;  // ... whose link is up
 
 struct alignas(128) Slot {
   // ---- line 0: lock and waiting (touched on every blocking call). Lines 0 and 1 form one
@@ -57,9 +59,13 @@ struct alignas(128) Slot {
   std::atomic<int32_t> wait_mode;             // dvs_wait_mode_t, informational
   std::atomic<int32_t> priv_level;            // dvs_priv_level_t
   char name[16];
+  std::atomic<int32_t> node;                  // node of a REMOTE descriptor (p_nodeid)
+  std::atomic<int32_t> rmt_cmd;               // remote command this slot waits in (core/remote.hpp)
+  std::atomic<int32_t> rmt_dst;               // its destination endpoint
   // ---- line 3: counters, written only by the slot's owner ----
   alignas(64) std::atomic<uint64_t> lclsent;  // messages this slot sent (delivered)
   std::atomic<uint64_t> lclcopy;              // bytes vcopied by this slot as requester
+  std::atomic<uint32_t> op_seq;               // sequence of its current remote operation
   // ---- line 4: pending notifications: bit i = slot index i notified us ----
   alignas(64) std::atomic<uint64_t> notify_pending[kMaxSlots / 64];
   // ---- line 5: privileges, written by dvsd only ----
@@ -79,6 +85,10 @@ struct alignas(128) TableHeader {
   uint32_t nodes;
   char name[16];
   uint64_t slot_size;  // sizeof(Slot) of the writer, checked by every mapper
+  // dvsd's doorbell for this DC: bumped (and futex-woken when dvsd sleeps) whenever a process
+  // queues work for a proxy slot. Written by anyone, trusted by nobody.
+  alignas(64) std::atomic<uint32_t> doorbell;
+  std::atomic<uint32_t> dvsd_sleeping;
 };
 
 // Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).
@@ -93,6 +103,10 @@ struct DcGeometry {
   char name[16] = "dc0";
 
   int nr_slots() const { return nr_tasks + nr_procs; }
+  // After the endpoint slots, one proxy slot per node: the queue of work for that node's proxy.
+  int total_slots() const { return nr_slots() + DVS_NR_NODES; }
+  int proxy_index(int node) const { return nr_slots() + node; }
+  bool is_proxy_index(int index) const { return index >= nr_slots() && index < total_slots(); }
   bool valid_pnr(int p_nr) const { return p_nr >= -nr_tasks && p_nr < nr_procs; }
   int index_of(int p_nr) const { return p_nr + nr_tasks; }
   int pnr_of(int index) const { return index - nr_tasks; }
@@ -102,6 +116,8 @@ struct DcGeometry {
 };
 
 size_t table_bytes(const DcGeometry& g);
+// Bytes before the first slot (the header, padded to a 128-byte line pair).
+size_t table_header_bytes();
 
 // A mapped table. Does not own the mapping unless created by create()/map_fd().
 class DcTable {
@@ -123,7 +139,8 @@ class DcTable {
   const DcGeometry& geometry() const { return geo_; }
   int fd() const { return fd_; }
   Slot& slot(int index) { return slots_[index]; }
-  bool valid_index(int index) const { return index >= 0 && index < geo_.nr_slots(); }
+  bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
+  TableHeader& header() { return *static_cast<TableHeader*>(base_); }
   bool mapped() const { return slots_ != nullptr; }
 
  private:

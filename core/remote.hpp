@@ -1,0 +1,89 @@
+// Remote IPC on the shared tables: how a call to an endpoint on another node reaches that node's
+// proxy in dvsd, and how dvsd's proxies deliver and complete remote work here.
+//
+// Model (seed-system.md §3.1): a slot is FREE, LOCAL (a bound process) or REMOTE (a descriptor
+// with the node where the endpoint lives; flag DVS_REMOTE). After the endpoint slots each DC
+// table has one proxy slot per node; its sender queue is the work list of dvsd's proxy for that
+// node (like the original's sender-proxy queue, get2rmt):
+//   - a local caller of send/sendrec/notify/reply to a REMOTE endpoint queues itself there and
+//     blocks; the proxy sends the frame and completes the call when the ACK (send, reply), the
+//     reply (sendrec) or the pickup (notify) comes;
+//   - a surrogate (the REMOTE descriptor of a remote sender) whose message a local receive took
+//     is queued there too, so that the proxy sends the SEND_ACK.
+// The caller side runs in libdvs; everything named proxy_* runs in dvsd (one thread per link
+// delivers and completes, one thread per DC pops). A surrogate's state is written only by the
+// proxy thread of its node while it is not queued (it is that slot's "owner").
+#pragma once
+
+#include <cstdint>
+
+#include "core/ipc.hpp"
+#include "core/shm_table.hpp"
+#include "dvs/message.h"
+
+namespace dvs::core {
+
+// Remote commands (the wire protocol's command numbers; an acknowledgement adds kAck).
+enum RemoteCmd : int32_t {
+  kCmdNone = 0,
+  kCmdSend = 1,
+  kCmdNotify = 2,
+  kCmdSendrec = 3,
+  kCmdReply = 4,
+  kAck = 0x2000,
+};
+
+// ---- caller side (libdvs) ----
+// dst_index is a REMOTE slot bound to dst_ep. Queues the caller for that node's proxy and blocks
+// until the proxy completes the call. EDVSNOTCONN if the node's link is down.
+int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m, long timeout_ms);
+
+// Called by a receive (holding the receiver's and the surrogate's locks) that took the message
+// of a REMOTE surrogate sent with plain send: queue its SEND_ACK for the proxy.
+void queue_remote_ack(DcTable& t, int surrogate, int result);
+
+// Wakes dvsd's dispatcher of this table.
+void ring_doorbell(DcTable& t);
+
+// ---- proxy side (dvsd) ----
+struct OutboundJob {
+  int32_t cmd = kCmdNone;  // kCmdSend/Notify/Sendrec/Reply, or kCmdSend|kAck owed by a surrogate
+  int32_t slot = -1;       // the local caller, or the surrogate
+  int32_t src_ep = DVS_NONE;
+  int32_t dst_ep = DVS_NONE;
+  uint32_t seq = 0;      // the caller's operation sequence (echoed by the ACK)
+  uint32_t ack_seq = 0;  // the remote operation this answers (ACKs and replies)
+  int32_t rcode = 0;
+  dvs_message_t msg{};
+};
+
+// Takes the next job queued for node's proxy: 0, or EDVSNOMSG if there is none.
+int proxy_pop(DcTable& t, int node, OutboundJob* job);
+
+// Link state of node. Going down fails every local call waiting on that node with EDVSNOTCONN,
+// drops its queued work and takes its surrogates out of local queues.
+void proxy_set_up(DcTable& t, int node, bool up);
+bool proxy_is_up(DcTable& t, int node);
+
+// Results of proxy_deliver besides an error code (which the caller returns in the ACK).
+constexpr int kDelivered = 1;  // the receiver took it now: ack now (send) / wait for the reply
+constexpr int kQueued = 2;     // the receiver will take it later: the ACK goes through proxy_pop
+
+// An inbound SEND / SNDREC / NTFY from src_ep on node to local dst_ep (auto-binds the surrogate).
+int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep, uint32_t seq,
+                  const dvs_message_t& m);
+// An inbound REPLY from src_ep on node to local dst_ep answering its sendrec ack_seq. 0 or
+// EDVSPROCSTS (the client does not wait for it any more) — the caller sends REPLY_ACK with it.
+int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t ack_seq, const dvs_message_t& m);
+// An inbound acknowledgement (cmd | kAck) for local dst_ep's operation ack_seq. Stale ACKs
+// (the caller timed out or moved on) are ignored: returns EDVSACKWAIT then.
+int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_seq, int rcode);
+
+// Declares that ep lives on node (rmtbind, or auto-bind of a remote client). EDVSSLOTUSED if a
+// local process holds the slot; a stale REMOTE descriptor is replaced.
+int admin_bind_remote(DcTable& t, int ep, int node);
+
+// dvsd's dispatcher: wait until the doorbell moves past `seen` or timeout_ms passes.
+void proxy_wait_doorbell(DcTable& t, uint32_t seen, int timeout_ms);
+
+}  // namespace dvs::core
