@@ -28,6 +28,7 @@ enum class Op : uint32_t {
   GetProcInfo = 9, // dcid, p_nr -> procinfo
   GetPriv = 10,    // dcid, ep -> priv
   SetPriv = 11,    // dcid, ep, caller_ep, priv
+  RmtBind = 12,    // dcid, ep, node: ep lives on that node
 };
 
 struct Request {
@@ -41,6 +42,7 @@ struct Request {
   int32_t pid = 0;
   int32_t tid = 0;
   int32_t is_thread = 0;
+  int32_t node = -1;
   int64_t timeout_ms = 0;
   dvs_priv_t priv{};
 };

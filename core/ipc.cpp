@@ -65,7 +65,7 @@ int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backo
   bool need_ring = false;
   if ((f & DVS_RECEIVING) == 0) {  // plain send: the rendezvous completes the sender's call now
     if (is_remote(qs))
-      queue_remote_ack(t, q, DVS_OK);  // its node's proxy owes the remote sender a SEND_ACK
+      queue_remote_ack(t, q, DVS_OK, rs.endpoint.load(kRelaxed));  // its node's proxy owes the remote sender a SEND_ACK
     else
       need_ring = wake_with(qs, DVS_OK);
   }
@@ -480,6 +480,22 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
   if (dst_ep != c.endpoint) {
     if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
   }
+  // A remote party: the proxy of its node moves the data (both remote: not yet).
+  bool src_remote = s != c.index && is_remote(t.slot(s));
+  bool dst_remote = d != c.index && is_remote(t.slot(d));
+  if (src_remote && dst_remote) return EDVSNOSYS;
+  if (src_remote || dst_remote) {
+    int local_party = src_remote ? d : s;
+    if (local_party != c.index) {  // it must be blocked receiving (checked again by the proxy)
+      Slot& lp = t.slot(local_party);
+      uint32_t f = lp.flags.load(std::memory_order_acquire);
+      if ((f & DVS_RECEIVING) == 0 || (f & DVS_SENDING)) return EDVSPROCSTS;
+    }
+    int node = t.slot(src_remote ? s : d).node.load(kRelaxed);
+    return remote_vcopy(c, node,
+                        VcopyRequest{src_ep, dst_ep, reinterpret_cast<uint64_t>(src_addr),
+                                     reinterpret_cast<uint64_t>(dst_addr), static_cast<uint64_t>(bytes)});
+  }
   std::vector<int> parties{c.index, s, d};
   std::sort(parties.begin(), parties.end());
   parties.erase(std::unique(parties.begin(), parties.end()), parties.end());
@@ -492,10 +508,6 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
     rc = check_bound(ps, ep, p == s ? EDVSSRCDIED : EDVSDSTDIED);
     if (rc != 0) break;
     uint32_t f = ps.flags.load(kRelaxed);
-    if (f & DVS_REMOTE) {  // remote copies (COPYIN/COPYOUT through the proxies): not yet
-      rc = EDVSNOSYS;
-      break;
-    }
     if (f & DVS_ONCOPY) {
       rc = EDVSBUSY;
       break;

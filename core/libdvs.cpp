@@ -327,6 +327,16 @@ int dvs_unbind(int dcid, int ep) {
   return rc;
 }
 
+int dvs_rmtbind(int dcid, int ep, int nodeid) {
+  Request rq;
+  rq.op = static_cast<uint32_t>(Op::RmtBind);
+  rq.dcid = dcid;
+  rq.ep = ep;
+  rq.node = nodeid;
+  Reply rp;
+  return call(rq, &rp);
+}
+
 int dvs_getep(pid_t pid) {
   Request rq;
   rq.op = static_cast<uint32_t>(Op::GetEp);

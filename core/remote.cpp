@@ -120,7 +120,65 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
   return rc;
 }
 
-void queue_remote_ack(DcTable& t, int surrogate, int result) {
+void pack_vcopy(const VcopyRequest& v, dvs_message_t* m) {
+  *m = dvs_message_t{};
+  m->m_u.m4.m4l1 = v.src_ep;
+  m->m_u.m4.m4l2 = v.dst_ep;
+  m->m_u.m4.m4l3 = static_cast<int64_t>(v.src_addr);
+  m->m_u.m4.m4l4 = static_cast<int64_t>(v.dst_addr);
+  m->m_u.m4.m4l5 = static_cast<int64_t>(v.bytes);
+}
+
+VcopyRequest unpack_vcopy(const dvs_message_t& m) {
+  return VcopyRequest{static_cast<int32_t>(m.m_u.m4.m4l1), static_cast<int32_t>(m.m_u.m4.m4l2),
+                      static_cast<uint64_t>(m.m_u.m4.m4l3), static_cast<uint64_t>(m.m_u.m4.m4l4),
+                      static_cast<uint64_t>(m.m_u.m4.m4l5)};
+}
+
+long remote_vcopy(Caller& c, int node, const VcopyRequest& v) {
+  DcTable& t = *c.table;
+  Slot& self = t.slot(c.index);
+  if (node < 0 || node >= DVS_NR_NODES || node == t.geometry().node_id) return EDVSBADNODEID;
+  int p = t.geometry().proxy_index(node);
+  Slot& ps = t.slot(p);
+  if (int rc = lock_slot(ps); rc != 0) return rc;
+  if (!proxy_up(ps)) {
+    unlock_slot(ps);
+    return EDVSNOTCONN;
+  }
+  pack_vcopy(v, &self.msg);
+  self.rmt_cmd.store(kCmdVcopy, kRelaxed);
+  self.rmt_dst.store(DVS_NONE, kRelaxed);
+  self.op_seq.store(self.op_seq.load(kRelaxed) + 1, kRelaxed);
+  self.sendto.store(p, kRelaxed);
+  self.getfrom.store(DVS_NONE, kRelaxed);
+  self.wake.store(0, kRelaxed);
+  self.flags.store(self.flags.load(kRelaxed) | DVS_SENDING, std::memory_order_seq_cst);
+  enqueue(t, p, c.index);
+  unlock_slot(ps);
+  ring_doorbell(t);
+  long rc = block(c, Deadline::after_ms(30'000));
+  if (rc > 0) bump(self.lclcopy, static_cast<uint64_t>(rc));
+  return rc;
+}
+
+int index_of_endpoint_public(DcTable& t, int ep, int* index) { return index_of_endpoint(t, ep, index); }
+
+int proxy_copy_party(DcTable& t, int32_t ep, int32_t requester_ep, pid_t* pid) {
+  int x = kNoSlot;
+  if (int rc = index_of_endpoint(t, ep, &x); rc != 0) return rc;
+  Slot& s = t.slot(x);
+  if (int rc = lock_slot(s); rc != 0) return rc;
+  int rc = check_bound(s, ep, EDVSDSTDIED);
+  if (rc == 0 && is_remote(s)) rc = EDVSRMTPROC;
+  uint32_t f = s.flags.load(kRelaxed);
+  if (rc == 0 && ep != requester_ep && ((f & DVS_RECEIVING) == 0 || (f & DVS_SENDING))) rc = EDVSPROCSTS;
+  if (rc == 0) *pid = s.lpid.load(kRelaxed);
+  unlock_slot(s);
+  return rc;
+}
+
+void queue_remote_ack(DcTable& t, int surrogate, int result, int32_t receiver_ep) {
   Slot& s = t.slot(surrogate);
   int node = s.node.load(kRelaxed);
   if (node < 0 || node >= DVS_NR_NODES) return;
@@ -128,6 +186,7 @@ void queue_remote_ack(DcTable& t, int surrogate, int result) {
   if (lock_slot(t.slot(p)) != 0) return;  // the remote sender's own timeout covers a lost ACK
   s.result.store(result, kRelaxed);
   s.rmt_cmd.store(kCmdSend | kAck, kRelaxed);
+  s.rmt_dst.store(receiver_ep, kRelaxed);
   s.flags.store(s.flags.load(kRelaxed) | DVS_SENDING, kRelaxed);  // queued (for the proxy)
   s.sendto.store(p, kRelaxed);
   enqueue(t, p, surrogate);
@@ -165,7 +224,7 @@ int proxy_pop(DcTable& t, int node, OutboundJob* job) {
     bool need_ring = false;
     if (is_remote(xs)) {  // a SEND_ACK owed to the remote sender this surrogate stands for
       job->dst_ep = xs.endpoint.load(kRelaxed);
-      job->src_ep = DVS_NONE;
+      job->src_ep = xs.rmt_dst.load(kRelaxed);  // the local receiver that took the message
       job->ack_seq = job->seq;
       job->rcode = xs.result.load(kRelaxed);
       xs.flags.store(xs.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
@@ -184,7 +243,7 @@ int proxy_pop(DcTable& t, int node, OutboundJob* job) {
       } else if (job->cmd == kCmdSendrec) {  // now only waits for the reply
         xs.flags.store(xs.flags.load(kRelaxed) & ~DVS_SENDING, kRelaxed);
       }
-      // kCmdSend / kCmdReply stay SENDING to the proxy slot until the ACK.
+      // kCmdSend / kCmdReply / kCmdVcopy stay SENDING to the proxy slot until answered.
     }
     unlock_pair(t, x, p);
     if (need_ring) ring(xs);
@@ -401,7 +460,7 @@ int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_s
                cs.wake.load(kRelaxed) == 0 && cs.rmt_cmd.load(kRelaxed) == op &&
                cs.op_seq.load(kRelaxed) == ack_seq && cs.sendto.load(kRelaxed) == t.geometry().proxy_index(node);
   uint32_t f = cs.flags.load(kRelaxed);
-  if (op == kCmdSend || op == kCmdReply) match = match && (f & DVS_SENDING);
+  if (op == kCmdSend || op == kCmdReply || op == kCmdVcopy) match = match && (f & DVS_SENDING);
   if (op == kCmdSendrec) match = match && (f & kBlockedMask);
   bool need_ring = false;
   if (match) {

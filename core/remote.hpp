@@ -30,17 +30,33 @@ enum RemoteCmd : int32_t {
   kCmdNotify = 2,
   kCmdSendrec = 3,
   kCmdReply = 4,
+  kCmdVcopy = 5,  // a vcopy with one remote party: COPYIN_DATA or COPYOUT_RQST chunks on the wire
   kAck = 0x2000,
 };
+
+// The descriptor of a remote vcopy, carried in the requester's message buffer while it waits.
+struct VcopyRequest {
+  int32_t src_ep;
+  int32_t dst_ep;
+  uint64_t src_addr;
+  uint64_t dst_addr;
+  uint64_t bytes;
+};
+void pack_vcopy(const VcopyRequest& v, dvs_message_t* m);
+VcopyRequest unpack_vcopy(const dvs_message_t& m);
 
 // ---- caller side (libdvs) ----
 // dst_index is a REMOTE slot bound to dst_ep. Queues the caller for that node's proxy and blocks
 // until the proxy completes the call. EDVSNOTCONN if the node's link is down.
 int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m, long timeout_ms);
+// A vcopy whose remote party (src or dst) lives on node: queued for that node's proxy, which
+// moves the data in pipelined chunks. Returns bytes copied or an error (30 s bound, as the
+// original's TIMEOUT_MOLCALL).
+long remote_vcopy(Caller& c, int node, const VcopyRequest& v);
 
 // Called by a receive (holding the receiver's and the surrogate's locks) that took the message
-// of a REMOTE surrogate sent with plain send: queue its SEND_ACK for the proxy.
-void queue_remote_ack(DcTable& t, int surrogate, int result);
+// of a REMOTE surrogate sent with plain send: queue its SEND_ACK (from receiver_ep) for the proxy.
+void queue_remote_ack(DcTable& t, int surrogate, int result, int32_t receiver_ep);
 
 // Wakes dvsd's dispatcher of this table.
 void ring_doorbell(DcTable& t);
@@ -78,6 +94,13 @@ int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t a
 // An inbound acknowledgement (cmd | kAck) for local dst_ep's operation ack_seq. Stale ACKs
 // (the caller timed out or moved on) are ignored: returns EDVSACKWAIT then.
 int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_seq, int rcode);
+
+// index_of_endpoint (slot_ops.hpp) for dvsd: endpoint -> slot index, EDVSENDPOINT if malformed.
+int index_of_endpoint_public(DcTable& t, int ep, int* index);
+
+// For the proxy moving vcopy data here: the pid of a local party ep that may be read or written
+// now (bound here and blocked receiving, or the requester itself), else an error.
+int proxy_copy_party(DcTable& t, int32_t ep, int32_t requester_ep, pid_t* pid);
 
 // Declares that ep lives on node (rmtbind, or auto-bind of a remote client). EDVSSLOTUSED if a
 // local process holds the slot; a stale REMOTE descriptor is replaced.

@@ -8,10 +8,12 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/dvsd/proxy.hpp"
 #include "core/dvsd/server.hpp"
 #include "core/shm_table.hpp"
 
@@ -28,11 +30,20 @@ int main(int argc, char** argv) {
   std::string socket_path;
   std::string config_file;
   std::vector<std::string> dc_specs;
+  std::string listen_uri;
+  std::vector<std::string> peer_specs;
+  dvs::dvsd::ProxyOptions popt;
   bool node_set = false;
   app.add_option("--node", node, "node id 0..31")->check(CLI::Range(0, 31))->each([&](const std::string&) { node_set = true; });
   app.add_option("--socket", socket_path, "control socket path (default /run/dvs/dvsd.sock)");
   app.add_option("--config", config_file, "node configuration file (TOML)")->check(CLI::ExistingFile);
   app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B]");
+  app.add_option("--listen", listen_uri, "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000)");
+  app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids)");
+  app.add_option("--heartbeat-ms", popt.heartbeat_ms, "HELLO on a link idle this long")->check(CLI::Range(10, 60000));
+  app.add_option("--dead-ms", popt.dead_ms, "a link silent this long is declared dead")->check(CLI::Range(50, 600000));
+  app.add_option("--batch", popt.batch_max, "commands per frame on a link (1 = no batching)")->check(CLI::Range(1, 4096));
+  app.add_flag("--lz4", popt.lz4, "compress link payloads with LZ4 when that makes them smaller");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,9 +74,26 @@ int main(int argc, char** argv) {
     dvs::core::parse_dc_spec("0", cfg.node_id, &g);
     cfg.dcs.push_back(g);
   }
+  std::vector<dvs::dvsd::PeerSpec> peers;
+  for (const auto& spec : peer_specs) {
+    auto eq = spec.find('=');
+    dvs::dvsd::PeerSpec ps;
+    try {
+      ps.node = eq == std::string::npos ? -1 : std::stoi(spec.substr(0, eq));
+    } catch (...) {
+      ps.node = -1;
+    }
+    ps.uri = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    if (ps.node < 0 || ps.node >= 32 || ps.uri.find("://") == std::string::npos) {
+      std::fprintf(stderr, "dvsd: bad --peer '%s': expected ID=URI with ID 0..31\n", spec.c_str());
+      return 2;
+    }
+    peers.push_back(ps);
+  }
   for (auto& g : cfg.dcs) {
     g.node_id = cfg.node_id;
     g.nodes |= 1u << cfg.node_id;
+    for (const auto& ps : peers) g.nodes |= 1u << ps.node;
   }
 
   // dvsd must never stall on a slot lock whose bytes a client corrupted: short lock bound.
@@ -75,15 +103,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());
     return 2;
   }
+  std::unique_ptr<dvs::dvsd::ProxySet> proxies;
+  if (!peers.empty() || !listen_uri.empty()) {
+    proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uri, peers, popt);
+    if (auto err = proxies->start(); !err.empty()) {
+      std::fprintf(stderr, "dvsd: %s\n", err.c_str());
+      return 2;
+    }
+  }
   g_server = &server;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (proxies && !proxies->listen_uri().empty())
+    std::printf("dvsd: node %d listening on %s\n", cfg.node_id, proxies->listen_uri().c_str());
   std::printf("dvsd: node %d ready on %s\n", cfg.node_id, cfg.socket_path.c_str());
   std::fflush(stdout);
   int rc = server.run();
   g_server = nullptr;
+  if (proxies) proxies->stop();
   return rc;
 }

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "core/ipc.hpp"
+#include "core/remote.hpp"
 #include "core/waiter.hpp"
 
 namespace dvs::dvsd {
@@ -191,6 +192,12 @@ void Server::serve(int fd) {
   if (core::send_record(fd, &rp, sizeof rp, reply_fd) != 0) close_conn(fd, "reply failed");
 }
 
+std::vector<core::DcTable*> Server::tables() {
+  std::vector<core::DcTable*> out;
+  for (auto& [id, t] : tables_) out.push_back(t.get());
+  return out;
+}
+
 core::DcTable* Server::table(int dcid) {
   auto it = tables_.find(dcid);
   return it == tables_.end() ? nullptr : it->second.get();
@@ -292,6 +299,12 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
     }
     case Op::SetPriv:
       return do_setpriv(fd, rq);
+    case Op::RmtBind: {
+      core::DcTable* t = table(rq.dcid);
+      rp.rc = t ? core::admin_bind_remote(*t, rq.ep, rq.node) : EDVSBADDCID;
+      if (rp.rc == 0) rp.ep = rq.ep;
+      return rp;
+    }
   }
   rp.rc = EDVSBADCALL;
   return rp;

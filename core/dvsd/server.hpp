@@ -35,6 +35,8 @@ class Server {
   int run();
   // Async-signal-safe.
   void stop();
+  // The DC tables (valid after start(), for the proxies).
+  std::vector<core::DcTable*> tables();
 
  private:
   struct Binding {

@@ -228,6 +228,14 @@ std::string DvsdProcess::command_line() const {
   }
 }
 
+std::string DvsdProcess::listen_uri() const {
+  const std::string key = " listening on ";
+  size_t at = stdout_.find(key);
+  if (at == std::string::npos) return "";
+  size_t end = stdout_.find('\n', at);
+  return stdout_.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+}
+
 void DvsdProcess::drain_stdout() {
   if (out_fd_ < 0) return;
   char tmp[4096];

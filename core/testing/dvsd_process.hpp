@@ -66,6 +66,8 @@ class DvsdProcess {
   bool stop_needed_sigkill() const { return needed_sigkill_; }
   // dvsd's stderr so far (it goes to a file in the temp directory).
   std::string stderr_output() const;
+  // The URI from dvsd's "listening on URI" line (empty if it printed none before ready).
+  std::string listen_uri() const;
   // The command line used.
   std::string command_line() const;
   const std::string& temp_dir() const { return dir_; }

@@ -125,6 +125,10 @@ int dvs_lclbind(int dcid, pid_t pid, int p_nr);
 int dvs_wait4bind_T(long timeout_ms);
 /* Block until endpoint ep of dcid is bound (by anyone). */
 int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms);
+/* Declare that endpoint ep of dcid lives on node nodeid (the original's rmtbind): calls to ep
+ * then go through this node's proxy for nodeid. Remote clients are bound automatically when
+ * their first message arrives. EDVSSLOTUSED if a local process holds that slot. */
+int dvs_rmtbind(int dcid, int ep, int nodeid);
 /* Unbind ep (the caller's own, or any of this process's). Blocked peers get errors. */
 int dvs_unbind(int dcid, int ep);
 /* Endpoint of a bound local process (its process binding), EDVSNOTBIND if none. */

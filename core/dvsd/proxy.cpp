@@ -1,0 +1,525 @@
+#include "core/dvsd/proxy.hpp"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <utility>
+
+#include "core/proxy/wire.hpp"
+#include "core/waiter.hpp"
+#include "transports/registry.hpp"
+
+namespace dvs::dvsd {
+
+namespace {
+int64_t now_ns() { return core::monotonic_ns(); }
+
+transport::Transport* transport_for(const std::string& uri) {
+  std::string_view scheme, rest;
+  if (!transport::split_uri(uri, &scheme, &rest)) return nullptr;
+  return transport::find_transport(scheme);
+}
+}  // namespace
+
+ProxySet::ProxySet(int node_id, std::vector<core::DcTable*> tables, std::string listen_uri, std::vector<PeerSpec> peers,
+                   ProxyOptions opt)
+    : node_id_(node_id), tables_(std::move(tables)), listen_uri_(std::move(listen_uri)), opt_(opt) {
+  for (auto& ps : peers) {
+    auto p = std::make_unique<Peer>();
+    p->node = ps.node;
+    p->uri = ps.uri;
+    peers_.push_back(std::move(p));
+  }
+}
+
+ProxySet::~ProxySet() { stop(); }
+
+void ProxySet::log(const std::string& line) const { std::fprintf(stderr, "dvsd[node %d] proxy: %s\n", node_id_, line.c_str()); }
+
+ProxySet::Peer* ProxySet::peer(int node) {
+  for (auto& p : peers_)
+    if (p->node == node) return p.get();
+  return nullptr;
+}
+
+core::DcTable* ProxySet::table(int dcid) {
+  for (auto* t : tables_)
+    if (t->geometry().dcid == dcid) return t;
+  return nullptr;
+}
+
+std::string ProxySet::listen_uri() const { return listener_ ? listener_->uri() : listen_uri_; }
+
+std::string ProxySet::start() {
+  transport::register_builtin_transports();
+  bool need_listener = false;
+  for (auto& p : peers_) {
+    if (p->node == node_id_) return "peer " + std::to_string(p->node) + " is this node";
+    if (p->node < node_id_) need_listener = true;
+    if (p->node > node_id_ && !transport_for(p->uri)) return "no transport for peer URI " + p->uri;
+  }
+  if (need_listener || !listen_uri_.empty()) {
+    if (listen_uri_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
+    transport::Transport* tr = transport_for(listen_uri_);
+    if (!tr) return "no transport for listen URI " + listen_uri_;
+    auto av = tr->probe();
+    if (!av.available) return std::string(tr->scheme()) + " transport unavailable: " + av.reason;
+    int err = 0;
+    listener_ = tr->listen(listen_uri_, &err);
+    if (!listener_) return "cannot listen on " + listen_uri_ + ": " + dvs_strerror(err);
+    accept_ = std::thread([this] { accept_thread(); });
+  }
+  for (auto& p : peers_) {
+    Peer* raw = p.get();
+    raw->thread = std::thread([this, raw] { link_thread(*raw); });
+  }
+  for (auto* t : tables_) dispatchers_.emplace_back([this, t] { dispatch_thread(t); });
+  return "";
+}
+
+void ProxySet::stop() {
+  if (stopping_.exchange(true)) return;
+  if (listener_) listener_->close();
+  for (auto& p : peers_) {
+    std::lock_guard<std::mutex> g(p->mu);
+    if (p->link) p->link->close();
+    if (p->handed) p->handed->close();
+    p->cv.notify_all();
+  }
+  for (auto* t : tables_) core::ring_doorbell(*t);
+  if (accept_.joinable()) accept_.join();
+  for (auto& p : peers_)
+    if (p->thread.joinable()) p->thread.join();
+  for (auto& d : dispatchers_)
+    if (d.joinable()) d.join();
+}
+
+void ProxySet::set_up(Peer& p, bool up) {
+  if (!up) {  // copies in flight on that link will not be answered
+    std::lock_guard<std::mutex> g(copies_mu_);
+    for (auto it = copies_.begin(); it != copies_.end();) it = it->second.node == p.node ? copies_.erase(it) : std::next(it);
+  }
+  for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
+}
+
+namespace {
+// Copies between this process (dvsd) and pid; false on any failure.
+bool copy_with(pid_t pid, bool read_remote, void* local, uint64_t remote_addr, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    iovec l{static_cast<char*>(local) + done, len - done};
+    iovec r{reinterpret_cast<void*>(remote_addr + done), len - done};
+    ssize_t n = read_remote ? process_vm_readv(pid, &l, 1, &r, 1, 0) : process_vm_writev(pid, &l, 1, &r, 1, 0);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+}  // namespace
+
+void ProxySet::start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& job) {
+  const int dcid = t.geometry().dcid;
+  core::VcopyRequest v = core::unpack_vcopy(job.msg);
+  const int32_t rqtr = job.src_ep;
+  const uint32_t seq = job.seq;
+  const uint64_t chunk = std::min<uint64_t>(opt_.copy_chunk, wire::kMaxPayload);
+  // The local party decides the direction: push our data (COPYIN) or pull theirs (COPYOUT).
+  int si = -1;
+  bool src_local = core::index_of_endpoint_public(t, v.src_ep, &si) == 0 && !(t.slot(si).flags.load() & DVS_REMOTE);
+  int32_t local_ep = src_local ? v.src_ep : v.dst_ep;
+  int32_t remote_ep = src_local ? v.dst_ep : v.src_ep;
+  pid_t pid = 0;
+  if (int rc = core::proxy_copy_party(t, local_ep, rqtr, &pid); rc != 0) {
+    core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr, seq, rc);
+    return;
+  }
+  uint64_t chunks = (v.bytes + chunk - 1) / chunk;
+  {
+    std::lock_guard<std::mutex> g(copies_mu_);
+    copies_[{dcid, rqtr, seq}] = CopyOp{p.node, chunks, 0, 0, v.bytes};
+  }
+  std::shared_ptr<transport::Link> link;
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    link = p.link;
+  }
+  std::vector<std::byte> data(src_local ? chunk : 0);
+  std::vector<std::byte> frame;
+  wire::EncodeOptions eo;
+  eo.lz4 = opt_.lz4;
+  for (uint64_t off = 0; off < v.bytes; off += chunk) {
+    uint32_t len = static_cast<uint32_t>(std::min(chunk, v.bytes - off));
+    wire::Command c;
+    c.hdr.command = src_local ? wire::CMD_COPYIN_DATA : wire::CMD_COPYOUT_RQST;
+    c.hdr.dcid = static_cast<uint8_t>(dcid);
+    c.hdr.src_node = static_cast<uint8_t>(node_id_);
+    c.hdr.dst_node = static_cast<uint8_t>(p.node);
+    c.hdr.src_ep = rqtr;
+    c.hdr.dst_ep = remote_ep;
+    c.hdr.seq = seq;
+    c.vcopy = wire::VcopyDesc{v.src_ep, v.dst_ep, rqtr, len, v.src_addr, v.dst_addr, v.bytes, off};
+    int rc = 0;
+    if (src_local) {
+      if (!copy_with(pid, true, data.data(), v.src_addr + off, len)) rc = EDVSFAULT;
+      c.payload = std::span<const std::byte>(data.data(), len);
+    }
+    if (rc == 0 && wire::encode_frame(c, frame, eo) != wire::WireError::kOk) rc = EDVSBADVALUE;
+    if (rc == 0) {
+      iovec iov{frame.data(), frame.size()};
+      rc = link ? link->send(std::span<const iovec>(&iov, 1)) : EDVSNOTCONN;
+      if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+    }
+    if (rc != 0) {  // the chunks not sent count as answered with this error
+      uint64_t unsent = chunks - off / chunk;
+      for (uint64_t i = 0; i < unsent; ++i) copy_answered(p, t, rqtr, seq, rc);
+      return;
+    }
+  }
+}
+
+void ProxySet::copy_answered(Peer& p, core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode) {
+  const int dcid = t.geometry().dcid;
+  long result = 0;
+  {
+    std::lock_guard<std::mutex> g(copies_mu_);
+    auto it = copies_.find({dcid, rqtr_ep, seq});
+    if (it == copies_.end()) return;  // stale (the requester gave up, or the link went down)
+    CopyOp& op = it->second;
+    if (rcode < 0 && op.error == 0) op.error = rcode;
+    if (++op.answered < op.chunks) return;
+    result = op.error != 0 ? op.error : static_cast<long>(op.bytes);
+    copies_.erase(it);
+  }
+  core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr_ep, seq, static_cast<int>(std::min<long>(result, INT32_MAX)));
+}
+
+void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
+  const auto& h = c.hdr;
+  const auto& v = c.vcopy;
+  const int dcid = t.geometry().dcid;
+  auto answer = [&](uint16_t command, int rcode, std::span<const std::byte> payload) {
+    wire::Command a;
+    a.hdr.command = command;
+    a.hdr.dcid = static_cast<uint8_t>(dcid);
+    a.hdr.src_node = static_cast<uint8_t>(node_id_);
+    a.hdr.dst_node = static_cast<uint8_t>(p.node);
+    a.hdr.src_ep = h.dst_ep;
+    a.hdr.dst_ep = h.src_ep;
+    a.hdr.ack_seq = h.seq;
+    a.hdr.rcode = rcode;
+    a.vcopy = v;
+    if (rcode == 0) a.payload = payload;
+    std::vector<std::byte> frame;
+    wire::EncodeOptions eo;
+    eo.lz4 = opt_.lz4;
+    if (wire::encode_frame(a, frame, eo) != wire::WireError::kOk) return;
+    std::shared_ptr<transport::Link> link;
+    {
+      std::lock_guard<std::mutex> g(p.mu);
+      link = p.link;
+    }
+    iovec iov{frame.data(), frame.size()};
+    if (link && link->send(std::span<const iovec>(&iov, 1)) == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+  };
+  pid_t pid = 0;
+  switch (h.command) {
+    case wire::CMD_COPYIN_DATA: {  // write the chunk into our local destination
+      int rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
+      if (rc == 0 && !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), v.dst_addr + v.offset, v.chunk_len))
+        rc = EDVSFAULT;
+      answer(wire::CMD_COPYIN_ACK, rc, {});
+      return;
+    }
+    case wire::CMD_COPYOUT_RQST: {  // read the chunk from our local source
+      std::vector<std::byte> data(v.chunk_len);
+      int rc = core::proxy_copy_party(t, v.src_ep, v.rqtr_ep, &pid);
+      if (rc == 0 && !copy_with(pid, true, data.data(), v.src_addr + v.offset, v.chunk_len)) rc = EDVSFAULT;
+      answer(wire::CMD_COPYOUT_DATA, rc, data);
+      return;
+    }
+    case wire::CMD_COPYIN_ACK:
+      copy_answered(p, t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), h.rcode);
+      return;
+    case wire::CMD_COPYOUT_DATA: {  // the pulled chunk: write it into our local destination
+      int rc = h.rcode;
+      if (rc == 0) rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
+      if (rc == 0 && !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), v.dst_addr + v.offset, v.chunk_len))
+        rc = EDVSFAULT;
+      copy_answered(p, t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
+      return;
+    }
+    default:  // COPYLCL / COPYRMT / COPYIN_RQST (both parties remote): not yet
+      if (!wire::is_ack(h.command)) answer(wire::ack_of(h.command), EDVSNOSYS, {});
+      return;
+  }
+}
+
+int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq, uint64_t ack_seq,
+                       int32_t rcode, const dvs_message_t* msg) {
+  std::shared_ptr<transport::Link> link;
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    link = p.link;
+  }
+  if (!link) return EDVSNOTCONN;
+  wire::Command c;
+  c.hdr.command = static_cast<uint16_t>(command);
+  c.hdr.dcid = static_cast<uint8_t>(dcid);
+  c.hdr.src_node = static_cast<uint8_t>(node_id_);
+  c.hdr.dst_node = static_cast<uint8_t>(p.node);
+  c.hdr.src_ep = src_ep;
+  c.hdr.dst_ep = dst_ep;
+  c.hdr.seq = seq;
+  c.hdr.ack_seq = ack_seq;
+  c.hdr.rcode = rcode;
+  c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
+  if (msg) c.msg = *msg;
+  std::vector<std::byte> frame;
+  if (auto e = wire::encode_frame(c, frame); e != wire::WireError::kOk) {
+    log("refusing to send an invalid " + std::string(wire::command_info(c.hdr.command).name) + ": " + wire::reason(e));
+    return EDVSBADVALUE;
+  }
+  iovec iov{frame.data(), frame.size()};
+  int rc = link->send(std::span<const iovec>(&iov, 1));
+  if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+  return rc;
+}
+
+void ProxySet::accept_thread() {
+  while (!stopping_.load()) {
+    int err = 0;
+    auto link = listener_->accept(500, &err);
+    if (!link) {
+      if (err == EDVSTIMEDOUT) continue;
+      if (stopping_.load()) return;
+      continue;
+    }
+    // The dialer introduces itself with HELLO (src_node = its id, dst_node = ours).
+    std::span<const std::byte> frame;
+    long n = link->recv(&frame, 2000);
+    wire::DecodedFrame df;
+    if (n <= 0 || wire::decode_frame(frame, &df) != wire::WireError::kOk || df.commands.empty() ||
+        df.commands[0].hdr.command != wire::CMD_HELLO || df.commands[0].hdr.dst_node != node_id_) {
+      log("dropping an incoming link from " + link->peer() + ": no valid HELLO for node " + std::to_string(node_id_));
+      continue;
+    }
+    Peer* p = peer(df.commands[0].hdr.src_node);
+    if (!p || p->node > node_id_) {
+      log("dropping an incoming link from unknown or higher node " + std::to_string(df.commands[0].hdr.src_node));
+      continue;
+    }
+    std::lock_guard<std::mutex> g(p->mu);
+    if (p->link) p->link->close();  // the peer restarted: its new link replaces the old one
+    p->handed = std::shared_ptr<transport::Link>(std::move(link));
+    p->cv.notify_all();
+  }
+}
+
+void ProxySet::link_thread(Peer& p) {
+  while (!stopping_.load()) {
+    std::shared_ptr<transport::Link> link;
+    if (p.node > node_id_) {  // we dial
+      transport::Transport* tr = transport_for(p.uri);
+      int err = 0;
+      auto l = tr ? tr->dial(p.uri, 1000, &err) : nullptr;
+      if (!l) {
+        std::unique_lock<std::mutex> lk(p.mu);
+        p.cv.wait_for(lk, std::chrono::milliseconds(opt_.dial_retry_ms), [&] { return stopping_.load(); });
+        continue;
+      }
+      link = std::shared_ptr<transport::Link>(std::move(l));
+      {
+        std::lock_guard<std::mutex> g(p.mu);
+        p.link = link;
+      }
+      if (send_cmd(p, 0, wire::CMD_HELLO, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr) != 0) {
+        std::lock_guard<std::mutex> g(p.mu);
+        p.link.reset();
+        continue;
+      }
+    } else {  // it dials us: wait for the accept thread
+      std::unique_lock<std::mutex> lk(p.mu);
+      p.cv.wait(lk, [&] { return stopping_.load() || p.handed != nullptr; });
+      if (stopping_.load()) return;
+      link = std::move(p.handed);
+      p.link = link;
+      lk.unlock();
+      send_cmd(p, 0, wire::CMD_HELLO_ACK, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
+    }
+    log("link to node " + std::to_string(p.node) + " up (" + link->peer() + ")");
+    set_up(p, true);
+    serve_link(p, link);
+    {
+      std::lock_guard<std::mutex> g(p.mu);
+      if (p.link == link) p.link.reset();
+    }
+    link->close();
+    set_up(p, false);
+  }
+}
+
+void ProxySet::serve_link(Peer& p, const std::shared_ptr<transport::Link>& link) {
+  int64_t last_rx = now_ns();
+  while (!stopping_.load()) {
+    std::span<const std::byte> frame;
+    long n = link->recv(&frame, opt_.heartbeat_ms);
+    int64_t now = now_ns();
+    if (n == EDVSTIMEDOUT) {
+      if (now - last_rx > int64_t{opt_.dead_ms} * 1'000'000) {
+        log("link to node " + std::to_string(p.node) + " down: silent for " + std::to_string(opt_.dead_ms) + " ms");
+        return;
+      }
+      if (now - p.last_tx_ns.load(std::memory_order_relaxed) >= int64_t{opt_.heartbeat_ms} * 1'000'000)
+        send_cmd(p, 0, wire::CMD_HELLO, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
+      continue;
+    }
+    if (n < 0) {
+      log("link to node " + std::to_string(p.node) + " down: " + dvs_strerror(static_cast<int>(n)));
+      return;
+    }
+    last_rx = now;
+    wire::DecodedFrame df;
+    if (auto e = wire::decode_frame(frame, &df); e != wire::WireError::kOk) {
+      log("closing link to node " + std::to_string(p.node) + ": bad frame (" + wire::reason(e) + ")");
+      return;
+    }
+    for (const auto& c : df.commands) {
+      const auto& h = c.hdr;
+      if (h.src_node != p.node || h.dst_node != node_id_) {
+        log("closing link to node " + std::to_string(p.node) + ": frame for node " + std::to_string(h.dst_node) +
+            " from node " + std::to_string(h.src_node));
+        return;
+      }
+      if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) continue;
+      if (h.command == wire::CMD_SHUTDOWN) {
+        log("node " + std::to_string(p.node) + " shut the link down");
+        return;
+      }
+      core::DcTable* t = table(h.dcid);
+      if (!t) {
+        if (!wire::is_ack(h.command) && h.command != wire::CMD_NTFY_MSG)
+          send_cmd(p, h.dcid, wire::ack_of(h.command), h.dst_ep, h.src_ep, 0, h.seq, EDVSBADDCID, nullptr);
+        continue;
+      }
+      if (wire::command_info(h.command).body == wire::Body::kVcopy)
+        handle_copy(p, *t, c);
+      else
+        handle(p, *t, h.command, h.src_ep, h.dst_ep, h.seq, h.ack_seq, h.rcode, c.msg);
+    }
+  }
+}
+
+void ProxySet::handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
+                      uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg) {
+  const int dcid = t.geometry().dcid;
+  const uint32_t seq32 = static_cast<uint32_t>(seq);
+  switch (command) {
+    case wire::CMD_SEND_MSG: {
+      int rc = core::proxy_deliver(t, p.node, core::kCmdSend, src_ep, dst_ep, seq32, msg);
+      if (rc == core::kDelivered) rc = 0;
+      if (rc != core::kQueued) send_cmd(p, dcid, wire::CMD_SEND_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
+      return;
+    }
+    case wire::CMD_SNDREC_MSG: {
+      int rc = core::proxy_deliver(t, p.node, core::kCmdSendrec, src_ep, dst_ep, seq32, msg);
+      if (rc < 0) send_cmd(p, dcid, wire::CMD_SNDREC_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
+      return;
+    }
+    case wire::CMD_NTFY_MSG:
+      core::proxy_deliver(t, p.node, core::kCmdNotify, src_ep, dst_ep, seq32, msg);
+      return;
+    case wire::CMD_REPLY_MSG: {
+      int rc = core::proxy_reply(t, p.node, src_ep, dst_ep, static_cast<uint32_t>(ack_seq), msg);
+      send_cmd(p, dcid, wire::CMD_REPLY_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
+      return;
+    }
+    case wire::CMD_SEND_ACK:
+    case wire::CMD_SNDREC_ACK:
+    case wire::CMD_REPLY_ACK:
+      core::proxy_complete(t, p.node, command & ~wire::kAckBit, dst_ep, static_cast<uint32_t>(ack_seq), rcode);
+      return;
+    default:  // vcopy commands: not yet (the caller side refuses remote vcopy with EDVSNOSYS)
+      if (!wire::is_ack(static_cast<uint16_t>(command)))
+        send_cmd(p, dcid, wire::ack_of(static_cast<uint16_t>(command)), dst_ep, src_ep, 0, seq, EDVSNOSYS, nullptr);
+      return;
+  }
+}
+
+// Builds the wire command for one popped job.
+wire::Command ProxySet::command_for(int dcid, int dst_node, const core::OutboundJob& job) const {
+  wire::Command c;
+  int command = job.cmd == (core::kCmdSend | core::kAck) ? wire::CMD_SEND_ACK : job.cmd;
+  c.hdr.command = static_cast<uint16_t>(command);
+  c.hdr.dcid = static_cast<uint8_t>(dcid);
+  c.hdr.src_node = static_cast<uint8_t>(node_id_);
+  c.hdr.dst_node = static_cast<uint8_t>(dst_node);
+  c.hdr.src_ep = job.src_ep;
+  c.hdr.dst_ep = job.dst_ep;
+  c.hdr.seq = job.seq;
+  c.hdr.ack_seq = job.ack_seq;
+  c.hdr.rcode = command == wire::CMD_SEND_ACK ? job.rcode : 0;
+  c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
+  if (wire::command_info(c.hdr.command).body == wire::Body::kMessage) c.msg = job.msg;
+  return c;
+}
+
+void ProxySet::dispatch_thread(core::DcTable* t) {
+  const int dcid = t->geometry().dcid;
+  std::vector<core::OutboundJob> jobs;
+  std::vector<wire::Command> cmds;
+  std::vector<std::byte> frame;
+  while (!stopping_.load()) {
+    uint32_t seen = t->header().doorbell.load(std::memory_order_acquire);
+    bool did = false;
+    for (auto& p : peers_) {
+      // Drain what is queued for this node (up to a batch), then send it in as few frames as
+      // the batching options allow: the original's batching proxy, per link.
+      jobs.clear();
+      core::OutboundJob job;
+      while (jobs.size() < opt_.batch_max && core::proxy_pop(*t, p->node, &job) == 0) {
+        did = true;
+        if (job.cmd == core::kCmdVcopy)
+          start_vcopy(*p, *t, job);
+        else
+          jobs.push_back(job);
+      }
+      if (jobs.empty()) continue;
+      cmds.clear();
+      for (const auto& j : jobs) cmds.push_back(command_for(dcid, p->node, j));
+      std::shared_ptr<transport::Link> link;
+      {
+        std::lock_guard<std::mutex> g(p->mu);
+        link = p->link;
+      }
+      wire::BatchOptions bo;
+      bo.max_commands = opt_.batch_max;
+      bo.encode.lz4 = opt_.lz4;
+      size_t at = 0;
+      while (at < cmds.size()) {
+        auto pr = wire::pack_next(std::span<const wire::Command>(cmds).subspan(at), frame, bo);
+        size_t n = pr.consumed == 0 ? 1 : pr.consumed;
+        int rc = EDVSNOTCONN;
+        if (pr.error != wire::WireError::kOk) {
+          log("refusing to send an invalid " + std::string(wire::command_info(cmds[at].hdr.command).name) + ": " +
+              wire::reason(pr.error));
+          rc = EDVSBADVALUE;
+        } else if (link) {
+          iovec iov{frame.data(), frame.size()};
+          rc = link->send(std::span<const iovec>(&iov, 1));
+          if (rc == 0) p->last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+        }
+        if (rc != 0) {  // callers wait for answers that will not come: fail them now
+          for (size_t i = at; i < at + n; ++i)
+            if (jobs[i].cmd != (core::kCmdSend | core::kAck))
+              core::proxy_complete(*t, p->node, jobs[i].cmd, jobs[i].src_ep, jobs[i].seq, rc == EDVSBADVALUE ? rc : EDVSNOTCONN);
+        }
+        at += n;
+      }
+    }
+    if (!did) core::proxy_wait_doorbell(*t, seen, opt_.heartbeat_ms);
+  }
+}
+
+}  // namespace dvs::dvsd

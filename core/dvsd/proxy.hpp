@@ -1,0 +1,117 @@
+// The proxies of one node (seed-system.md §3.2–3.4, user-space edition): one link per remote
+// node over a registered transport, carrying the wire protocol (core/proxy/wire.hpp).
+//
+// Threads:
+//   - per remote node, a link thread: obtains the link (dials it when the peer's id is higher,
+//     else takes the one the accept thread hands over), then receives frames, delivers them into
+//     the DC tables (core/remote.hpp) and answers with ACKs; sends HELLO when the link is idle
+//     and declares the link dead when nothing arrived for dead_ms;
+//   - an accept thread for peers with lower ids (they dial us, first frame = HELLO);
+//   - per DC table, a dispatcher: pops the work local processes queued for each node's proxy
+//     slot and sends it.
+// A link that goes down fails every local call waiting on that node (EDVSNOTCONN) within
+// dead_ms; it comes back by itself when the peer does. A frame that fails validation closes the
+// link with a logged reason; the node keeps running.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/proxy/wire.hpp"
+#include "core/remote.hpp"
+#include "core/shm_table.hpp"
+#include "transports/transport.hpp"
+
+namespace dvs::dvsd {
+
+struct PeerSpec {
+  int node = -1;
+  std::string uri;  // where the peer listens (we dial it if its id is higher than ours)
+};
+
+struct ProxyOptions {
+  int heartbeat_ms = 500;   // HELLO on a link idle this long
+  int dead_ms = 3000;       // a link silent this long is dead
+  int dial_retry_ms = 200;  // between dial attempts
+  uint32_t batch_max = 64;  // commands per frame (1 = no batching), the original's MAXBATCMD idea
+  bool lz4 = false;         // LZ4 payloads when that makes them smaller
+  uint32_t copy_chunk = 64 * 1024;  // vcopy bytes per frame (all chunks are sent at once: pipelined)
+};
+
+class ProxySet {
+ public:
+  ProxySet(int node_id, std::vector<core::DcTable*> tables, std::string listen_uri, std::vector<PeerSpec> peers,
+           ProxyOptions opt);
+  ~ProxySet();
+  ProxySet(const ProxySet&) = delete;
+  ProxySet& operator=(const ProxySet&) = delete;
+
+  // Listens (if there are lower-id peers) and starts the threads. "" or a one-line reason.
+  std::string start();
+  void stop();
+  // The URI actually listened on (port 0 resolved).
+  std::string listen_uri() const;
+
+ private:
+  struct Peer {
+    int node = -1;
+    std::string uri;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::shared_ptr<transport::Link> link;     // current link, null while down
+    std::shared_ptr<transport::Link> handed;   // accepted by the accept thread, not yet taken
+    std::atomic<int64_t> last_tx_ns{0};
+    std::atomic<uint64_t> link_seq{0};
+    std::thread thread;
+  };
+
+  void link_thread(Peer& p);
+  void accept_thread();
+  void dispatch_thread(core::DcTable* t);
+  // vcopy with a remote party: the requester's node pushes (COPYIN_DATA) or pulls
+  // (COPYOUT_RQST) every chunk at once; the answers are counted in copies_.
+  void start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& job);
+  void copy_answered(Peer& p, core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode);
+  void handle_copy(Peer& p, core::DcTable& t, const wire::Command& c);
+  wire::Command command_for(int dcid, int dst_node, const core::OutboundJob& job) const;
+  void serve_link(Peer& p, const std::shared_ptr<transport::Link>& link);
+  void handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
+              uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg);
+  // Sends one command to p (dropped with a log line if the link is down).
+  int send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq, uint64_t ack_seq,
+               int32_t rcode, const dvs_message_t* msg);
+  void set_up(Peer& p, bool up);
+  Peer* peer(int node);
+  core::DcTable* table(int dcid);
+  void log(const std::string& line) const;
+
+  int node_id_;
+  std::vector<core::DcTable*> tables_;
+  std::string listen_uri_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  ProxyOptions opt_;
+  std::unique_ptr<transport::Listener> listener_;
+  std::thread accept_;
+  std::vector<std::thread> dispatchers_;
+  std::atomic<bool> stopping_{false};
+
+  struct CopyOp {
+    int node = -1;
+    uint64_t chunks = 0;
+    uint64_t answered = 0;
+    int error = 0;
+    uint64_t bytes = 0;
+  };
+  std::mutex copies_mu_;
+  std::map<std::tuple<int, int32_t, uint32_t>, CopyOp> copies_;  // (dcid, requester, seq)
+};
+
+}  // namespace dvs::dvsd

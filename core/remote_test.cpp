@@ -1,0 +1,296 @@
+// Remote IPC between two real dvsd nodes linked over tcp on loopback: every message primitive
+// across nodes, the end-to-end acknowledgement of send, auto-binding of remote clients, errors
+// coming back from the remote node, and a dead node failing blocked callers.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "core/testing/dvsd_process.hpp"
+
+namespace {
+using dvs::testing::DvsdOptions;
+using dvs::testing::DvsdProcess;
+using dvs::testing::Millis;
+using dvs::testing::Pipe;
+using dvs::testing::run_in_child;
+
+constexpr int kServer = 5;  // a system slot: its endpoint is 5 on every node
+
+struct TwoNodes : ::testing::Test {
+  std::unique_ptr<DvsdProcess> n0, n1;
+  void SetUp() override {
+    DvsdOptions o1;
+    o1.node = 1;
+    o1.extra_args = {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", "100",
+                     "--dead-ms", "1000"};
+    n1 = std::make_unique<DvsdProcess>(o1);
+    ASSERT_TRUE(n1->start());
+    ASSERT_FALSE(n1->listen_uri().empty());
+    DvsdOptions o0;
+    o0.node = 0;
+    o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", "100", "--dead-ms", "1000"};
+    n0 = std::make_unique<DvsdProcess>(o0);
+    ASSERT_TRUE(n0->start());
+  }
+};
+
+// In a child bound on node 0: rmtbind the server and wait (bounded) until the link is up.
+int connect_to_server(const std::string& sock) {
+  int ep = dvs::testing::open_and_bind(sock, 0, DVS_ANY);
+  if (ep < 0) return ep;
+  if (int rc = dvs_rmtbind(0, kServer, 1); rc != 0) return rc;
+  return ep;
+}
+
+// Sends a probe notify until the link is up (EDVSNOTCONN while it comes up).
+bool wait_link(int dst) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    int rc = dvs_notify(dst);
+    if (rc == 0) return true;
+    if (rc != EDVSNOTCONN) return false;
+    usleep(20'000);
+  }
+  return false;
+}
+
+TEST_F(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the link probe (a notify)
+    CHILD_CHECK(DVS_IS_NOTIFY(m.m_type));
+    for (int i = 0; i < 200; ++i) {
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+      CHILD_CHECK(dvs::testing::payload_ok(m, i));
+      m.m_type += 1000;
+      CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+    }
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    int me = connect_to_server(s0);
+    CHILD_CHECK(me >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    for (int i = 0; i < 200; ++i) {
+      dvs_message_t m = dvs::testing::make_msg(i, i);
+      CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 5000));
+      CHILD_CHECK_EQ(i + 1000, m.m_type);
+      CHILD_CHECK_EQ(kServer, m.m_source);
+      CHILD_CHECK(dvs::testing::payload_ok(m, i));
+    }
+    return 0;
+  });
+  EXPECT_TRUE(client.wait_ok(Millis(30000)));
+  EXPECT_TRUE(server.wait_ok(Millis(30000)));
+}
+
+TEST_F(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, sent;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
+    usleep(300'000);                                        // the sender must still be blocked
+    CHILD_CHECK(!sent.readable());
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(77, m.m_type);
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    dvs_message_t m = dvs::testing::make_msg(77);
+    auto t0 = std::chrono::steady_clock::now();
+    CHILD_CHECK_EQ(0, dvs_send_T(kServer, &m, 5000));
+    sent.send(1);
+    CHILD_CHECK(dvs::testing::ms_since(t0) >= 250);
+    return 0;
+  });
+  EXPECT_TRUE(server.wait_ok(Millis(20000)));
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+}
+
+TEST_F(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, client_ep;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe notify from the client
+    CHILD_CHECK(DVS_IS_NOTIFY(m.m_type));
+    auto cep = client_ep.recv();
+    CHILD_CHECK(cep.has_value());
+    CHILD_CHECK_EQ(static_cast<int>(*cep), m.m_source);  // notify names its remote source
+    CHILD_CHECK_EQ(DVS_NOTIFY_FROM(DVS_ENDPOINT_P(static_cast<int>(*cep))), m.m_type);
+    // The client was bound here automatically: the server can now address it.
+    dvs_message_t out = dvs::testing::make_msg(5, 9);
+    CHILD_CHECK_EQ(0, dvs_send_T(m.m_source, &out, 5000));
+    CHILD_CHECK_EQ(0, dvs_notify(m.m_source));
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    int me = connect_to_server(s0);
+    CHILD_CHECK(me >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    client_ep.send(me);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(kServer, &m, 5000));
+    CHILD_CHECK_EQ(5, m.m_type);
+    CHILD_CHECK(dvs::testing::payload_ok(m, 9));
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
+    CHILD_CHECK_EQ(DVS_NOTIFY_FROM(kServer), m.m_type);
+    CHILD_CHECK_EQ(kServer, m.m_source);
+    return 0;
+  });
+  EXPECT_TRUE(server.wait_ok(Millis(20000)));
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+}
+
+TEST_F(TwoNodes, ErrorsOfTheRemoteNodeComeBack) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the sendrec it never answers
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the final "done"
+    CHILD_CHECK_EQ(88, m.m_type);
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    // Slot 7 is declared remote here but nobody is bound to it on node 1.
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, 7, 1));
+    dvs_message_t m{};
+    int rc = dvs_sendrec_T(7, &m, 5000);
+    CHILD_CHECK(rc < 0 && rc != EDVSTIMEDOUT);
+    rc = dvs_send_T(7, &m, 5000);
+    CHILD_CHECK(rc < 0 && rc != EDVSTIMEDOUT);
+    // A sendrec nobody answers times out; the link stays usable.
+    CHILD_CHECK_EQ(EDVSTIMEDOUT, dvs_sendrec_T(kServer, &m, 200));
+    // The server took that request and never replies: a new call from us supersedes it there.
+    m.m_type = 88;
+    CHILD_CHECK_EQ(0, dvs_send_T(kServer, &m, 5000));
+    return 0;
+  });
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+  EXPECT_TRUE(server.wait_ok(Millis(20000)));
+}
+
+TEST_F(TwoNodes, KilledNodeFailsBlockedCallerWithNotConnected) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, blocked;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the request; never replied
+    blocked.send(1);
+    pause();
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    dvs_message_t m{};
+    auto t0 = std::chrono::steady_clock::now();
+    int rc = dvs_sendrec_T(kServer, &m, 20000);
+    CHILD_CHECK_EQ(EDVSNOTCONN, rc);
+    CHILD_CHECK(dvs::testing::ms_since(t0) < 10000);
+    // New calls fail at once while the node is down.
+    CHILD_CHECK_EQ(EDVSNOTCONN, dvs_send_T(kServer, &m, 1000));
+    return 0;
+  });
+  ASSERT_TRUE(blocked.recv(Millis(15000)));
+  n1->kill9();
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+  server.kill9();
+}
+
+}  // namespace
+
+namespace {
+constexpr size_t kPull = 1 << 20, kPush = 300'000;  // 1 MiB, and a size that is not a chunk multiple
+constexpr int kRequester = 6;                        // vcopy needs a system process
+
+uint8_t pattern_byte(size_t i, int seed) { return static_cast<uint8_t>((i * 131 + static_cast<size_t>(seed) * 7 + (i >> 12)) & 0xff); }
+
+// The requester on node 0: pulls 1 MiB from the owner on node 1, pushes 300 kB back.
+int requester_main(const std::string&) {
+  dvs_message_t m{};
+  CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the link probe (notify)
+  if (DVS_IS_NOTIFY(m.m_type)) CHILD_CHECK_EQ(0, dvs_receive_T(kServer, &m, 10000));
+  CHILD_CHECK_EQ(1, m.m_type);
+  auto* remote_src = reinterpret_cast<const void*>(m.m_u.m2.m2l1);
+  auto* remote_dst = reinterpret_cast<void*>(m.m_u.m2.m2l2);
+  std::vector<uint8_t> got(kPull, 0), out(kPush);
+  for (size_t i = 0; i < kPush; ++i) out[i] = pattern_byte(i, 2);
+  // The owner must be blocked receiving: until its receive is posted the copy is refused
+  // (EDVSPROCSTS) by its node; retry within a bound.
+  long copied = EDVSPROCSTS;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (copied == EDVSPROCSTS && std::chrono::steady_clock::now() < until) {
+    copied = dvs_vcopy(kServer, remote_src, DVS_SELF, got.data(), kPull);
+    if (copied == EDVSPROCSTS) usleep(1000);
+  }
+  CHILD_CHECK_EQ(static_cast<long>(kPull), copied);
+  for (size_t i = 0; i < kPull; ++i)
+    if (got[i] != pattern_byte(i, 1)) return 41;
+  CHILD_CHECK_EQ(static_cast<long>(kPush), dvs_vcopy(DVS_SELF, out.data(), kServer, remote_dst, kPush));
+  // A bad remote address fails cleanly.
+  CHILD_CHECK(dvs_vcopy(kServer, reinterpret_cast<const void*>(16), DVS_SELF, got.data(), 4096) < 0);
+  m.m_type = 2;
+  CHILD_CHECK_EQ(0, dvs_send_T(kServer, &m, 5000));
+  return 0;
+}
+
+TEST_F(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe requester_bound;
+  auto requester = run_in_child("requester@0", [&] {
+    CHILD_CHECK_EQ(kRequester, dvs::testing::open_and_bind(s0, 0, kRequester));
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kServer, 1));
+    requester_bound.send(1);
+    return requester_main(s0);
+  });
+  ASSERT_TRUE(requester_bound.recv());
+  auto server = run_in_child("owner@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    std::vector<uint8_t> src(kPull), dst(kPush, 0);
+    for (size_t i = 0; i < kPull; ++i) src[i] = pattern_byte(i, 1);
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kRequester, 0));
+    CHILD_CHECK(wait_link(kRequester));
+    dvs_message_t m{};
+    m.m_type = 1;
+    m.m_u.m2.m2l1 = reinterpret_cast<int64_t>(src.data());
+    m.m_u.m2.m2l2 = reinterpret_cast<int64_t>(dst.data());
+    CHILD_CHECK_EQ(0, dvs_send_T(kRequester, &m, 5000));
+    // Blocked in receive while the requester copies out of src and into dst.
+    CHILD_CHECK_EQ(0, dvs_receive_T(kRequester, &m, 20000));
+    CHILD_CHECK_EQ(2, m.m_type);
+    for (size_t i = 0; i < kPush; ++i)
+      if (dst[i] != pattern_byte(i, 2)) return 40;
+    return 0;
+  });
+  EXPECT_TRUE(requester.wait_ok(Millis(30000)));
+  EXPECT_TRUE(server.wait_ok(Millis(30000)));
+}
+}  // namespace

@@ -1,0 +1,339 @@
+// Cluster file parser: see cluster_file.hpp and docs/CLUSTERS.md.
+#include "cluster/cluster_file.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "core/config.hpp"
+
+namespace dvs::cluster {
+
+namespace {
+
+struct Ctx {
+  std::string source;
+  std::string err;
+  bool fail(int line, const std::string& what) {
+    if (err.empty()) err = source + ":" + std::to_string(line) + ": " + what;
+    return false;
+  }
+};
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+bool check_keys(Ctx& c, const toml::table& t, const std::string& where, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : t) {
+    if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return c.fail(line_of(v), "unknown key '" + std::string(k.str()) + "' in " + where + " (allowed: " + list + ")");
+    }
+  }
+  return true;
+}
+
+bool get_int(Ctx& c, const toml::table& t, std::string_view key, const std::string& where, int64_t lo, int64_t hi,
+             std::optional<int64_t>* out) {
+  const toml::node* n = t.get(key);
+  if (!n) return true;
+  auto v = n->value_exact<int64_t>();
+  if (!v) return c.fail(line_of(*n), where + ": '" + std::string(key) + "' must be an integer");
+  if (*v < lo || *v > hi)
+    return c.fail(line_of(*n), where + ": '" + std::string(key) + "' = " + std::to_string(*v) + " is out of range " +
+                                   std::to_string(lo) + ".." + std::to_string(hi));
+  *out = *v;
+  return true;
+}
+
+bool get_str(Ctx& c, const toml::table& t, std::string_view key, const std::string& where, std::optional<std::string>* out) {
+  const toml::node* n = t.get(key);
+  if (!n) return true;
+  auto v = n->value_exact<std::string>();
+  if (!v) return c.fail(line_of(*n), where + ": '" + std::string(key) + "' must be a string");
+  *out = *v;
+  return true;
+}
+
+bool parse_ipv4(const std::string& s, uint32_t* out) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
+  *out = ntohl(a.s_addr);
+  return true;
+}
+
+std::string ipv4_str(uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) + "." +
+         std::to_string(a & 255);
+}
+
+bool private_net(uint32_t a) {
+  return (a >> 24) == 10 || (a >> 20) == ((172u << 4) | 1u) || (a >> 16) == ((192u << 8) | 168u);
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 24) return false;
+  for (char ch : s)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+      return false;
+  return true;
+}
+
+bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
+  if (!check_keys(c, doc, "the file", {"cluster", "node", "dc", "link"})) return false;
+
+  // [cluster]
+  const toml::node* cn = doc.get("cluster");
+  if (!cn) return c.fail(1, "missing [cluster] table (with name = \"...\")");
+  const toml::table* ct = cn->as_table();
+  if (!ct) return c.fail(line_of(*cn), "'cluster' must be a table: [cluster]");
+  if (!check_keys(c, *ct, "[cluster]", {"name", "subnet"})) return false;
+  std::optional<std::string> name, subnet;
+  if (!get_str(c, *ct, "name", "[cluster]", &name) || !get_str(c, *ct, "subnet", "[cluster]", &subnet)) return false;
+  if (!name) return c.fail(line_of(*ct), "[cluster] needs name = \"...\"");
+  if (!valid_name(*name))
+    return c.fail(line_of(*ct->get("name")),
+                  "[cluster] name '" + *name + "' must be 1..24 characters of A-Z a-z 0-9 - _");
+  spec->name = *name;
+  uint32_t net = 0;
+  if (subnet) spec->subnet = *subnet;
+  {
+    int ln = subnet ? line_of(*ct->get("subnet")) : line_of(*ct);
+    auto slash = spec->subnet.find('/');
+    if (slash == std::string::npos || spec->subnet.substr(slash) != "/24" ||
+        !parse_ipv4(spec->subnet.substr(0, slash), &net) || (net & 255) != 0)
+      return c.fail(ln, "[cluster] subnet '" + spec->subnet + "' must be an IPv4 /24 like \"10.213.0.0/24\"");
+    if (!private_net(net))
+      return c.fail(ln, "[cluster] subnet '" + spec->subnet + "' is not private (10/8, 172.16/12, 192.168/16)");
+  }
+
+  // [link]
+  if (const toml::node* ln = doc.get("link")) {
+    const toml::table* lt = ln->as_table();
+    if (!lt) return c.fail(line_of(*ln), "'link' must be a table: [link]");
+    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4"})) return false;
+    std::optional<int64_t> hb, dead, batch;
+    if (!get_int(c, *lt, "heartbeat_ms", "[link]", 10, 60000, &hb) ||
+        !get_int(c, *lt, "dead_ms", "[link]", 50, 600000, &dead) || !get_int(c, *lt, "batch", "[link]", 1, 4096, &batch))
+      return false;
+    if (hb) spec->link.heartbeat_ms = static_cast<int>(*hb);
+    if (dead) spec->link.dead_ms = static_cast<int>(*dead);
+    if (batch) spec->link.batch = static_cast<int>(*batch);
+    if (const toml::node* z = lt->get("lz4")) {
+      auto b = z->value_exact<bool>();
+      if (!b) return c.fail(line_of(*z), "[link]: 'lz4' must be true or false");
+      spec->link.lz4 = *b;
+    }
+    if (spec->link.dead_ms <= spec->link.heartbeat_ms)
+      return c.fail(line_of(*lt), "[link]: dead_ms (" + std::to_string(spec->link.dead_ms) +
+                                      ") must be larger than heartbeat_ms (" +
+                                      std::to_string(spec->link.heartbeat_ms) + ")");
+  }
+
+  // [[node]]
+  const toml::node* nn = doc.get("node");
+  if (!nn) return c.fail(line_of(*ct), "no [[node]] tables: a cluster needs at least one node");
+  const toml::array* na = nn->as_array();
+  if (!na || !na->is_array_of_tables()) return c.fail(line_of(*nn), "'node' must be an array of tables: [[node]]");
+  std::set<uint32_t> addrs;
+  std::set<std::string> endpoints;
+  for (const toml::node& e : *na) {
+    const toml::table& t = *e.as_table();
+    const int ln = line_of(t);
+    if (!check_keys(c, t, "[[node]]", {"id", "transport", "host", "port", "address"})) return false;
+    NodeSpec n;
+    n.line = ln;
+    std::optional<int64_t> id, port;
+    std::optional<std::string> transport, host, address;
+    if (!get_int(c, t, "id", "[[node]]", 0, 31, &id)) return false;
+    if (!id) return c.fail(ln, "[[node]] needs id = 0..31");
+    n.id = static_cast<int>(*id);
+    const std::string where = "node " + std::to_string(n.id);
+    if (spec->node(n.id)) return c.fail(line_of(*t.get("id")), "duplicate node id " + std::to_string(n.id) +
+                                                                   " (also at line " +
+                                                                   std::to_string(spec->node(n.id)->line) + ")");
+    if (!get_int(c, t, "port", where, 0, 65535, &port) || !get_str(c, t, "transport", where, &transport) ||
+        !get_str(c, t, "host", where, &host) || !get_str(c, t, "address", where, &address))
+      return false;
+    if (transport) {
+      if (*transport != "tcp" && *transport != "shm")
+        return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
+                                                        "' is not supported by dvs cluster (use \"tcp\" or \"shm\")");
+      n.transport = *transport;
+    }
+    if (host) {
+      uint32_t a = 0;
+      if (!parse_ipv4(*host, &a)) return c.fail(line_of(*t.get("host")), where + ": host '" + *host + "' is not an IPv4 address");
+      n.host = *host;
+    }
+    if (port) n.port = static_cast<int>(*port);
+    if (address) {
+      uint32_t a = 0;
+      int al = line_of(*t.get("address"));
+      if (!parse_ipv4(*address, &a)) return c.fail(al, where + ": address '" + *address + "' is not an IPv4 address");
+      if ((a & ~255u) != net)
+        return c.fail(al, where + ": address " + *address + " is outside the cluster subnet " + spec->subnet);
+      if ((a & 255u) == 0 || (a & 255u) == 255)
+        return c.fail(al, where + ": address " + *address + " is the subnet's network or broadcast address");
+      n.address = *address;
+    }
+    {
+      uint32_t a = 0;
+      parse_ipv4(n.address.empty() ? ipv4_str(net + 10 + static_cast<uint32_t>(n.id)) : n.address, &a);
+      if (!addrs.insert(a).second)
+        return c.fail(ln, where + ": address " + ipv4_str(a) + " is used by another node");
+    }
+    if (n.transport == "tcp" && n.port != 0) {
+      std::string ep = n.host + ":" + std::to_string(n.port);
+      if (!endpoints.insert(ep).second) return c.fail(ln, where + ": tcp://" + ep + " is used by another node");
+    }
+    spec->nodes.push_back(n);
+  }
+  std::sort(spec->nodes.begin(), spec->nodes.end(), [](const NodeSpec& a, const NodeSpec& b) { return a.id < b.id; });
+
+  // [[dc]]
+  if (const toml::node* dn = doc.get("dc")) {
+    const toml::array* da = dn->as_array();
+    if (!da || !da->is_array_of_tables()) return c.fail(line_of(*dn), "'dc' must be an array of tables: [[dc]]");
+    for (const toml::node& e : *da) {
+      const toml::table& t = *e.as_table();
+      const int ln = line_of(t);
+      if (!check_keys(c, t, "[[dc]]", {"id", "name", "nodes", "nr_procs", "nr_tasks", "nr_sysprocs", "max_copylen"}))
+        return false;
+      DcSpec d;
+      d.line = ln;
+      std::optional<int64_t> id;
+      std::optional<std::string> name;
+      if (!get_int(c, t, "id", "[[dc]]", 0, 31, &id)) return false;
+      if (!id) return c.fail(ln, "[[dc]] needs id = 0..31");
+      d.id = static_cast<int>(*id);
+      const std::string where = "DC " + std::to_string(d.id);
+      for (const auto& o : spec->dcs)
+        if (o.id == d.id)
+          return c.fail(line_of(*t.get("id")),
+                        "duplicate DC id " + std::to_string(d.id) + " (also at line " + std::to_string(o.line) + ")");
+      if (!get_str(c, t, "name", where, &name) || !get_int(c, t, "nr_procs", where, 1, 1 << 20, &d.nr_procs) ||
+          !get_int(c, t, "nr_tasks", where, 0, 1 << 20, &d.nr_tasks) ||
+          !get_int(c, t, "nr_sysprocs", where, 0, 1 << 20, &d.nr_sysprocs) ||
+          !get_int(c, t, "max_copylen", where, 0, int64_t{1} << 40, &d.max_copylen))
+        return false;
+      if (name) {
+        for (const auto& o : spec->dcs)
+          if (o.name == *name) return c.fail(line_of(*t.get("name")), where + ": name '" + *name + "' is also DC " +
+                                                                          std::to_string(o.id) + "'s");
+        if (name->find(',') != std::string::npos || name->find('=') != std::string::npos)
+          return c.fail(line_of(*t.get("name")), where + ": name '" + *name + "' may not contain ',' or '='");
+        d.name = *name;
+      }
+      const toml::node* ns = t.get("nodes");
+      if (!ns) return c.fail(ln, where + ": needs nodes = [ID, ...]");
+      const toml::array* arr = ns->as_array();
+      if (!arr || arr->empty()) return c.fail(line_of(*ns), where + ": 'nodes' must be a non-empty array of node ids");
+      for (const toml::node& x : *arr) {
+        auto v = x.value_exact<int64_t>();
+        if (!v) return c.fail(line_of(*ns), where + ": 'nodes' must contain integers (node ids)");
+        if (!spec->node(static_cast<int>(*v)))
+          return c.fail(line_of(*ns), where + " spans node " + std::to_string(*v) + ", which no [[node]] defines");
+        if (std::find(d.nodes.begin(), d.nodes.end(), static_cast<int>(*v)) != d.nodes.end())
+          return c.fail(line_of(*ns), where + ": node " + std::to_string(*v) + " is listed twice");
+        d.nodes.push_back(static_cast<int>(*v));
+      }
+      std::sort(d.nodes.begin(), d.nodes.end());
+      core::DcGeometry g;
+      if (auto err = core::parse_dc_spec(ClusterSpec::dc_arg(d), d.nodes.front(), &g); !err.empty())
+        return c.fail(ln, where + ": " + err);
+      spec->dcs.push_back(d);
+    }
+  }
+  if (spec->dcs.empty()) {  // default: DC 0 spanning every node
+    DcSpec d;
+    d.id = 0;
+    d.line = line_of(*ct);
+    for (const auto& n : spec->nodes) d.nodes.push_back(n.id);
+    spec->dcs.push_back(d);
+  }
+  std::sort(spec->dcs.begin(), spec->dcs.end(), [](const DcSpec& a, const DcSpec& b) { return a.id < b.id; });
+  for (const auto& n : spec->nodes)
+    if (spec->dcs_of(n.id).empty()) return c.fail(n.line, "node " + std::to_string(n.id) + " is in no [[dc]]'s nodes");
+  return true;
+}
+
+}  // namespace
+
+const NodeSpec* ClusterSpec::node(int id) const {
+  for (const auto& n : nodes)
+    if (n.id == id) return &n;
+  return nullptr;
+}
+
+std::vector<int> ClusterSpec::peers_of(int id) const {
+  std::set<int> s;
+  for (const auto& d : dcs)
+    if (std::find(d.nodes.begin(), d.nodes.end(), id) != d.nodes.end())
+      for (int n : d.nodes)
+        if (n != id) s.insert(n);
+  return {s.begin(), s.end()};
+}
+
+std::vector<const DcSpec*> ClusterSpec::dcs_of(int id) const {
+  std::vector<const DcSpec*> out;
+  for (const auto& d : dcs)
+    if (std::find(d.nodes.begin(), d.nodes.end(), id) != d.nodes.end()) out.push_back(&d);
+  return out;
+}
+
+std::string ClusterSpec::dc_arg(const DcSpec& d) {
+  std::string s = std::to_string(d.id);
+  if (!d.name.empty()) s += ",name=" + d.name;
+  if (d.nr_procs) s += ",procs=" + std::to_string(*d.nr_procs);
+  if (d.nr_tasks) s += ",tasks=" + std::to_string(*d.nr_tasks);
+  if (d.nr_sysprocs) s += ",sysprocs=" + std::to_string(*d.nr_sysprocs);
+  if (d.max_copylen) s += ",copylen=" + std::to_string(*d.max_copylen);
+  return s;
+}
+
+std::string ClusterSpec::netns_address(int id) const {
+  const NodeSpec* n = node(id);
+  if (n && !n->address.empty()) return n->address;
+  uint32_t net = 0;
+  parse_ipv4(subnet.substr(0, subnet.find('/')), &net);
+  return ipv4_str(net + 10 + static_cast<uint32_t>(id));
+}
+
+int ClusterSpec::netns_port(int id) const {
+  const NodeSpec* n = node(id);
+  return n && n->port != 0 ? n->port : kNetnsPort;
+}
+
+std::string parse_cluster_text(std::string_view text, const std::string& source, ClusterSpec* out) {
+  Ctx c;
+  c.source = source;
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::string d(e.description());
+    for (auto& ch : d)
+      if (ch == '\n') ch = ' ';
+    return source + ":" + std::to_string(e.source().begin.line) + ": " + d;
+  }
+  ClusterSpec spec;
+  spec.source = source;
+  if (!parse_doc(c, doc, &spec)) return c.err;
+  *out = std::move(spec);
+  return "";
+}
+
+std::string parse_cluster_file(const std::string& path, ClusterSpec* out) {
+  std::ifstream f(path);
+  if (!f) return path + ": cannot open the cluster file";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_cluster_text(ss.str(), path, out);
+}
+
+}  // namespace dvs::cluster

@@ -1,0 +1,71 @@
+// Cluster files (TOML): the nodes of a dvs cluster, how they are reached, the transport each
+// node listens on, the DCs and which nodes they span, and the link options. The schema is in
+// docs/CLUSTERS.md. Every parse function returns "" on success or one line
+// "FILE:LINE: problem" naming the file, the line and what is wrong.
+#ifndef DVS_HARNESS_CLUSTER_CLUSTER_FILE_HPP
+#define DVS_HARNESS_CLUSTER_CLUSTER_FILE_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dvs::cluster {
+
+struct NodeSpec {
+  int id = -1;
+  std::string transport = "tcp";  // what this node listens on: "tcp" or "shm" (process mode only)
+  std::string host = "127.0.0.1";  // process mode: address to listen on
+  int port = 0;                    // 0: process mode picks a free port at start; netns mode uses 7000
+  std::string address;             // netns mode: IPv4 address inside the cluster's subnet
+  int line = 0;                    // where [[node]] starts in the file
+};
+
+struct DcSpec {
+  int id = -1;
+  std::string name;  // "" = dvsd's default ("dc<ID>")
+  std::vector<int> nodes;
+  std::optional<int64_t> nr_procs, nr_tasks, nr_sysprocs, max_copylen;
+  int line = 0;
+};
+
+struct LinkOptions {
+  int heartbeat_ms = 500;  // HELLO on a link idle this long
+  int dead_ms = 3000;      // a link silent this long is dead
+  int batch = 0;           // commands per frame; 0 = dvsd's default
+  bool lz4 = false;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string source;                   // the file it came from (or "<embedded two-node.toml>")
+  std::string subnet = "10.213.0.0/24";  // netns mode only; never routed outside the namespaces
+  std::vector<NodeSpec> nodes;          // sorted by id
+  std::vector<DcSpec> dcs;              // sorted by id
+  LinkOptions link;
+
+  const NodeSpec* node(int id) const;
+  // Nodes that share at least one DC with `id` (ascending).
+  std::vector<int> peers_of(int id) const;
+  // DCs hosted on node `id`.
+  std::vector<const DcSpec*> dcs_of(int id) const;
+  // dvsd's --dc SPEC for a DC.
+  static std::string dc_arg(const DcSpec& dc);
+  // Address of node `id` inside the netns subnet (its `address`, else subnet base + 10 + id).
+  std::string netns_address(int id) const;
+  // Port a node listens on in netns mode (its `port`, else kNetnsPort).
+  int netns_port(int id) const;
+  static constexpr int kNetnsPort = 7000;
+};
+
+std::string parse_cluster_file(const std::string& path, ClusterSpec* out);
+std::string parse_cluster_text(std::string_view text, const std::string& source, ClusterSpec* out);
+
+// The default cluster (harness/clusters/two-node.toml), embedded at build time.
+std::string_view default_cluster_text();
+inline constexpr const char* kDefaultClusterSource = "<embedded two-node.toml>";
+
+}  // namespace dvs::cluster
+
+#endif

@@ -1,0 +1,44 @@
+#include "transports/registry.hpp"
+
+#include <algorithm>
+
+namespace dvs::transport {
+
+namespace {
+std::vector<std::unique_ptr<Transport>>& table() {
+  static std::vector<std::unique_ptr<Transport>> t;
+  return t;
+}
+}  // namespace
+
+void register_transport(std::unique_ptr<Transport> t) {
+  auto& v = table();
+  auto same = [&](const std::unique_ptr<Transport>& x) { return x->scheme() == t->scheme(); };
+  auto it = std::find_if(v.begin(), v.end(), same);
+  if (it != v.end())
+    *it = std::move(t);
+  else
+    v.push_back(std::move(t));
+}
+
+Transport* find_transport(std::string_view scheme) {
+  for (auto& t : table())
+    if (t->scheme() == scheme) return t.get();
+  return nullptr;
+}
+
+std::vector<Transport*> all_transports() {
+  std::vector<Transport*> out;
+  for (auto& t : table()) out.push_back(t.get());
+  return out;
+}
+
+bool split_uri(std::string_view uri, std::string_view* scheme, std::string_view* rest) {
+  size_t p = uri.find("://");
+  if (p == std::string_view::npos || p == 0) return false;
+  *scheme = uri.substr(0, p);
+  *rest = uri.substr(p + 3);
+  return true;
+}
+
+}  // namespace dvs::transport

@@ -1,0 +1,55 @@
+// One tcp link: a connected stream socket carrying frames (tcp_frame.hpp).
+//  * send(): header + the caller's iovecs in one gather sendmsg() loop (no payload copy), under
+//    a mutex so concurrent senders never interleave frames. Blocks while the socket buffer is
+//    full (the peer is slow); fails with EDVSNOTCONN once the link is closed or the peer gone.
+//  * recv(): reads into the link's RxBuffer (grows up to header + max_frame), validates each
+//    header and returns a view of the payload inside that buffer, valid until the next recv()
+//    or the link's destruction. A timeout leaves a partly received frame buffered (the link stays
+//    usable); a bad header closes the link (EDVSBADVALUE, then EDVSNOTCONN).
+//  * close(): shutdown(SHUT_RDWR): a recv() or send() blocked in another thread returns
+//    EDVSNOTCONN. The fd itself is closed only by the destructor, so poll_fd() stays valid (and
+//    readable) until then and no other thread can ever use a recycled fd number.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "transports/tcp/rx_buffer.hpp"
+#include "transports/tcp/tcp_deadline.hpp"
+#include "transports/transport.hpp"
+
+namespace dvs::transport::tcp {
+
+class TcpLink final : public Link {
+ public:
+  // Takes ownership of fd: a connected, blocking stream socket with its options applied.
+  TcpLink(int fd, size_t max_frame);
+  ~TcpLink() override;
+  TcpLink(const TcpLink&) = delete;
+  TcpLink& operator=(const TcpLink&) = delete;
+
+  int send(std::span<const iovec> frame) override;
+  long recv(std::span<const std::byte>* frame, int timeout_ms) override;
+  void close() override;
+  int poll_fd() const override { return fd_; }
+  std::string peer() const override { return peer_; }
+  int inject_raw_for_test(std::span<const std::byte> bytes) override;
+
+ private:
+  // Reads what is available into rx_ (waits at most until the deadline). 0, EDVSTIMEDOUT, or
+  // EDVSNOTCONN (peer closed, socket error, or close() called).
+  int read_some(const Deadline& dl);
+  // Marks the link dead and shuts the socket down; returns code.
+  long fail(long code);
+
+  const int fd_;
+  const size_t max_frame_;
+  const std::string peer_;
+  std::atomic<bool> closed_{false};  // close() was called or the link died
+  std::mutex send_mu_;               // one frame on the wire at a time
+  RxBuffer rx_;                      // receiving thread only
+  size_t handed_out_ = 0;            // bytes of the frame the last recv() returned (receiving thread)
+};
+
+}  // namespace dvs::transport::tcp
