@@ -480,13 +480,13 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
   if (dst_ep != c.endpoint) {
     if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
   }
-  // A remote party: the proxy of its node moves the data (both remote: not yet).
+  // A remote party: the proxy of its node moves the data. Both remote: this node's proxy relays
+  // the chunks (pulls them from the source's node, pushes them to the destination's node).
   bool src_remote = s != c.index && is_remote(t.slot(s));
   bool dst_remote = d != c.index && is_remote(t.slot(d));
-  if (src_remote && dst_remote) return EDVSNOSYS;
   if (src_remote || dst_remote) {
     int local_party = src_remote ? d : s;
-    if (local_party != c.index) {  // it must be blocked receiving (checked again by the proxy)
+    if (!(src_remote && dst_remote) && local_party != c.index) {  // blocked receiving (rechecked by the proxy)
       Slot& lp = t.slot(local_party);
       uint32_t f = lp.flags.load(std::memory_order_acquire);
       if ((f & DVS_RECEIVING) == 0 || (f & DVS_SENDING)) return EDVSPROCSTS;

@@ -294,3 +294,90 @@ TEST_F(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
 }  // namespace
+
+namespace {
+// Three nodes: 2 listens for 0 and 1; 1 listens for 0 and dials 2; 0 dials both.
+struct ThreeNodes : ::testing::Test {
+  std::unique_ptr<DvsdProcess> n[3];
+  void SetUp() override {
+    const std::vector<std::string> timing = {"--heartbeat-ms", "100", "--dead-ms", "1000"};
+    auto start = [&](int id, std::vector<std::string> args) {
+      DvsdOptions o;
+      o.node = id;
+      o.extra_args = args;
+      o.extra_args.insert(o.extra_args.end(), timing.begin(), timing.end());
+      n[id] = std::make_unique<DvsdProcess>(o);
+      return n[id]->start();
+    };
+    ASSERT_TRUE(start(2, {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--peer", "1=tcp://127.0.0.1:1"}));
+    ASSERT_TRUE(start(1, {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--peer", "2=" + n[2]->listen_uri()}));
+    ASSERT_TRUE(start(0, {"--peer", "1=" + n[1]->listen_uri(), "--peer", "2=" + n[2]->listen_uri()}));
+  }
+};
+
+// Sends m to dst, retrying while the link is still coming up (bounded).
+int send_when_linked(int dst, dvs_message_t* m) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int rc = EDVSNOTCONN;
+  while (rc == EDVSNOTCONN && std::chrono::steady_clock::now() < until) {
+    rc = dvs_send_T(dst, m, 5000);
+    if (rc == EDVSNOTCONN) usleep(20'000);
+  }
+  return rc;
+}
+
+TEST_F(ThreeNodes, VcopyBetweenTwoOtherNodesIsRelayed) {
+  constexpr size_t kBytes = 600'000;
+  constexpr int kOwner = 5, kTarget = 7;  // the requester is kRequester (6)
+  Pipe bound;
+  auto requester = run_in_child("requester@0", [&] {
+    CHILD_CHECK_EQ(kRequester, dvs::testing::open_and_bind(n[0]->socket_path(), 0, kRequester));
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kOwner, 1));
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kTarget, 2));
+    bound.send(1);
+    dvs_message_t m{};
+    uint64_t src = 0, dst = 0;
+    for (int got = 0; got < 2;) {  // one address from each party
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+      if (m.m_type == 1) src = static_cast<uint64_t>(m.m_u.m2.m2l1), ++got;
+      if (m.m_type == 2) dst = static_cast<uint64_t>(m.m_u.m2.m2l1), ++got;
+    }
+    long copied = EDVSPROCSTS;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (copied == EDVSPROCSTS && std::chrono::steady_clock::now() < until) {
+      copied = dvs_vcopy(kOwner, reinterpret_cast<const void*>(src), kTarget, reinterpret_cast<void*>(dst), kBytes);
+      if (copied == EDVSPROCSTS) usleep(1000);
+    }
+    CHILD_CHECK_EQ(static_cast<long>(kBytes), copied);
+    m.m_type = 3;
+    CHILD_CHECK_EQ(0, dvs_send_T(kOwner, &m, 5000));
+    CHILD_CHECK_EQ(0, dvs_send_T(kTarget, &m, 5000));
+    return 0;
+  });
+  ASSERT_TRUE(bound.recv());
+  auto party = [&](int node, int ep, int type, bool is_source) {
+    return run_in_child("party@" + std::to_string(node), [&, node, ep, type, is_source] {
+      CHILD_CHECK_EQ(ep, dvs::testing::open_and_bind(n[node]->socket_path(), 0, ep));
+      CHILD_CHECK_EQ(0, dvs_rmtbind(0, kRequester, 0));
+      std::vector<uint8_t> buf(kBytes, 0);
+      if (is_source)
+        for (size_t i = 0; i < kBytes; ++i) buf[i] = pattern_byte(i, 3);
+      dvs_message_t m{};
+      m.m_type = type;
+      m.m_u.m2.m2l1 = reinterpret_cast<int64_t>(buf.data());
+      CHILD_CHECK_EQ(0, send_when_linked(kRequester, &m));
+      CHILD_CHECK_EQ(0, dvs_receive_T(kRequester, &m, 20000));  // blocked while the copy runs
+      CHILD_CHECK_EQ(3, m.m_type);
+      if (!is_source)
+        for (size_t i = 0; i < kBytes; ++i)
+          if (buf[i] != pattern_byte(i, 3)) return 40;
+      return 0;
+    });
+  };
+  auto owner = party(1, kOwner, 1, true);
+  auto target = party(2, kTarget, 2, false);
+  EXPECT_TRUE(requester.wait_ok(Millis(30000)));
+  EXPECT_TRUE(owner.wait_ok(Millis(30000)));
+  EXPECT_TRUE(target.wait_ok(Millis(30000)));
+}
+}  // namespace

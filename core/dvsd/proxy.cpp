@@ -99,7 +99,8 @@ void ProxySet::stop() {
 void ProxySet::set_up(Peer& p, bool up) {
   if (!up) {  // copies in flight on that link will not be answered
     std::lock_guard<std::mutex> g(copies_mu_);
-    for (auto it = copies_.begin(); it != copies_.end();) it = it->second.node == p.node ? copies_.erase(it) : std::next(it);
+    for (auto it = copies_.begin(); it != copies_.end();)
+      it = (it->second.node == p.node || it->second.relay_node == p.node) ? copies_.erase(it) : std::next(it);
   }
   for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
 }
@@ -126,62 +127,83 @@ void ProxySet::start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& j
   const uint32_t seq = job.seq;
   const uint64_t chunk = std::min<uint64_t>(opt_.copy_chunk, wire::kMaxPayload);
   // The local party decides the direction: push our data (COPYIN) or pull theirs (COPYOUT).
-  int si = -1;
-  bool src_local = core::index_of_endpoint_public(t, v.src_ep, &si) == 0 && !(t.slot(si).flags.load() & DVS_REMOTE);
-  int32_t local_ep = src_local ? v.src_ep : v.dst_ep;
+  auto remote_node = [&](int32_t ep) {
+    int x = -1;
+    if (core::index_of_endpoint_public(t, ep, &x) != 0 || !(t.slot(x).flags.load() & DVS_REMOTE)) return -1;
+    return t.slot(x).node.load();
+  };
+  const int src_node = remote_node(v.src_ep), dst_node = remote_node(v.dst_ep);
+  const bool src_local = src_node < 0;
+  const bool relay = src_node >= 0 && dst_node >= 0;
   int32_t remote_ep = src_local ? v.dst_ep : v.src_ep;
   pid_t pid = 0;
-  if (int rc = core::proxy_copy_party(t, local_ep, rqtr, &pid); rc != 0) {
-    core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr, seq, rc);
+  if (!relay) {
+    if (int rc = core::proxy_copy_party(t, src_local ? v.src_ep : v.dst_ep, rqtr, &pid); rc != 0) {
+      core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr, seq, rc);
+      return;
+    }
+  } else if (!peer(dst_node) || !core::proxy_is_up(t, dst_node)) {
+    core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr, seq, EDVSNOTCONN);
     return;
   }
   uint64_t chunks = (v.bytes + chunk - 1) / chunk;
   {
     std::lock_guard<std::mutex> g(copies_mu_);
-    copies_[{dcid, rqtr, seq}] = CopyOp{p.node, chunks, 0, 0, v.bytes};
-  }
-  std::shared_ptr<transport::Link> link;
-  {
-    std::lock_guard<std::mutex> g(p.mu);
-    link = p.link;
+    copies_[{dcid, rqtr, seq}] = CopyOp{p.node, relay ? dst_node : -1, chunks, 0, 0, v.bytes};
   }
   std::vector<std::byte> data(src_local ? chunk : 0);
-  std::vector<std::byte> frame;
-  wire::EncodeOptions eo;
-  eo.lz4 = opt_.lz4;
   for (uint64_t off = 0; off < v.bytes; off += chunk) {
     uint32_t len = static_cast<uint32_t>(std::min(chunk, v.bytes - off));
-    wire::Command c;
-    c.hdr.command = src_local ? wire::CMD_COPYIN_DATA : wire::CMD_COPYOUT_RQST;
-    c.hdr.dcid = static_cast<uint8_t>(dcid);
-    c.hdr.src_node = static_cast<uint8_t>(node_id_);
-    c.hdr.dst_node = static_cast<uint8_t>(p.node);
-    c.hdr.src_ep = rqtr;
-    c.hdr.dst_ep = remote_ep;
-    c.hdr.seq = seq;
-    c.vcopy = wire::VcopyDesc{v.src_ep, v.dst_ep, rqtr, len, v.src_addr, v.dst_addr, v.bytes, off};
+    wire::VcopyDesc d{v.src_ep, v.dst_ep, rqtr, len, v.src_addr, v.dst_addr, v.bytes, off};
     int rc = 0;
+    std::span<const std::byte> payload;
     if (src_local) {
       if (!copy_with(pid, true, data.data(), v.src_addr + off, len)) rc = EDVSFAULT;
-      c.payload = std::span<const std::byte>(data.data(), len);
+      payload = std::span<const std::byte>(data.data(), len);
     }
-    if (rc == 0 && wire::encode_frame(c, frame, eo) != wire::WireError::kOk) rc = EDVSBADVALUE;
-    if (rc == 0) {
-      iovec iov{frame.data(), frame.size()};
-      rc = link ? link->send(std::span<const iovec>(&iov, 1)) : EDVSNOTCONN;
-      if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
-    }
+    if (rc == 0)
+      rc = send_copy_chunk(p, t, src_local ? wire::CMD_COPYIN_DATA : wire::CMD_COPYOUT_RQST, rqtr, remote_ep, seq, d,
+                           payload);
     if (rc != 0) {  // the chunks not sent count as answered with this error
       uint64_t unsent = chunks - off / chunk;
-      for (uint64_t i = 0; i < unsent; ++i) copy_answered(p, t, rqtr, seq, rc);
+      for (uint64_t i = 0; i < unsent; ++i) copy_answered(t, rqtr, seq, rc);
       return;
     }
   }
 }
 
-void ProxySet::copy_answered(Peer& p, core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode) {
+int ProxySet::send_copy_chunk(Peer& p, core::DcTable& t, uint16_t command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
+                              const wire::VcopyDesc& d, std::span<const std::byte> payload) {
+  wire::Command c;
+  c.hdr.command = command;
+  c.hdr.dcid = static_cast<uint8_t>(t.geometry().dcid);
+  c.hdr.src_node = static_cast<uint8_t>(node_id_);
+  c.hdr.dst_node = static_cast<uint8_t>(p.node);
+  c.hdr.src_ep = src_ep;
+  c.hdr.dst_ep = dst_ep;
+  c.hdr.seq = seq;
+  c.vcopy = d;
+  c.payload = payload;
+  std::vector<std::byte> frame;
+  wire::EncodeOptions eo;
+  eo.lz4 = opt_.lz4;
+  if (wire::encode_frame(c, frame, eo) != wire::WireError::kOk) return EDVSBADVALUE;
+  std::shared_ptr<transport::Link> link;
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    link = p.link;
+  }
+  if (!link) return EDVSNOTCONN;
+  iovec iov{frame.data(), frame.size()};
+  int rc = link->send(std::span<const iovec>(&iov, 1));
+  if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+  return rc;
+}
+
+void ProxySet::copy_answered(core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode) {
   const int dcid = t.geometry().dcid;
   long result = 0;
+  int wait_node = -1;
   {
     std::lock_guard<std::mutex> g(copies_mu_);
     auto it = copies_.find({dcid, rqtr_ep, seq});
@@ -190,9 +212,10 @@ void ProxySet::copy_answered(Peer& p, core::DcTable& t, int32_t rqtr_ep, uint32_
     if (rcode < 0 && op.error == 0) op.error = rcode;
     if (++op.answered < op.chunks) return;
     result = op.error != 0 ? op.error : static_cast<long>(op.bytes);
+    wait_node = op.node;
     copies_.erase(it);
   }
-  core::proxy_complete(t, p.node, core::kCmdVcopy, rqtr_ep, seq, static_cast<int>(std::min<long>(result, INT32_MAX)));
+  core::proxy_complete(t, wait_node, core::kCmdVcopy, rqtr_ep, seq, static_cast<int>(std::min<long>(result, INT32_MAX)));
 }
 
 void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
@@ -240,14 +263,27 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
       return;
     }
     case wire::CMD_COPYIN_ACK:
-      copy_answered(p, t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), h.rcode);
+      copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), h.rcode);
       return;
     case wire::CMD_COPYOUT_DATA: {  // the pulled chunk: write it into our local destination
+      int relay_to = -1;
+      {
+        std::lock_guard<std::mutex> g(copies_mu_);
+        auto it = copies_.find({dcid, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq)});
+        if (it != copies_.end()) relay_to = it->second.relay_node;
+      }
+      if (relay_to >= 0 && h.rcode == 0) {  // both parties remote: push the chunk on to the destination's node
+        Peer* dst = peer(relay_to);
+        int rc = dst ? send_copy_chunk(*dst, t, wire::CMD_COPYIN_DATA, v.rqtr_ep, v.dst_ep, h.ack_seq, v, c.payload)
+                     : EDVSNOTCONN;
+        if (rc != 0) copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
+        return;
+      }
       int rc = h.rcode;
       if (rc == 0) rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
       if (rc == 0 && !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), v.dst_addr + v.offset, v.chunk_len))
         rc = EDVSFAULT;
-      copy_answered(p, t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
+      copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
       return;
     }
     default:  // COPYLCL / COPYRMT / COPYIN_RQST (both parties remote): not yet

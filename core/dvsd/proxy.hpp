@@ -79,7 +79,9 @@ class ProxySet {
   // vcopy with a remote party: the requester's node pushes (COPYIN_DATA) or pulls
   // (COPYOUT_RQST) every chunk at once; the answers are counted in copies_.
   void start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& job);
-  void copy_answered(Peer& p, core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode);
+  void copy_answered(core::DcTable& t, int32_t rqtr_ep, uint32_t seq, int rcode);
+  int send_copy_chunk(Peer& p, core::DcTable& t, uint16_t command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
+                      const wire::VcopyDesc& d, std::span<const std::byte> payload);
   void handle_copy(Peer& p, core::DcTable& t, const wire::Command& c);
   wire::Command command_for(int dcid, int dst_node, const core::OutboundJob& job) const;
   void serve_link(Peer& p, const std::shared_ptr<transport::Link>& link);
@@ -104,7 +106,8 @@ class ProxySet {
   std::atomic<bool> stopping_{false};
 
   struct CopyOp {
-    int node = -1;
+    int node = -1;        // the node whose proxy slot the requester waits in (it completes there)
+    int relay_node = -1;  // both parties remote: chunks pulled from `node` are pushed to this node
     uint64_t chunks = 0;
     uint64_t answered = 0;
     int error = 0;
