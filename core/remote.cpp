@@ -220,7 +220,6 @@ int proxy_pop(DcTable& t, int node, OutboundJob* job) {
     job->cmd = xs.rmt_cmd.load(kRelaxed);
     job->seq = xs.op_seq.load(kRelaxed);
     job->src_ep = xs.endpoint.load(kRelaxed);
-    job->msg = xs.msg;
     bool need_ring = false;
     if (is_remote(xs)) {  // a SEND_ACK owed to the remote sender this surrogate stands for
       job->dst_ep = xs.endpoint.load(kRelaxed);
@@ -231,6 +230,7 @@ int proxy_pop(DcTable& t, int node, OutboundJob* job) {
       xs.sendto.store(kNoSlot, kRelaxed);
       xs.rmt_cmd.store(kCmdNone, kRelaxed);
     } else {
+      job->msg = xs.msg;  // the caller's message or vcopy descriptor (an ACK carries none)
       job->dst_ep = xs.rmt_dst.load(kRelaxed);
       if (job->cmd == kCmdReply) {  // answers the remote client's sendrec
         int ci = kNoSlot;
