@@ -131,6 +131,23 @@ int call(Request& rq, Reply* rp) {
   return call_locked(s, rq, rp, nullptr);
 }
 
+Request request(Op op, int dcid) {
+  Request rq;
+  rq.op = static_cast<uint32_t>(op);
+  rq.dcid = dcid;
+  return rq;
+}
+
+// An introspection call: on success copies the reply's `field` to *out.
+template <class T>
+int query(Request rq, T Reply::*field, T* out) {
+  if (!out) return EDVSFAULT;
+  Reply rp;
+  int rc = call(rq, &rp);
+  if (rc == 0) *out = rp.*field;
+  return rc;
+}
+
 Binding* effective() {
   if (t_binding.b.bound) return &t_binding.b;
   ProcessState& s = state();
@@ -411,38 +428,19 @@ int dvs_wakeup(int dcid, int ep) {
 }
 
 int dvs_getdcinfo(int dcid, dvs_dcinfo_t* out) {
-  if (!out) return EDVSFAULT;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::GetDcInfo);
-  rq.dcid = dcid;
-  Reply rp;
-  int rc = call(rq, &rp);
-  if (rc == 0) *out = rp.dcinfo;
-  return rc;
+  return query(request(Op::GetDcInfo, dcid), &Reply::dcinfo, out);
 }
 
 int dvs_getprocinfo(int dcid, int p_nr, dvs_procinfo_t* out) {
-  if (!out) return EDVSFAULT;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::GetProcInfo);
-  rq.dcid = dcid;
+  Request rq = request(Op::GetProcInfo, dcid);
   rq.p_nr = p_nr;
-  Reply rp;
-  int rc = call(rq, &rp);
-  if (rc == 0) *out = rp.procinfo;
-  return rc;
+  return query(rq, &Reply::procinfo, out);
 }
 
 int dvs_getpriv(int dcid, int ep, dvs_priv_t* out) {
-  if (!out) return EDVSFAULT;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::GetPriv);
-  rq.dcid = dcid;
+  Request rq = request(Op::GetPriv, dcid);
   rq.ep = ep;
-  Reply rp;
-  int rc = call(rq, &rp);
-  if (rc == 0) *out = rp.priv;
-  return rc;
+  return query(rq, &Reply::priv, out);
 }
 
 int dvs_setpriv(int dcid, int ep, const dvs_priv_t* priv) {
