@@ -47,7 +47,8 @@ class Link {
   virtual ~Link() = default;  // closes the link
 
   // Sends one frame: the concatenation of frame[0..n). Blocks until the whole frame is handed to
-  // the transport (the caller may reuse its buffers on return) or the link fails. 0 or an error.
+  // the transport (the caller may reuse its buffers on return) or the link fails. 0 or an error;
+  // an empty frame (total length 0) is refused with EDVSINVAL, like EDVSMSGSIZE nothing is sent.
   virtual int send(std::span<const iovec> frame) = 0;
 
   // Receives the next frame. On success returns its length (>= 1) and *frame views bytes owned by
@@ -77,6 +78,8 @@ class Listener {
   // The URI peers dial (with the real port when port 0 was asked for).
   virtual std::string uri() const = 0;
   virtual int poll_fd() const = 0;  // readable when accept() would not block
+  // Stops listening; an accept() blocked in another thread returns nullptr with EDVSNOTCONN.
+  // Links already accepted are not affected. Idempotent.
   virtual void close() = 0;
 };
 

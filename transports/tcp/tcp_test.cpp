@@ -196,8 +196,7 @@ TEST(TcpLink, PartialFrameSurvivesTimeouts) {
   for (size_t i = 0; i < raw.size(); ++i) {
     ASSERT_EQ(0, p.d->inject_raw_for_test(std::span<const std::byte>(&raw[i], 1)));
     if (i + 1 < raw.size()) {
-      // Wait (bounded) until the byte is in the socket, then see recv() time out without it
-      // completing a frame.
+      // Not a whole frame yet: recv() times out, keeping the bytes it has read so far.
       EXPECT_EQ(EDVSTIMEDOUT, p.a->recv(&f, 20));
     }
   }
