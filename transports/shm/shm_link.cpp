@@ -1,6 +1,7 @@
 #include "transports/shm/shm_link.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -139,6 +140,7 @@ int ShmLink::publish_out() {
 int ShmLink::wait_space() {
   RingCtl* c = out_.ctl();
   const Deadline spin_until = Deadline::after_ns(spin_ns_);
+  const int64_t yield_after = now_ns() + kPureSpinNs;
   for (;;) {
     for (int i = 0; i < 64; ++i) cpu_relax();
     long f = out_.refresh_free();
@@ -149,6 +151,7 @@ int ShmLink::wait_space() {
     if (f > 0) return 0;
     if (closed_.load(std::memory_order_acquire)) return EDVSNOTCONN;
     if (spin_until.passed()) break;
+    if (now_ns() >= yield_after) sched_yield();
   }
   for (;;) {
     const uint32_t seq = c->space_seq.load(std::memory_order_seq_cst);
@@ -207,13 +210,18 @@ long ShmLink::recv(std::span<const std::byte>* frame, int timeout_ms) {
 
 bool ShmLink::spin_for_data(const Deadline& until) {
   if (spin_ns_ <= 0) return false;
+  const int64_t yield_after = now_ns() + kPureSpinNs;
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (in_.maybe_nonempty()) return true;
       cpu_relax();
     }
     if (closed_.load(std::memory_order_relaxed) || peer_closed()) return true;  // loop notices
-    if (until.passed()) return false;
+    const int64_t now = now_ns();
+    if (!until.forever() && now >= until.at_ns) return false;
+    // Past the first microseconds, give the CPU to a runnable thread that may be the very peer
+    // we wait for (woken onto our CPU): on few cores, pure spinning would only delay it.
+    if (now >= yield_after) sched_yield();
   }
 }
 

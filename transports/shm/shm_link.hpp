@@ -2,7 +2,8 @@
 // from the incoming one; the connected UNIX socket is the liveness channel and carries doorbells.
 //
 // Waiting (one design, held fixed; see docs in transports/shm/README.md):
-//  * recv: spin on the incoming head for spin_ns (cpu_relax between polls), then arm the
+//  * recv: spin on the incoming head for spin_ns (cpu_relax between polls; sched_yield too after
+//    kPureSpinNs, for the case where the peer was woken onto our CPU), then arm the
 //    doorbell (reader_sleeping = 1, seq_cst; re-check head) and poll() the UNIX socket. The
 //    peer's producer, after publishing, takes an armed flag and sends one 1-byte doorbell. EOF or
 //    POLLHUP on the socket = the peer is gone. A spinning reader costs the producer no syscall.
@@ -40,6 +41,9 @@
 namespace dvs::transport::shm {
 
 inline constexpr int kSpaceSliceMs = 10;
+// A waiting side spins purely for this long, then calls sched_yield() between polls for the rest
+// of its spin budget (so a peer woken onto the same CPU can run).
+inline constexpr int64_t kPureSpinNs = 1'000;
 
 class ShmLink final : public Link {
  public:
