@@ -18,12 +18,20 @@ using dvs::testing::run_in_child;
 
 constexpr int kServer = 5;  // a system slot: its endpoint is 5 on every node
 
-struct TwoNodes : ::testing::Test {
+// A listen URI of the given transport that no other test uses.
+std::string listen_uri_for(const std::string& scheme) {
+  static int n = 0;
+  if (scheme == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  return "tcp://127.0.0.1:0";
+}
+
+// Two nodes linked over the transport named by the test parameter.
+struct TwoNodes : ::testing::TestWithParam<std::string> {
   std::unique_ptr<DvsdProcess> n0, n1;
   void SetUp() override {
     DvsdOptions o1;
     o1.node = 1;
-    o1.extra_args = {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", "100",
+    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", "100",
                      "--dead-ms", "1000"};
     n1 = std::make_unique<DvsdProcess>(o1);
     ASSERT_TRUE(n1->start());
@@ -56,7 +64,7 @@ bool wait_link(int dst) {
   return false;
 }
 
-TEST_F(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
+TEST_P(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready;
   auto server = run_in_child("server@1", [&] {
@@ -91,7 +99,7 @@ TEST_F(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
 
-TEST_F(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
+TEST_P(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready, sent;
   auto server = run_in_child("server@1", [&] {
@@ -120,7 +128,7 @@ TEST_F(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
 }
 
-TEST_F(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
+TEST_P(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready, client_ep;
   auto server = run_in_child("server@1", [&] {
@@ -158,7 +166,7 @@ TEST_F(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
 }
 
-TEST_F(TwoNodes, ErrorsOfTheRemoteNodeComeBack) {
+TEST_P(TwoNodes, ErrorsOfTheRemoteNodeComeBack) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready;
   auto server = run_in_child("server@1", [&] {
@@ -193,7 +201,7 @@ TEST_F(TwoNodes, ErrorsOfTheRemoteNodeComeBack) {
   EXPECT_TRUE(server.wait_ok(Millis(20000)));
 }
 
-TEST_F(TwoNodes, KilledNodeFailsBlockedCallerWithNotConnected) {
+TEST_P(TwoNodes, KilledNodeFailsBlockedCallerWithNotConnected) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready, blocked;
   auto server = run_in_child("server@1", [&] {
@@ -262,7 +270,7 @@ int requester_main(const std::string&) {
   return 0;
 }
 
-TEST_F(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
+TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe requester_bound;
   auto requester = run_in_child("requester@0", [&] {
@@ -294,6 +302,9 @@ TEST_F(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
 }  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 namespace {
 // Three nodes: 2 listens for 0 and 1; 1 listens for 0 and dials 2; 0 dials both.
