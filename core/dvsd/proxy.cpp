@@ -501,58 +501,66 @@ wire::Command ProxySet::command_for(int dcid, int dst_node, const core::Outbound
   return c;
 }
 
-void ProxySet::dispatch_thread(core::DcTable* t) {
-  const int dcid = t->geometry().dcid;
-  std::vector<core::OutboundJob> jobs;
+void ProxySet::send_jobs(Peer& p, core::DcTable& t, const std::vector<core::OutboundJob>& jobs) {
+  if (jobs.empty()) return;
+  const int dcid = t.geometry().dcid;
   std::vector<wire::Command> cmds;
+  cmds.reserve(jobs.size());
+  for (const auto& j : jobs) cmds.push_back(command_for(dcid, p.node, j));
+  std::shared_ptr<transport::Link> link;
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    link = p.link;
+  }
+  wire::BatchOptions bo;
+  bo.max_commands = opt_.batch_max;
+  bo.encode.lz4 = opt_.lz4;
   std::vector<std::byte> frame;
+  size_t at = 0;
+  while (at < cmds.size()) {
+    auto pr = wire::pack_next(std::span<const wire::Command>(cmds).subspan(at), frame, bo);
+    size_t n = pr.consumed == 0 ? 1 : pr.consumed;
+    int rc = EDVSNOTCONN;
+    if (pr.error != wire::WireError::kOk) {
+      log("refusing to send an invalid " + std::string(wire::command_info(cmds[at].hdr.command).name) + ": " +
+          wire::reason(pr.error));
+      rc = EDVSBADVALUE;
+    } else if (link) {
+      iovec iov{frame.data(), frame.size()};
+      rc = link->send(std::span<const iovec>(&iov, 1));
+      if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+    }
+    if (rc != 0) {  // callers wait for answers that will not come: fail them now
+      for (size_t i = at; i < at + n; ++i)
+        if (jobs[i].cmd != (core::kCmdSend | core::kAck))
+          core::proxy_complete(t, p.node, jobs[i].cmd, jobs[i].src_ep, jobs[i].seq, rc == EDVSBADVALUE ? rc : EDVSNOTCONN);
+    }
+    at += n;
+  }
+}
+
+void ProxySet::dispatch_thread(core::DcTable* t) {
+  std::vector<core::OutboundJob> jobs;
   while (!stopping_.load()) {
     uint32_t seen = t->header().doorbell.load(std::memory_order_acquire);
     bool did = false;
     for (auto& p : peers_) {
-      // Drain what is queued for this node (up to a batch), then send it in as few frames as
-      // the batching options allow: the original's batching proxy, per link.
+      // Drain what is queued for this node (up to a batch) and send it in as few frames as the
+      // batching options allow (the original's batching proxy, per link). Order is kept: a
+      // vcopy flushes the commands popped before it.
       jobs.clear();
       core::OutboundJob job;
       while (jobs.size() < opt_.batch_max && core::proxy_pop(*t, p->node, &job) == 0) {
         did = true;
-        if (job.cmd == core::kCmdVcopy)
-          start_vcopy(*p, *t, job);
-        else
+        if (job.cmd != core::kCmdVcopy) {
           jobs.push_back(job);
-      }
-      if (jobs.empty()) continue;
-      cmds.clear();
-      for (const auto& j : jobs) cmds.push_back(command_for(dcid, p->node, j));
-      std::shared_ptr<transport::Link> link;
-      {
-        std::lock_guard<std::mutex> g(p->mu);
-        link = p->link;
-      }
-      wire::BatchOptions bo;
-      bo.max_commands = opt_.batch_max;
-      bo.encode.lz4 = opt_.lz4;
-      size_t at = 0;
-      while (at < cmds.size()) {
-        auto pr = wire::pack_next(std::span<const wire::Command>(cmds).subspan(at), frame, bo);
-        size_t n = pr.consumed == 0 ? 1 : pr.consumed;
-        int rc = EDVSNOTCONN;
-        if (pr.error != wire::WireError::kOk) {
-          log("refusing to send an invalid " + std::string(wire::command_info(cmds[at].hdr.command).name) + ": " +
-              wire::reason(pr.error));
-          rc = EDVSBADVALUE;
-        } else if (link) {
-          iovec iov{frame.data(), frame.size()};
-          rc = link->send(std::span<const iovec>(&iov, 1));
-          if (rc == 0) p->last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+          continue;
         }
-        if (rc != 0) {  // callers wait for answers that will not come: fail them now
-          for (size_t i = at; i < at + n; ++i)
-            if (jobs[i].cmd != (core::kCmdSend | core::kAck))
-              core::proxy_complete(*t, p->node, jobs[i].cmd, jobs[i].src_ep, jobs[i].seq, rc == EDVSBADVALUE ? rc : EDVSNOTCONN);
-        }
-        at += n;
+        send_jobs(*p, *t, jobs);
+        jobs.clear();
+        start_vcopy(*p, *t, job);
       }
+      send_jobs(*p, *t, jobs);
     }
     if (!did) core::proxy_wait_doorbell(*t, seen, opt_.heartbeat_ms);
   }

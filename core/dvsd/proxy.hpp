@@ -76,6 +76,8 @@ class ProxySet {
   void link_thread(Peer& p);
   void accept_thread();
   void dispatch_thread(core::DcTable* t);
+  // Sends popped jobs to p in order, batched; callers of jobs that cannot be sent fail now.
+  void send_jobs(Peer& p, core::DcTable& t, const std::vector<core::OutboundJob>& jobs);
   // vcopy with a remote party: the requester's node pushes (COPYIN_DATA) or pulls
   // (COPYOUT_RQST) every chunk at once; the answers are counted in copies_.
   void start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& job);

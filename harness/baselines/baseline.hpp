@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "measure/placement.hpp"
 #include "measure/timed_loop.hpp"
@@ -24,7 +25,8 @@ struct BaselineConfig {
   measure::CpuPair cpus;
   int timeout_ms = 60'000;
   uint32_t spin_ns = 20'000;   // spin budget of ShmWait::SpinThenFutex
-  size_t block_bytes = 65536;  // pipe_stream block size
+  size_t block_bytes = 65536;  // pipe_stream / tcp_stream block size
+  std::string tcp_host = "127.0.0.1";  // tcp_pingpong / tcp_stream: a local IPv4 address
 };
 
 // How the shared-memory ping-pong waits for the peer's line to change.
@@ -49,6 +51,16 @@ measure::TwoProcessOutcome unix_pingpong(const BaselineConfig& cfg);
 // them (default pipe capacity, 64 KiB); one op = one whole block received. Throughput =
 // block_bytes * iterations / elapsed.
 measure::TwoProcessOutcome pipe_stream(const BaselineConfig& cfg);
+
+// TCP ping-pong: one connection over cfg.tcp_host (loopback by default), TCP_NODELAY on both
+// ends, 64 bytes each way, the fd_pingpong loop of pipe/UNIX. The connection is made before
+// fork (listen on tcp_host:0, connect, accept), so the address must be one of this machine's.
+measure::TwoProcessOutcome tcp_pingpong(const BaselineConfig& cfg);
+
+// TCP stream: the same kind of connection (TCP_NODELAY, default socket buffers); the server
+// writes blocks of cfg.block_bytes as fast as it can, the client reads whole blocks; one op =
+// one block received (the pipe_stream loop). Throughput = block_bytes * iterations / elapsed.
+measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
 
 }  // namespace dvs::baselines
 

@@ -51,6 +51,26 @@ TEST(Baselines, PipeStream) {
   EXPECT_EQ(o.result->bytes_per_op, 65536u);
 }
 
+TEST(Baselines, TcpLoopback) {
+  expect_good(tcp_pingpong(small(measure::Placement::Cross, 500)), 500);
+}
+
+TEST(Baselines, TcpStreamOneMiB) {
+  auto c = small(measure::Placement::Cross, 50);
+  c.block_bytes = 1 << 20;
+  auto o = tcp_stream(c);
+  expect_good(o, 50);
+  EXPECT_EQ(o.result->bytes_per_op, size_t{1} << 20);
+}
+
+TEST(Baselines, TcpBadAddressFailsCleanly) {
+  auto c = small(measure::Placement::None, 10);
+  c.tcp_host = "not-an-address";
+  auto o = tcp_pingpong(c);
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("IPv4"), std::string::npos) << o.error;
+}
+
 TEST(Baselines, TimeBudgetTruncates) {
   auto c = small(measure::Placement::Same, 1'000'000'000);
   c.loop.budget_ns = 50'000'000;  // 50 ms

@@ -198,7 +198,7 @@ void attach_ratios(std::vector<CellResult>& results) {
     if (it == by_id.end() || !it->second->ok) continue;
     const CellResult& b = *it->second;
     r.ratio_vs = b.cell->short_name;
-    if (r.cell->kind == CellKind::PingPong) {
+    if (r.cell->kind == CellKind::PingPong && !r.cell->ratio_of_rates) {
       if (b.summary.p50 > 0) r.ratio = double(r.summary.p50) / double(b.summary.p50);
     } else if (b.per_s > 0) {
       r.ratio = r.per_s / b.per_s;

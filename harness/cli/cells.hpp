@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/run_options.hpp"
 #include "measure/placement.hpp"
 #include "measure/two_process.hpp"
@@ -33,6 +35,13 @@ struct Cell {
   uint64_t iterations = 0;
   std::string skip_reason;  // non-empty: planned but not run, for this reason
   std::function<measure::TwoProcessOutcome()> run;
+  // Optional: ratio = per_s / baseline per_s for a PingPong cell (rate vs rate, e.g. 8 pairs vs
+  // 1 pair) instead of p50 / baseline p50.
+  bool ratio_of_rates = false;
+  // Optional: table section ("" = the main table; "remote" = harness/cli/remote_cells) and
+  // extra fields merged into the cell's runs.jsonl row (e.g. transport, nodes).
+  std::string section;
+  nlohmann::json row_extra = nlohmann::json::object();
 };
 
 struct CellResult {

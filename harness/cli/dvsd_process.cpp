@@ -85,7 +85,14 @@ std::string find_dvsd(const std::string& explicit_path, std::string* tried) {
 
 bool DvsdProcess::start(const std::string& bin, int node, const std::string& log_path,
                         std::string* err, int timeout_ms) {
+  return start(bin, node, log_path, {}, err, timeout_ms);
+}
+
+bool DvsdProcess::start(const std::string& bin, int node, const std::string& log_path,
+                        const std::vector<std::string>& extra_args, std::string* err,
+                        int timeout_ms) {
   stop();
+  listen_uri_.clear();
   char tmpl[] = "/tmp/dvs-run-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) {
     *err = fmt::format("mkdtemp: {}", strerror(errno));
@@ -113,8 +120,11 @@ bool DvsdProcess::start(const std::string& bin, int node, const std::string& log
     dup2(logfd, STDERR_FILENO);
     const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execl(bin.c_str(), bin.c_str(), "--node", node_s.c_str(), "--socket", socket_.c_str(),
-          static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {bin.c_str(), "--node", node_s.c_str(), "--socket",
+                                     socket_.c_str()};
+    for (const auto& a : extra_args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     dprintf(STDERR_FILENO, "exec %s: %s\n", bin.c_str(), strerror(errno));
     _exit(127);
   }
@@ -124,7 +134,14 @@ bool DvsdProcess::start(const std::string& bin, int node, const std::string& log
   const uint64_t deadline = measure::now_ns() + uint64_t(timeout_ms) * 1'000'000u;
   for (;;) {
     const std::string log = read_file(log_path);
-    if (log.find(ready) != std::string::npos) return true;
+    if (log.find(ready) != std::string::npos) {
+      const std::string listening = fmt::format("dvsd: node {} listening on ", node);
+      if (const auto at = log.rfind(listening); at != std::string::npos) {
+        const auto b = at + listening.size();
+        listen_uri_ = log.substr(b, log.find('\n', b) - b);
+      }
+      return true;
+    }
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -4,6 +4,7 @@
 #define DVS_HARNESS_CLI_DVSD_PROCESS_HPP
 
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace dvs::cli {
@@ -24,6 +25,11 @@ class DvsdProcess {
   // become ready within timeout_ms (the process is then stopped).
   bool start(const std::string& bin, int node, const std::string& log_path, std::string* err,
              int timeout_ms = 10'000);
+  // The same with more dvsd arguments after --socket (e.g. --listen URI --peer ID=URI --batch N).
+  bool start(const std::string& bin, int node, const std::string& log_path,
+             const std::vector<std::string>& extra_args, std::string* err, int timeout_ms = 10'000);
+  // The URI of dvsd's "dvsd: node N listening on URI" line (port 0 resolved); "" if none.
+  const std::string& listen_uri() const { return listen_uri_; }
   // SIGTERM, up to 5 s for exit, then SIGKILL; removes the temp socket directory. Idempotent.
   void stop();
 
@@ -34,6 +40,7 @@ class DvsdProcess {
   pid_t pid_ = -1;
   std::string dir_;
   std::string socket_;
+  std::string listen_uri_;
 };
 
 }  // namespace dvs::cli

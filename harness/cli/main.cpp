@@ -1,4 +1,5 @@
-// dvs: the command line of the dvs testbed. Subcommands: run (benchmarks + baselines, one table).
+// dvs: the command line of the dvs testbed. Subcommands: run (benchmarks + baselines, one table),
+// cluster (up/down/status of a multi-node cluster on this machine, docs/CLUSTERS.md).
 // Usage errors print one line on stderr and exit 2.
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/cluster_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_options.hpp"
 
@@ -65,6 +67,25 @@ int main(int argc, char** argv) {
                                       "(default: <source>/results/runs)");
   run->add_option("--dvsd", o.dvsd_path,
                   "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+  // The remote section (two dvsd nodes over tcp on loopback; harness/cli/remote_cells.hpp).
+  auto* no_remote = run->add_flag("--no-remote", o.no_remote,
+                                  "Skip the remote section (2 nodes, tcp, loopback)");
+  run->add_flag("--remote-only", o.remote_only, "Run only the remote section")->excludes(no_remote);
+  run->add_option("--remote-wait", o.remote_wait,
+                  "Wait strategy of the dvs endpoints in the remote section (default block)")
+      ->check(CLI::IsMember({"spin", "spin-then-block", "block"}));
+  run->add_option("--remote-iterations", o.remote_iterations,
+                  "Round trips of each remote RTT row and of raw TCP ping-pong (default 5000; "
+                  "--quick 200)")->check(kPositive);
+  run->add_option("--remote-copy-iterations", o.remote_copy_iterations,
+                  "1 MiB blocks of each remote vcopy row and of raw TCP stream (default 500; "
+                  "--quick 20)")->check(kPositive);
+  run->add_option("--remote-pair-iterations", o.remote_pair_iterations,
+                  "Round trips of each remote pairs row, over all its pairs (default 8000; "
+                  "--quick 400)")->check(kPositive);
+
+  dvs::cli::ClusterOptions co;
+  auto* cluster = dvs::cli::add_cluster_command(app, &co);
 
   try {
     app.parse(argc, argv);
@@ -86,8 +107,14 @@ int main(int argc, char** argv) {
       if (run->count("--iterations") == 0) o.iterations = dvs::cli::kQuickIterations;
       if (run->count("--block-iterations") == 0) o.block_iterations = dvs::cli::kQuickBlockIterations;
       if (run->count("--copy-iterations") == 0) o.copy_iterations = dvs::cli::kQuickCopyIterations;
+      if (run->count("--remote-iterations") == 0) o.remote_iterations = dvs::cli::kQuickRemoteIterations;
+      if (run->count("--remote-copy-iterations") == 0)
+        o.remote_copy_iterations = dvs::cli::kQuickRemoteCopyIterations;
+      if (run->count("--remote-pair-iterations") == 0)
+        o.remote_pair_iterations = dvs::cli::kQuickRemotePairIterations;
     }
     return dvs::cli::run_command(o);
   }
+  if (cluster->parsed()) return dvs::cli::run_cluster_command(cluster, co);
   return 2;
 }

@@ -1,6 +1,9 @@
 // Table and result files of `dvs run`: see report.hpp.
 #include "cli/report.hpp"
 
+#include "cli/remote_cells.hpp"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -45,12 +48,18 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
                   "the original's was 36 B on i386).\n");
   fmt::print(out, "msgs/s counts both directions (2 x round trips / t), as the original.\n\n");
   const std::string pl = short_placement(ctx.placement);
+  if (std::none_of(results.begin(), results.end(),
+                   [](const CellResult& r) { return r.cell->section.empty(); })) {
+    print_remote_section(out, ctx, results);  // e.g. --remote-only: no main table
+    return;
+  }
   fmt::print(out, kRowFmt, "primitive / mechanism", "wait", "placement", "n", "p50 RTT",
              "p99 RTT", "msgs/s", "p50 vs baseline");
   fmt::print(out, "{}\n", std::string(132, '-'));
   bool copy_header = false;
   for (const auto& r : results) {
     const Cell& c = *r.cell;
+    if (!c.section.empty()) continue;  // printed in its own section below
     if (c.kind == CellKind::Copy && !copy_header) {
       copy_header = true;
       fmt::print(out, "{}\n", std::string(132, '-'));
@@ -82,6 +91,7 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
              "B); higher is better.\n"
              "Blocking cross-core wake-ups dominate the block rows on VMs: quote medians and "
              "same-run ratios, not one absolute time.\n");
+  print_remote_section(out, ctx, results);
 }
 
 nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
@@ -99,6 +109,8 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   j["placement_detail"] = ctx.placement;
   j["warmup"] = o.warmup;
   j["iterations_planned"] = c.iterations;
+  for (const auto& [k, v] : c.row_extra.items())
+    if (!j.contains(k)) j[k] = v;
   j["status"] = r.skipped ? "skipped" : (r.ok ? "ok" : "failed");
   if (!r.error.empty()) j["error"] = r.error;
   if (r.skipped || !r.loop) return j;
@@ -126,8 +138,9 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   else j["mb_per_s"] = r.per_s;                                 // MB = 1e6 bytes
   if (!c.baseline.empty()) {
     j["baseline"] = c.baseline;
-    if (r.ratio) j[c.kind == CellKind::PingPong ? "p50_ratio_to_baseline"
-                                                : "throughput_ratio_to_baseline"] = *r.ratio;
+    if (r.ratio) j[c.ratio_of_rates                  ? "rate_ratio_to_baseline"
+                   : c.kind == CellKind::PingPong ? "p50_ratio_to_baseline"
+                                                  : "throughput_ratio_to_baseline"] = *r.ratio;
   }
   return j;
 }
@@ -158,6 +171,13 @@ nlohmann::json options_json(const RunOptions& o) {
           {"cell_budget_s", o.cell_budget_s},
           {"quick", o.quick},
           {"only", o.only},
+          {"no_remote", o.no_remote},
+          {"remote_only", o.remote_only},
+          {"remote_wait", o.remote_wait},
+          {"remote_iterations", o.remote_iterations},
+          {"remote_copy_iterations", o.remote_copy_iterations},
+          {"remote_pair_iterations", o.remote_pair_iterations},
+          {"remote_copy_bytes", o.remote_copy_bytes},
           {"argv", o.argv_line}};
 }
 

@@ -2,6 +2,7 @@
 #include "cli/run_command.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "cli/cells.hpp"
 #include "cli/dvsd_process.hpp"
 #include "cli/machine_info.hpp"
+#include "cli/remote_cells.hpp"
 #include "cli/report.hpp"
 #include "measure/clock.hpp"
 
@@ -89,18 +91,26 @@ int run_command(const RunOptions& o) {
   std::string dvs_skip;
   if (bin.empty()) {
     dvs_skip = fmt::format("no dvsd binary (tried: {}; use --dvsd PATH or DVSD_BIN)", tried);
+  } else if (o.remote_only) {
+    dvs_skip = "--remote-only";
   } else if (!dvsd.start(bin, 0, ctx.run_dir + "/dvsd.log", &err)) {
     dvs_skip = "dvsd did not start: " + err;
   }
   ctx.dvsd = dvs_skip.empty() ? fmt::format("dvsd {}, node 0, DC 0, slots 10<->11", bin)
                               : "no dvsd: dvs cells skipped";
   meta["dvsd"] = {{"binary", bin}, {"error", dvs_skip}};
-  if (!dvs_skip.empty()) fmt::print(stderr, "dvs run: {}\n", dvs_skip);
+  if (!dvs_skip.empty() && !o.remote_only) fmt::print(stderr, "dvs run: {}\n", dvs_skip);
 
-  const auto cells = plan_cells(o, cpus, dvsd.socket_path(), dvs_skip);
+  std::vector<Cell> cells;
+  if (!o.remote_only) cells = plan_cells(o, cpus, dvsd.socket_path(), dvs_skip);
+  // The remote section (two dvsd nodes over tcp on loopback), started on first use.
+  auto remote_nodes = std::make_shared<RemoteNodes>(
+      bin, ctx.run_dir, bin.empty() ? "no dvsd binary (tried: " + tried + ")" : std::string());
+  if (!o.no_remote)
+    for (auto& c : plan_remote_cells(o, cpus, remote_nodes)) cells.push_back(std::move(c));
   std::vector<CellResult> results;
   results.reserve(cells.size());
-  bool failed = !dvs_skip.empty();
+  bool failed = !dvs_skip.empty() && !o.remote_only;
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& c = cells[i];
     fmt::print(stderr, "[{:>2}/{}] {:<36} {:<16} ", i + 1, cells.size(), c.id, c.wait);
@@ -114,8 +124,14 @@ int run_command(const RunOptions& o) {
     if (!r.skipped && !r.ok) failed = true;
   }
   dvsd.stop();
+  remote_nodes->stop();
   meta["loadavg_end"] = loadavg();
   attach_ratios(results);
+  if (!o.no_remote) {
+    meta["remote"] = remote_nodes->describe();
+    meta["remote"]["endpoint_wait"] = o.remote_wait;
+    meta["remote"]["criteria"] = remote_criteria(results);
+  }
 
   print_table(stdout, ctx, results);
   if (!write_results(ctx, meta, results, &err)) {

@@ -26,12 +26,23 @@ struct RunOptions {
   std::string out_dir;            // results go to <out_dir>/<run-id>/
   std::string dvsd_path;          // "" = $DVSD_BIN, else beside this binary
   std::string argv_line;          // the command line as given (recorded in meta.json)
+  // The remote section: two dvsd nodes linked over tcp on loopback (harness/cli/remote_cells).
+  bool no_remote = false;                   // skip it
+  bool remote_only = false;                 // run only it
+  std::string remote_wait = "block";        // wait strategy of the dvs endpoints there
+  uint64_t remote_iterations = 5'000;       // round trips of each RTT row (and raw TCP ping-pong)
+  uint64_t remote_copy_iterations = 500;    // 1 MiB blocks of each vcopy row (and TCP stream)
+  uint64_t remote_pair_iterations = 8'000;  // round trips of each pairs row, over all its pairs
+  uint64_t remote_copy_bytes = 1u << 20;    // vcopy / TCP stream block
 };
 
 // Iteration counts --quick uses unless given explicitly.
 inline constexpr uint64_t kQuickIterations = 5'000;
 inline constexpr uint64_t kQuickBlockIterations = 200;
 inline constexpr uint64_t kQuickCopyIterations = 200;
+inline constexpr uint64_t kQuickRemoteIterations = 200;
+inline constexpr uint64_t kQuickRemoteCopyIterations = 20;
+inline constexpr uint64_t kQuickRemotePairIterations = 400;
 
 }  // namespace dvs::cli
 

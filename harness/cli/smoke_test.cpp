@@ -67,7 +67,7 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   std::ifstream rf(run / "runs.jsonl");
   ASSERT_TRUE(rf) << "runs.jsonl";
   std::string line;
-  int ok_rows = 0, dvs_ok = 0;
+  int ok_rows = 0, dvs_ok = 0, remote_ok = 0, remote_dvs_ok = 0;
   std::set<std::string> prims;
   while (std::getline(rf, line)) {
     const auto j = nlohmann::json::parse(line);
@@ -89,6 +89,17 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
     }
     EXPECT_FALSE(j.at("wait").get<std::string>().empty());
     EXPECT_FALSE(j.at("placement").get<std::string>().empty());
+    if (j.contains("section") && j.at("section") == "remote") {  // two dvsd nodes over tcp
+      ++remote_ok;
+      EXPECT_EQ(j.at("transport"), "tcp") << line;
+      EXPECT_TRUE(j.contains("nodes")) << line;
+      if (j.at("mechanism") == "dvs") {
+        ++remote_dvs_ok;
+        EXPECT_EQ(j.at("nodes").at("client"), 0) << line;
+        EXPECT_EQ(j.at("nodes").at("server"), 1) << line;
+      }
+      continue;
+    }
     if (j.at("mechanism") == "dvs") {
       ++dvs_ok;
       prims.insert(j.at("cell").get<std::string>().substr(4, j.at("cell").get<std::string>().rfind('/') - 4));
@@ -97,6 +108,10 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   EXPECT_GE(ok_rows, 6);
   EXPECT_EQ(prims.size(), 5u) << "every dvs primitive measured";
   EXPECT_GE(dvs_ok, 10);
+  EXPECT_GE(remote_ok, 2) << "the remote section (raw TCP + dvs across two nodes) ran";
+  EXPECT_GE(remote_dvs_ok, 1);
+  EXPECT_NE(r.out.find("remote (2 nodes, tcp, loopback)"), std::string::npos) << r.out;
+  EXPECT_TRUE(meta.contains("remote")) << "meta.json describes the two nodes";
   fs::remove_all(tmp);
 }
 

@@ -64,6 +64,8 @@ struct UpOptions {
   // object's destructor runs down() (tests). Otherwise they are detached (setsid) and outlive
   // the `dvs` command.
   bool owned = false;
+  // If set and it becomes non-zero (a signal handler's flag), `up` stops, cleans up and fails.
+  const volatile std::sig_atomic_t* interrupted = nullptr;
 };
 
 struct LinkStatus {
@@ -127,6 +129,7 @@ class Cluster {
   ClusterState st_;
   bool owned_ = false;
   bool down_done_ = false;
+  const volatile std::sig_atomic_t* interrupted_ = nullptr;
 };
 
 }  // namespace dvs::cluster

@@ -207,7 +207,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
       DcSpec d;
       d.line = ln;
       std::optional<int64_t> id;
-      std::optional<std::string> name;
+      std::optional<std::string> dname;
       if (!get_int(c, t, "id", "[[dc]]", 0, 31, &id)) return false;
       if (!id) return c.fail(ln, "[[dc]] needs id = 0..31");
       d.id = static_cast<int>(*id);
@@ -216,18 +216,18 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
         if (o.id == d.id)
           return c.fail(line_of(*t.get("id")),
                         "duplicate DC id " + std::to_string(d.id) + " (also at line " + std::to_string(o.line) + ")");
-      if (!get_str(c, t, "name", where, &name) || !get_int(c, t, "nr_procs", where, 1, 1 << 20, &d.nr_procs) ||
+      if (!get_str(c, t, "name", where, &dname) || !get_int(c, t, "nr_procs", where, 1, 1 << 20, &d.nr_procs) ||
           !get_int(c, t, "nr_tasks", where, 0, 1 << 20, &d.nr_tasks) ||
           !get_int(c, t, "nr_sysprocs", where, 0, 1 << 20, &d.nr_sysprocs) ||
           !get_int(c, t, "max_copylen", where, 0, int64_t{1} << 40, &d.max_copylen))
         return false;
-      if (name) {
+      if (dname) {
         for (const auto& o : spec->dcs)
-          if (o.name == *name) return c.fail(line_of(*t.get("name")), where + ": name '" + *name + "' is also DC " +
-                                                                          std::to_string(o.id) + "'s");
-        if (name->find(',') != std::string::npos || name->find('=') != std::string::npos)
-          return c.fail(line_of(*t.get("name")), where + ": name '" + *name + "' may not contain ',' or '='");
-        d.name = *name;
+          if (o.name == *dname) return c.fail(line_of(*t.get("name")), where + ": name '" + *dname + "' is also DC " +
+                                                                           std::to_string(o.id) + "'s");
+        if (dname->find(',') != std::string::npos || dname->find('=') != std::string::npos)
+          return c.fail(line_of(*t.get("name")), where + ": name '" + *dname + "' may not contain ',' or '='");
+        d.name = *dname;
       }
       const toml::node* ns = t.get("nodes");
       if (!ns) return c.fail(ln, where + ": needs nodes = [ID, ...]");

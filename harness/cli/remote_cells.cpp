@@ -1,0 +1,380 @@
+// The remote section of `dvs run`: see remote_cells.hpp.
+#include "cli/remote_cells.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "baselines/baseline.hpp"
+#include "pingpong/pingpong.hpp"
+#include "remote/remote.hpp"
+
+namespace dvs::cli {
+
+namespace {
+
+constexpr const char* kHost = "127.0.0.1";
+constexpr int kClientNode = 0, kServerNode = 1;
+constexpr int kBatchDefault = 64;  // dvsd's default --batch
+constexpr int kBatchNone = 1;
+
+const char* const kTcpPing = "remote/baseline/tcp_pingpong";
+const char* const kTcpStream = "remote/baseline/tcp_stream";
+const char* const kSendrec = "remote/dvs/sendrec_reply";
+const char* const kPullPrefix = "remote/dvs/vcopy_pull";
+
+std::string pairs_id(int n, int batch) { return fmt::format("remote/dvs/pairs{}/batch{}", n, batch); }
+
+measure::TwoProcessOutcome not_run(const std::string& why) {
+  measure::TwoProcessOutcome o;
+  o.result = std::make_unique<measure::LoopResult>();
+  o.error = why;
+  return o;
+}
+
+std::string short_placement(const std::string& describe) {
+  const auto sp = describe.find(' ');
+  return sp == std::string::npos ? describe : describe.substr(0, sp);
+}
+
+std::string format_rate(double per_s) {
+  if (per_s >= 1e6) return fmt::format("{:.2f} M", per_s / 1e6);
+  if (per_s >= 1e3) return fmt::format("{:.1f} k", per_s / 1e3);
+  return fmt::format("{:.0f}", per_s);
+}
+
+const CellResult* find(const std::vector<CellResult>& rs, const std::string& id_prefix) {
+  for (const auto& r : rs)
+    if (r.cell->id.rfind(id_prefix, 0) == 0) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+// ---- the nodes ----
+
+RemoteNodes::RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason)
+    : bin_(std::move(bin)), run_dir_(std::move(run_dir)), skip_(std::move(skip_reason)) {}
+
+std::string RemoteNodes::ensure(int batch) {
+  if (!skip_.empty()) return skip_;
+  if (batch_ == batch) return "";
+  stop();
+  const std::string b = std::to_string(batch);
+  const std::string log1 = fmt::format("{}/dvsd-remote-batch{}-node1.log", run_dir_, batch);
+  const std::string log0 = fmt::format("{}/dvsd-remote-batch{}-node0.log", run_dir_, batch);
+  std::string err;
+  // Node 1 listens (port 0: any free port); its --peer 0 entry is only an id (it never dials
+  // a lower id). Node 0 dials node 1's resolved URI.
+  if (!n1_.start(bin_, kServerNode, log1,
+                 {"--listen", fmt::format("tcp://{}:0", kHost), "--peer",
+                  fmt::format("{}=tcp://{}:1", kClientNode, kHost), "--batch", b},
+                 &err))
+    return "dvsd node 1 did not start: " + err;
+  if (n1_.listen_uri().empty()) {
+    n1_.stop();
+    return "dvsd node 1 printed no \"listening on URI\" line (see " + log1 + ")";
+  }
+  uri_ = n1_.listen_uri();
+  if (!n0_.start(bin_, kClientNode, log0,
+                 {"--peer", fmt::format("{}={}", kServerNode, uri_), "--batch", b}, &err)) {
+    n1_.stop();
+    return "dvsd node 0 did not start: " + err;
+  }
+  batch_ = batch;
+  started_.push_back(fmt::format("node 1: {} --node 1 --listen tcp://{}:0 --peer 0=tcp://{}:1 "
+                                 "--batch {} (listening on {}); node 0: {} --node 0 --peer 1={} "
+                                 "--batch {}",
+                                 bin_, kHost, kHost, batch, uri_, bin_, uri_, batch));
+  return "";
+}
+
+void RemoteNodes::stop() {
+  n0_.stop();
+  n1_.stop();
+  batch_ = 0;
+}
+
+nlohmann::json RemoteNodes::describe() const {
+  return {{"binary", bin_},
+          {"transport", "tcp"},
+          {"address", kHost},
+          {"client_node", kClientNode},
+          {"server_node", kServerNode},
+          {"dvsd_threads", "unpinned"},
+          {"lz4", false},
+          {"pairs_started", started_},
+          {"error", skip_}};
+}
+
+// ---- the cells ----
+
+std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair& cpus,
+                                    const std::shared_ptr<RemoteNodes>& nodes) {
+  const uint64_t budget_ns = uint64_t(o.cell_budget_s * 1e9);
+  const int timeout_ms = int(o.cell_budget_s * 1000) + 30'000;
+  const auto wait = workloads::parse_wait(o.remote_wait).value_or(DVS_WAIT_BLOCK);
+  const bool one_cpu = cpus.placement == measure::Placement::Same;
+  const size_t block = size_t(o.remote_copy_bytes);
+  const std::string transport_note = fmt::format("tcp://{} (loopback)", kHost);
+
+  auto base_cfg = [&](uint64_t iters) {
+    baselines::BaselineConfig b;
+    b.loop.warmup = o.warmup;
+    b.loop.iterations = iters;
+    b.loop.budget_ns = budget_ns;
+    b.cpus = cpus;
+    b.timeout_ms = timeout_ms;
+    b.block_bytes = block;
+    b.tcp_host = kHost;
+    return b;
+  };
+  auto remote_cfg = [&](uint64_t iters) {
+    workloads::remote::RemoteConfig r;
+    r.server_node = kServerNode;
+    r.wait = wait;
+    r.spin_ns = o.spin_ns;
+    r.loop.warmup = o.warmup;
+    r.loop.iterations = iters;
+    r.loop.budget_ns = budget_ns;
+    r.cpus = cpus;
+    r.timeout_ms = timeout_ms;
+    r.vcopy_bytes = block;
+    return r;
+  };
+  auto extra = [&](bool dvs, int batch, int pairs) {
+    nlohmann::json j = {{"section", kRemoteSection},
+                        {"transport", "tcp"},
+                        {"address", kHost},
+                        {"endpoint_placement", cpus.describe()}};
+    if (dvs) {
+      j["nodes"] = {{"client", kClientNode}, {"server", kServerNode}, {"count", 2}};
+      j["dvsd_batch"] = batch;
+      j["dvsd_lz4"] = false;
+      j["dvsd_threads"] = "unpinned";
+      j["pairs"] = pairs;
+    } else {
+      j["nodes"] = {{"client", nullptr}, {"server", nullptr}, {"count", 0}};
+      j["note"] = "raw sockets between the two measuring processes, no dvsd";
+    }
+    return j;
+  };
+  // A dvs cell: make sure the node pair with `batch` runs, then measure.
+  auto dvs_run = [nodes](int batch, auto fn) {
+    return [nodes, batch, fn]() -> measure::TwoProcessOutcome {
+      if (std::string err = nodes->ensure(batch); !err.empty()) return not_run(err);
+      return fn(nodes->socket(kClientNode), nodes->socket(kServerNode));
+    };
+  };
+  const std::string spin_skip =
+      one_cpu && o.remote_wait == "spin"
+          ? "spin with both processes on one CPU measures the scheduler's timeslice"
+          : "";
+
+  std::vector<Cell> cells;
+  auto add = [&](Cell c) {
+    c.section = kRemoteSection;
+    cells.push_back(std::move(c));
+  };
+  {
+    Cell c;
+    c.id = kTcpPing;
+    c.label = "raw TCP ping-pong, 64 B, TCP_NODELAY";
+    c.wait = "block";
+    c.short_name = "tcp";
+    c.iterations = o.remote_iterations;
+    c.row_extra = extra(false, 0, 0);
+    const auto cfg = base_cfg(o.remote_iterations);
+    c.run = [cfg] { return baselines::tcp_pingpong(cfg); };
+    add(std::move(c));
+  }
+  using workloads::remote::RemoteLoop;
+  for (RemoteLoop l : {RemoteLoop::SendrecReply, RemoteLoop::SendReceive, RemoteLoop::NotifyReceive}) {
+    Cell c;
+    c.id = fmt::format("remote/dvs/{}/{}", workloads::remote::loop_id(l), o.remote_wait);
+    c.dvs = true;
+    c.label = workloads::remote::loop_label(l);
+    c.wait = o.remote_wait;
+    c.baseline = kTcpPing;
+    c.iterations = o.remote_iterations;
+    c.skip_reason = spin_skip;
+    c.row_extra = extra(true, kBatchDefault, 1);
+    const auto cfg = remote_cfg(o.remote_iterations);
+    c.run = dvs_run(kBatchDefault, [cfg, l](const std::string& s0, const std::string& s1) {
+      auto r = cfg;
+      r.client_socket = s0;
+      r.server_socket = s1;
+      return workloads::remote::run_remote(l, r);
+    });
+    add(std::move(c));
+  }
+  {
+    Cell c;
+    c.id = kTcpStream;
+    c.kind = CellKind::Copy;
+    c.label = fmt::format("raw TCP stream, {} KiB writes", block / 1024);
+    c.wait = "block";
+    c.short_name = "tcp-stream";
+    c.iterations = o.remote_copy_iterations;
+    c.row_extra = extra(false, 0, 0);
+    const auto cfg = base_cfg(o.remote_copy_iterations);
+    c.run = [cfg] { return baselines::tcp_stream(cfg); };
+    add(std::move(c));
+  }
+  for (RemoteLoop l : {RemoteLoop::VcopyPull, RemoteLoop::VcopyPush}) {
+    Cell c;
+    c.id = fmt::format("remote/dvs/{}/{}", workloads::remote::loop_id(l), o.remote_wait);
+    c.kind = CellKind::Copy;
+    c.dvs = true;
+    c.label = fmt::format("{}, {} KiB", workloads::remote::loop_label(l), block / 1024);
+    c.wait = o.remote_wait;
+    c.baseline = kTcpStream;
+    c.iterations = o.remote_copy_iterations;
+    c.skip_reason = spin_skip;
+    c.row_extra = extra(true, kBatchDefault, 1);
+    const auto cfg = remote_cfg(o.remote_copy_iterations);
+    c.run = dvs_run(kBatchDefault, [cfg, l](const std::string& s0, const std::string& s1) {
+      auto r = cfg;
+      r.client_socket = s0;
+      r.server_socket = s1;
+      return workloads::remote::run_remote(l, r);
+    });
+    add(std::move(c));
+  }
+  for (int batch : {kBatchDefault, kBatchNone}) {
+    for (int n : {1, 8}) {
+      Cell c;
+      c.id = pairs_id(n, batch);
+      c.dvs = true;
+      c.label = fmt::format("{} sendrec pair{}, dvsd --batch {}", n, n == 1 ? "" : "s", batch);
+      c.wait = o.remote_wait;
+      c.short_name = fmt::format("1-pair-b{}", batch);
+      if (n > 1) {
+        c.baseline = pairs_id(1, batch);
+        c.ratio_of_rates = true;
+      }
+      const uint64_t per_client = std::max<uint64_t>(o.remote_pair_iterations / uint64_t(n), 20);
+      c.iterations = per_client * uint64_t(n);
+      c.skip_reason = spin_skip;
+      c.row_extra = extra(true, batch, n);
+      c.row_extra["iterations_per_client"] = per_client;
+      const auto cfg = remote_cfg(per_client);
+      c.run = dvs_run(batch, [cfg, n](const std::string& s0, const std::string& s1) {
+        auto r = cfg;
+        r.client_socket = s0;
+        r.server_socket = s1;
+        return workloads::remote::run_remote_pairs(n, r);
+      });
+      add(std::move(c));
+    }
+  }
+  if (!o.only.empty()) {
+    std::vector<Cell> kept;
+    for (auto& c : cells)
+      for (const auto& pat : o.only)
+        if (c.id.find(pat) != std::string::npos) {
+          kept.push_back(std::move(c));
+          break;
+        }
+    cells = std::move(kept);
+  }
+  return cells;
+}
+
+// ---- criteria and the table section ----
+
+nlohmann::json remote_criteria(const std::vector<CellResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  auto add = [&](const std::string& text, const char* bound_kind, double bound, const CellResult* r) {
+    nlohmann::json j = {{"criterion", text}, {"bound", bound}, {"bound_kind", bound_kind}};
+    if (r != nullptr && r->ok && r->ratio) {
+      j["value"] = *r->ratio;
+      j["cell"] = r->cell->id;
+      j["met"] = std::string(bound_kind) == "max" ? *r->ratio <= bound : *r->ratio >= bound;
+    } else {
+      j["value"] = nullptr;
+      j["met"] = nullptr;
+    }
+    out.push_back(j);
+  };
+  add("remote sendrec RTT p50 <= 1.3x raw TCP ping-pong p50", "max", 1.3, find(results, kSendrec));
+  add("remote vcopy 1 MiB (pull) MB/s >= 0.7x raw TCP stream MB/s", "min", 0.7,
+      find(results, kPullPrefix));
+  add("8 concurrent pairs >= 3x the msgs/s of 1 pair (dvsd --batch 64)", "min", 3.0,
+      find(results, pairs_id(8, kBatchDefault)));
+  return out;
+}
+
+void print_remote_section(std::FILE* out, const RunContext& ctx,
+                          const std::vector<CellResult>& results) {
+  std::vector<const CellResult*> rows;
+  for (const auto& r : results)
+    if (r.cell->section == kRemoteSection) rows.push_back(&r);
+  if (rows.empty()) return;
+  const RunOptions& o = *ctx.options;
+  constexpr const char* kFmt = "{:<46} {:<8} {:<11} {:>7} {:>10} {:>10} {:>10}  {}\n";
+  const std::string line(132, '-');
+  const std::string pl = short_placement(ctx.placement);
+  fmt::print(out, "\nremote (2 nodes, tcp, loopback): client on node 0, server on node 1, one dvsd "
+                  "per node linked over tcp://{} (dvsd --batch 64 unless the row says otherwise; "
+                  "no LZ4)\n", kHost);
+  fmt::print(out, "placement: measuring processes {} (dvs: client and server endpoints; raw TCP: "
+                  "its two processes); both dvsd unpinned (their dispatcher and link threads float "
+                  "over all CPUs)\n", ctx.placement);
+  fmt::print(out, "dvs endpoints wait: {} (the proxies' threads block in futex/poll too); the raw "
+                  "TCP rows block in read().\n\n", o.remote_wait);
+  fmt::print(out, kFmt, "mechanism", "wait", "placement", "n", "p50 RTT", "p99 RTT", "msgs/s",
+             "vs baseline");
+  fmt::print(out, "{}\n", line);
+  bool copy_header = false, pairs_header = false;
+  for (const auto* rp : rows) {
+    const auto& r = *rp;
+    const Cell& c = *r.cell;
+    const bool pairs = c.id.find("/pairs") != std::string::npos;
+    if (c.kind == CellKind::Copy && !copy_header) {
+      copy_header = true;
+      fmt::print(out, "{}\n", line);
+      fmt::print(out, kFmt, fmt::format("copy, one-way, {} KiB blocks", o.remote_copy_bytes / 1024),
+                 "wait", "placement", "n", "p50 /block", "p99 /block", "MB/s", "vs baseline");
+      fmt::print(out, "{}\n", line);
+    }
+    if (pairs && !pairs_header) {
+      pairs_header = true;
+      fmt::print(out, "{}\n", line);
+      fmt::print(out, kFmt, "concurrent pairs (aggregate)", "wait", "placement", "n", "p50 RTT",
+                 "p99 RTT", "msgs/s", "vs 1 pair");
+      fmt::print(out, "{}\n", line);
+    }
+    const std::string label = (c.dvs ? "dvs " : "") + c.label;
+    if (r.skipped || !r.ok) {
+      fmt::print(out, kFmt, label, c.wait, pl, "-", "-", "-", "-",
+                 (r.skipped ? "skipped: " : "FAILED: ") + r.error);
+      continue;
+    }
+    std::string vs;
+    if (r.ratio)
+      vs = c.ratio_of_rates ? fmt::format("{:.2f}x {} msgs/s", *r.ratio, r.ratio_vs)
+           : c.kind == CellKind::Copy ? fmt::format("{:.2f}x {} MB/s", *r.ratio, r.ratio_vs)
+                                      : fmt::format("{:.2f}x {} p50", *r.ratio, r.ratio_vs);
+    else if (!c.baseline.empty())
+      vs = find(results, c.baseline) != nullptr ? "(baseline failed)" : "(baseline not run)";
+    if (r.loop->truncated) vs += " [truncated by --cell-budget]";
+    const std::string rate =
+        c.kind == CellKind::PingPong ? format_rate(r.per_s) : fmt::format("{:.0f}", r.per_s);
+    fmt::print(out, kFmt, label, c.wait, pl, r.summary.n, format_ns(double(r.summary.p50)),
+               format_ns(double(r.summary.p99)), rate, vs);
+  }
+  fmt::print(out, "{}\n", line);
+  fmt::print(out, "issue 3 criteria (same run, same placement, endpoints wait: {}):\n", o.remote_wait);
+  for (const auto& c : remote_criteria(results)) {
+    const std::string v = c["value"].is_null() ? "not measured"
+                                               : fmt::format("{:.2f}x", c["value"].get<double>());
+    const std::string verdict = c["met"].is_null() ? "-" : (c["met"].get<bool>() ? "met" : "MISSED");
+    fmt::print(out, "  {:<66} {:>12}  {}\n", c["criterion"].get<std::string>(), v, verdict);
+  }
+  fmt::print(out, "pairs: each client runs its share of the round trips, all released together; "
+                  "msgs/s = 2 x all timed round trips / (release to the end of the last client).\n");
+}
+
+}  // namespace dvs::cli
