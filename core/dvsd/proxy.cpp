@@ -184,7 +184,7 @@ int ProxySet::send_copy_chunk(Peer& p, core::DcTable& t, uint16_t command, int32
   c.hdr.seq = seq;
   c.vcopy = d;
   c.payload = payload;
-  std::vector<std::byte> frame;
+  thread_local std::vector<std::byte> frame;
   wire::EncodeOptions eo;
   eo.lz4 = opt_.lz4;
   if (wire::encode_frame(c, frame, eo) != wire::WireError::kOk) return EDVSBADVALUE;
@@ -234,7 +234,7 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
     a.hdr.rcode = rcode;
     a.vcopy = v;
     if (rcode == 0) a.payload = payload;
-    std::vector<std::byte> frame;
+    thread_local std::vector<std::byte> frame;
     wire::EncodeOptions eo;
     eo.lz4 = opt_.lz4;
     if (wire::encode_frame(a, frame, eo) != wire::WireError::kOk) return;
@@ -256,7 +256,8 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
       return;
     }
     case wire::CMD_COPYOUT_RQST: {  // read the chunk from our local source
-      std::vector<std::byte> data(v.chunk_len);
+      thread_local std::vector<std::byte> data;
+      data.resize(v.chunk_len);
       int rc = core::proxy_copy_party(t, v.src_ep, v.rqtr_ep, &pid);
       if (rc == 0 && !copy_with(pid, true, data.data(), v.src_addr + v.offset, v.chunk_len)) rc = EDVSFAULT;
       answer(wire::CMD_COPYOUT_DATA, rc, data);
@@ -312,7 +313,7 @@ int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t d
   c.hdr.rcode = rcode;
   c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
   if (msg) c.msg = *msg;
-  std::vector<std::byte> frame;
+  thread_local std::vector<std::byte> frame;  // reused: no allocation per ACK
   if (auto e = wire::encode_frame(c, frame); e != wire::WireError::kOk) {
     log("refusing to send an invalid " + std::string(wire::command_info(c.hdr.command).name) + ": " + wire::reason(e));
     return EDVSBADVALUE;

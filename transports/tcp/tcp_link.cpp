@@ -100,6 +100,15 @@ int TcpLink::read_some(const Deadline& dl) {
     // -1: a plain blocking read (one syscall; close() wakes it through shutdown()).
     // 0 / >0: non-blocking read, after waiting for readability when a wait is allowed.
     if (timeout_ms > 0) {
+      // Data already there (the common case under load): take it without a poll() first.
+      ssize_t n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        rx_.commit(static_cast<size_t>(n));
+        return 0;
+      }
+      if (n == 0) return EDVSNOTCONN;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return EDVSNOTCONN;
       pollfd p{fd_, POLLIN, 0};
       int pr = ::poll(&p, 1, timeout_ms);
       if (pr < 0 && errno == EINTR) continue;  // the caller's deadline is rechecked next round
