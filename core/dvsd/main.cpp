@@ -34,10 +34,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> peer_specs;
   dvs::dvsd::ProxyOptions popt;
   bool node_set = false;
+  bool verbose = false;
   app.add_option("--node", node, "node id 0..31")->check(CLI::Range(0, 31))->each([&](const std::string&) { node_set = true; });
   app.add_option("--socket", socket_path, "control socket path (default /run/dvs/dvsd.sock)");
   app.add_option("--config", config_file, "node configuration file (TOML)")->check(CLI::ExistingFile);
   app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B]");
+  app.add_flag("--verbose", verbose, "log every unbinding of an exited process");
   app.add_option("--listen", listen_uri, "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000)");
   app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids)");
   app.add_option("--heartbeat-ms", popt.heartbeat_ms, "HELLO on a link idle this long")->check(CLI::Range(10, 60000));
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
   // dvsd must never stall on a slot lock whose bytes a client corrupted: short lock bound.
   dvs::core::set_lock_bound_ns(100'000'000);
   dvs::dvsd::Server server(cfg);
+  server.set_verbose(verbose);
   if (auto err = server.start(); !err.empty()) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());
     return 2;

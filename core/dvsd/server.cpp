@@ -483,7 +483,7 @@ Reply Server::do_setpriv(int fd, const Request& rq) {
 void Server::unbind_binding(const Binding& b, const char* why) {
   if (core::DcTable* t = table(b.dcid)) {
     int rc = core::admin_unbind(*t, b.index);
-    if (why)
+    if (why && verbose_)
       log("unbound DC " + std::to_string(b.dcid) + " endpoint " + std::to_string(b.ep) + " (pid " +
           std::to_string(b.pid) + "): " + why + (rc == 0 ? "" : std::string(" [") + dvs_errname(rc) + "]"));
   }

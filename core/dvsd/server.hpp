@@ -35,6 +35,8 @@ class Server {
   int run();
   // Async-signal-safe.
   void stop();
+  // Log every unbinding of a process that exited or closed its connection (off: routine).
+  void set_verbose(bool v) { verbose_ = v; }
   // The DC tables (valid after start(), for the proxies).
   std::vector<core::DcTable*> tables();
 
@@ -80,6 +82,7 @@ class Server {
   void log(const std::string& line) const;
 
   core::NodeConfig cfg_;
+  bool verbose_ = false;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
