@@ -257,7 +257,9 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     self.getfrom.store(src_ep, kRelaxed);
     self.wake.store(0, kRelaxed);
     uint32_t before = self.flags.load(kRelaxed);
-    self.flags.store(before | DVS_RECEIVING, std::memory_order_seq_cst);
+    // seq_cst only where the publish-then-peek deadlock check needs it (a specific source).
+    self.flags.store(before | DVS_RECEIVING,
+                     src_index != kNoSlot ? std::memory_order_seq_cst : std::memory_order_release);
     if (src_index != kNoSlot && waits_on_someone(t.slot(src_index))) {
       // Waiting for a blocked source: make sure it does not wait (transitively) for us. Our own
       // lock is held, so nobody can deliver to us while we look or undo.
