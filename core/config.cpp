@@ -49,6 +49,22 @@ std::string parse_dc_spec(const std::string& spec, int node_id, DcGeometry* out)
       named = true;
       continue;
     }
+    if (key == "nodes") {  // nodes=0+2+3
+      uint32_t bits = 0;
+      size_t at = 0;
+      while (at <= val.size()) {
+        size_t plus = val.find('+', at);
+        std::string id = val.substr(at, plus == std::string::npos ? std::string::npos : plus - at);
+        long long n = 0;
+        if (!parse_int(id, &n) || n < 0 || n >= DVS_NR_NODES)
+          return "bad DC spec '" + spec + "': nodes must be ids 0..31 joined by '+'";
+        bits |= 1u << n;
+        at = plus == std::string::npos ? val.size() + 1 : plus + 1;
+      }
+      g.nodes = bits;
+      g.explicit_nodes = true;
+      continue;
+    }
     if (!parse_int(val, &v)) return "bad DC spec '" + spec + "': " + key + " needs an integer";
     if (key == "procs") g.nr_procs = static_cast<int>(v);
     else if (key == "tasks") g.nr_tasks = static_cast<int>(v);
@@ -94,6 +110,19 @@ std::string load_config_file(const std::string& path, NodeConfig* cfg) {
           named = true;
           continue;
         }
+        if (key == "nodes") {
+          auto* arr = v.as_array();
+          if (!arr) return where + ": 'nodes' must be an array of node ids";
+          uint32_t bits = 0;
+          for (auto& e : *arr) {
+            auto nid = e.value<int64_t>();
+            if (!nid || *nid < 0 || *nid >= DVS_NR_NODES) return where + ": 'nodes' must hold ids 0..31";
+            bits |= 1u << *nid;
+          }
+          g.nodes = bits;
+          g.explicit_nodes = true;
+          continue;
+        }
         auto n = v.value<int64_t>();
         if (!n) return where + ": '" + key + "' must be an integer";
         if (key == "nr_procs") g.nr_procs = static_cast<int>(*n);
@@ -112,6 +141,9 @@ std::string load_config_file(const std::string& path, NodeConfig* cfg) {
 
 std::string validate_config(const NodeConfig& cfg) {
   if (cfg.node_id < 0 || cfg.node_id >= DVS_NR_NODES) return "node id must be 0..31";
+  for (const auto& g : cfg.dcs)
+    if (g.explicit_nodes && !((g.nodes >> cfg.node_id) & 1u))
+      return "DC " + std::to_string(g.dcid) + " does not span this node (" + std::to_string(cfg.node_id) + ")";
   if (cfg.socket_path.empty() || cfg.socket_path.size() >= 108) return "socket path must be 1..107 characters";
   std::set<int> ids;
   for (const auto& g : cfg.dcs) {

@@ -1,6 +1,6 @@
 // Node configuration for dvsd: node id, control socket, the DCs hosted here.
-// Sources: command-line DC specs ("id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B]")
-// and TOML files ([node] id/socket, [[dc]] id/name/nr_procs/nr_tasks/nr_sysprocs/max_copylen).
+// Sources: command-line DC specs ("id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B][,nodes=0+1]")
+// and TOML files ([node] id/socket, [[dc]] id/name/nr_procs/nr_tasks/nr_sysprocs/max_copylen/nodes).
 // Every parse function returns "" on success or a one-line message naming the bad input.
 #pragma once
 

@@ -392,3 +392,33 @@ TEST_F(ThreeNodes, VcopyBetweenTwoOtherNodesIsRelayed) {
   EXPECT_TRUE(target.wait_ok(Millis(30000)));
 }
 }  // namespace
+
+namespace {
+TEST(DcSpan, RemoteEndpointOnANodeOutsideTheDcIsRefused) {
+  DvsdOptions o;
+  o.node = 0;
+  o.dcs = {"0,nodes=0", "1"};
+  o.extra_args = {"--peer", "1=tcp://127.0.0.1:1"};
+  DvsdProcess d(o);
+  ASSERT_TRUE(d.start());
+  const std::string sock = d.socket_path();
+  auto child = run_in_child("client", [&] {
+    CHILD_CHECK(dvs::testing::open_and_bind(sock, 0, DVS_ANY) >= 0);
+    CHILD_CHECK_EQ(EDVSNODCNODE, dvs_rmtbind(0, kServer, 1));  // DC 0 spans node 0 only
+    CHILD_CHECK_EQ(0, dvs_rmtbind(1, kServer, 1));             // DC 1 spans this node and its peers
+    return 0;
+  });
+  EXPECT_TRUE(child.wait_ok());
+}
+
+TEST(DcSpan, CommandLineChecksNodesAndPeers) {
+  auto r = dvs::testing::run_dvsd({"--node", "0", "--socket", "/tmp/dvs-span-test.sock", "--dc", "0,nodes=1+2"});
+  EXPECT_EQ(2, r.exit_code()) << r.err;
+  EXPECT_NE(std::string::npos, r.err.find("does not span this node")) << r.err;
+  r = dvs::testing::run_dvsd({"--node", "1", "--socket", "/tmp/dvs-span-test.sock", "--dc", "0,nodes=0+x"});
+  EXPECT_EQ(2, r.exit_code()) << r.err;
+  r = dvs::testing::run_dvsd({"--node", "1", "--socket", "/tmp/dvs-span-test.sock", "--peer", "2"});
+  EXPECT_EQ(2, r.exit_code()) << r.err;  // a higher peer is dialed: it needs its URI
+  EXPECT_NE(std::string::npos, r.err.find("--peer")) << r.err;
+}
+}  // namespace

@@ -98,7 +98,8 @@ struct DcGeometry {
   int nr_tasks = 35;
   int nr_sysprocs = 64;
   int64_t max_copylen = 1 << 20;
-  uint32_t nodes = 1;
+  uint32_t nodes = 1;           // bitmap of the nodes the DC spans
+  bool explicit_nodes = false;  // nodes given by the configuration (else: this node and its peers)
   int node_id = 0;
   char name[16] = "dc0";
 

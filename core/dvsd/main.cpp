@@ -38,10 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--node", node, "node id 0..31")->check(CLI::Range(0, 31))->each([&](const std::string&) { node_set = true; });
   app.add_option("--socket", socket_path, "control socket path (default /run/dvs/dvsd.sock)");
   app.add_option("--config", config_file, "node configuration file (TOML)")->check(CLI::ExistingFile);
-  app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B]");
+  app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B][,nodes=0+1]");
   app.add_flag("--verbose", verbose, "log every unbinding of an exited process");
   app.add_option("--listen", listen_uri, "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000)");
-  app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids)");
+  app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids; a lower ID may be given alone)");
   app.add_option("--heartbeat-ms", popt.heartbeat_ms, "HELLO on a link idle this long")->check(CLI::Range(10, 60000));
   app.add_option("--dead-ms", popt.dead_ms, "a link silent this long is declared dead")->check(CLI::Range(50, 600000));
   app.add_option("--batch", popt.batch_max, "commands per frame on a link (1 = no batching)")->check(CLI::Range(1, 4096));
@@ -83,19 +83,22 @@ int main(int argc, char** argv) {
     auto eq = spec.find('=');
     dvs::dvsd::PeerSpec ps;
     try {
-      ps.node = eq == std::string::npos ? -1 : std::stoi(spec.substr(0, eq));
+      ps.node = std::stoi(eq == std::string::npos ? spec : spec.substr(0, eq));
     } catch (...) {
       ps.node = -1;
     }
     ps.uri = eq == std::string::npos ? "" : spec.substr(eq + 1);
-    if (ps.node < 0 || ps.node >= 32 || ps.uri.find("://") == std::string::npos) {
-      std::fprintf(stderr, "dvsd: bad --peer '%s': expected ID=URI with ID 0..31\n", spec.c_str());
+    // A peer with a lower id dials us: its URI is not needed ("--peer 0" is enough).
+    bool uri_ok = ps.uri.find("://") != std::string::npos || (ps.uri.empty() && ps.node < cfg.node_id);
+    if (ps.node < 0 || ps.node >= 32 || !uri_ok) {
+      std::fprintf(stderr, "dvsd: bad --peer '%s': expected ID=URI (ID 0..31; a lower ID may omit =URI)\n", spec.c_str());
       return 2;
     }
     peers.push_back(ps);
   }
   for (auto& g : cfg.dcs) {
     g.node_id = cfg.node_id;
+    if (g.explicit_nodes) continue;  // the configuration said which nodes the DC spans
     g.nodes |= 1u << cfg.node_id;
     for (const auto& ps : peers) g.nodes |= 1u << ps.node;
   }
