@@ -293,6 +293,7 @@ std::string ClusterSpec::dc_arg(const DcSpec& d) {
   if (d.nr_tasks) s += ",tasks=" + std::to_string(*d.nr_tasks);
   if (d.nr_sysprocs) s += ",sysprocs=" + std::to_string(*d.nr_sysprocs);
   if (d.max_copylen) s += ",copylen=" + std::to_string(*d.max_copylen);
+  for (size_t i = 0; i < d.nodes.size(); ++i) s += (i == 0 ? ",nodes=" : "+") + std::to_string(d.nodes[i]);
   return s;
 }
 

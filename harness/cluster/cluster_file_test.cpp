@@ -44,7 +44,8 @@ TEST(ClusterFile, ShippedThreeNodeFileParses) {
   ASSERT_EQ(2u, s.dcs.size());
   EXPECT_EQ("web", s.dcs[0].name);
   EXPECT_EQ((std::vector<int>{1, 2}), s.dcs[1].nodes);
-  EXPECT_EQ("0,name=web,procs=64,tasks=8,sysprocs=16", ClusterSpec::dc_arg(s.dcs[0]));
+  EXPECT_EQ("0,name=web,procs=64,tasks=8,sysprocs=16,nodes=0+1+2", ClusterSpec::dc_arg(s.dcs[0]));
+  EXPECT_NE(std::string::npos, ClusterSpec::dc_arg(s.dcs[1]).find(",nodes=1+2"));
   EXPECT_EQ(7002, s.netns_port(2));
   EXPECT_EQ(7000, s.netns_port(1));
   EXPECT_EQ(64, s.link.batch);
