@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--dead-ms", popt.dead_ms, "a link silent this long is declared dead")->check(CLI::Range(50, 600000));
   app.add_option("--batch", popt.batch_max, "commands per frame on a link (1 = no batching)")->check(CLI::Range(1, 4096));
   app.add_flag("--lz4", popt.lz4, "compress link payloads with LZ4 when that makes them smaller");
+  app.add_option("--poll-us", popt.poll_us, "proxies poll this long after traffic before sleeping (0 = never; burns CPU)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--copy-chunk", popt.copy_chunk, "bytes per vcopy frame between nodes (all chunks of a copy are pipelined)")
       ->check(CLI::Range(4096, 1 << 20));
   try {

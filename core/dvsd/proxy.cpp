@@ -1,5 +1,6 @@
 #include "core/dvsd/proxy.hpp"
 
+#include <sched.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -401,7 +402,18 @@ void ProxySet::serve_link(Peer& p, const std::shared_ptr<transport::Link>& link)
   int64_t last_rx = now_ns();
   while (!stopping_.load()) {
     std::span<const std::byte> frame;
-    long n = link->recv(&frame, opt_.heartbeat_ms);
+    // With --poll-us, keep polling for a while after traffic before blocking: a reply that
+    // follows within that window costs no wake-up (burns CPU; off by default).
+    long n = EDVSTIMEDOUT;
+    if (opt_.poll_us > 0) {
+      int64_t until = now_ns() + int64_t{opt_.poll_us} * 1000;
+      do {
+        n = link->recv(&frame, 0);
+        if (n != EDVSTIMEDOUT) break;
+        sched_yield();
+      } while (now_ns() < until);
+    }
+    if (n == EDVSTIMEDOUT) n = link->recv(&frame, opt_.heartbeat_ms);
     int64_t now = now_ns();
     if (n == EDVSTIMEDOUT) {
       if (now - last_rx > int64_t{opt_.dead_ms} * 1'000'000) {
@@ -542,6 +554,7 @@ void ProxySet::send_jobs(Peer& p, core::DcTable& t, const std::vector<core::Outb
 
 void ProxySet::dispatch_thread(core::DcTable* t) {
   std::vector<core::OutboundJob> jobs;
+  int64_t idle_since = 0;
   while (!stopping_.load()) {
     uint32_t seen = t->header().doorbell.load(std::memory_order_acquire);
     bool did = false;
@@ -563,7 +576,19 @@ void ProxySet::dispatch_thread(core::DcTable* t) {
       }
       send_jobs(*p, *t, jobs);
     }
-    if (!did) core::proxy_wait_doorbell(*t, seen, opt_.heartbeat_ms);
+    if (did) {
+      idle_since = 0;
+      continue;
+    }
+    if (opt_.poll_us > 0) {  // see serve_link: poll a while after traffic before sleeping
+      int64_t now = now_ns();
+      if (idle_since == 0) idle_since = now;
+      if (now - idle_since < int64_t{opt_.poll_us} * 1000) {
+        sched_yield();
+        continue;
+      }
+    }
+    core::proxy_wait_doorbell(*t, seen, opt_.heartbeat_ms);
   }
 }
 

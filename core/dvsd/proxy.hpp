@@ -43,7 +43,8 @@ struct ProxyOptions {
   int dial_retry_ms = 200;  // between dial attempts
   uint32_t batch_max = 64;  // commands per frame (1 = no batching), the original's MAXBATCMD idea
   bool lz4 = false;         // LZ4 payloads when that makes them smaller
-  uint32_t copy_chunk = 64 * 1024;  // vcopy bytes per frame (all chunks are sent at once: pipelined)
+  uint32_t copy_chunk = 64 * 1024;
+  int poll_us = 0;  // poll links and the doorbell this long after traffic before sleeping  // vcopy bytes per frame (all chunks are sent at once: pipelined)
 };
 
 class ProxySet {

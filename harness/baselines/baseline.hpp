@@ -27,6 +27,7 @@ struct BaselineConfig {
   uint32_t spin_ns = 20'000;   // spin budget of ShmWait::SpinThenFutex
   size_t block_bytes = 65536;  // pipe_stream / tcp_stream block size
   std::string tcp_host = "127.0.0.1";  // tcp_pingpong / tcp_stream: a local IPv4 address
+  int poll_us = 0;  // fd ping-pongs on sockets: poll this long before blocking (see read_full_polling)
 };
 
 // How the shared-memory ping-pong waits for the peer's line to change.

@@ -22,7 +22,7 @@ measure::TwoProcessOutcome fd_pingpong(const BaselineConfig& cfg, int client_rd,
     close_except(all, server_rd, server_wr);
     unsigned char m[kMsgBytes];
     for (;;) {
-      int rc = read_full(server_rd, m, sizeof m);
+      int rc = read_full_polling(server_rd, m, sizeof m, cfg.poll_us);
       if (rc < 0) return ctx.fail("server read: %s", strerror(-rc));
       rc = write_full(server_wr, m, sizeof m);
       if (rc < 0) return ctx.fail("server write: %s", strerror(-rc));
@@ -39,7 +39,7 @@ measure::TwoProcessOutcome fd_pingpong(const BaselineConfig& cfg, int client_rd,
         [&]() -> int {
           int rc = write_full(client_wr, m, sizeof m);
           if (rc < 0) return rc;
-          return read_full(client_rd, m, sizeof m);
+          return read_full_polling(client_rd, m, sizeof m, cfg.poll_us);
         },
         cfg.loop, res);
     if (res.error < 0) return ctx.fail("client I/O: %s", strerror(-res.error));

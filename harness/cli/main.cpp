@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   run->add_option("--remote-wait", o.remote_wait,
                   "Wait strategy of the dvs endpoints in the remote section (default block)")
       ->check(CLI::IsMember({"spin", "spin-then-block", "block"}));
+  run->add_option("--proxy-poll-us", o.proxy_poll_us,
+                  "dvsd --poll-us of both remote nodes: proxies poll this long after traffic before "
+                  "sleeping (default 0: they block)")->check(CLI::Range(0, 1000000));
   run->add_option("--remote-iterations", o.remote_iterations,
                   "Round trips of each remote RTT row and of raw TCP ping-pong (default 5000; "
                   "--quick 200)")->check(kPositive);

@@ -67,26 +67,28 @@ std::string RemoteNodes::ensure(int batch) {
   std::string err;
   // Node 1 listens (port 0: any free port); its --peer 0 entry is only an id (it never dials
   // a lower id). Node 0 dials node 1's resolved URI.
-  if (!n1_.start(bin_, kServerNode, log1,
-                 {"--listen", fmt::format("tcp://{}:0", kHost), "--peer",
-                  fmt::format("{}=tcp://{}:1", kClientNode, kHost), "--batch", b},
-                 &err))
+  const std::vector<std::string> poll = {"--poll-us", std::to_string(poll_us_)};
+  std::vector<std::string> a1 = {"--listen", fmt::format("tcp://{}:0", kHost), "--peer",
+                                 fmt::format("{}=tcp://{}:1", kClientNode, kHost), "--batch", b};
+  a1.insert(a1.end(), poll.begin(), poll.end());
+  if (!n1_.start(bin_, kServerNode, log1, a1, &err))
     return "dvsd node 1 did not start: " + err;
   if (n1_.listen_uri().empty()) {
     n1_.stop();
     return "dvsd node 1 printed no \"listening on URI\" line (see " + log1 + ")";
   }
   uri_ = n1_.listen_uri();
-  if (!n0_.start(bin_, kClientNode, log0,
-                 {"--peer", fmt::format("{}={}", kServerNode, uri_), "--batch", b}, &err)) {
+  std::vector<std::string> a0 = {"--peer", fmt::format("{}={}", kServerNode, uri_), "--batch", b};
+  a0.insert(a0.end(), poll.begin(), poll.end());
+  if (!n0_.start(bin_, kClientNode, log0, a0, &err)) {
     n1_.stop();
     return "dvsd node 0 did not start: " + err;
   }
   batch_ = batch;
   started_.push_back(fmt::format("node 1: {} --node 1 --listen tcp://{}:0 --peer 0=tcp://{}:1 "
-                                 "--batch {} (listening on {}); node 0: {} --node 0 --peer 1={} "
-                                 "--batch {}",
-                                 bin_, kHost, kHost, batch, uri_, bin_, uri_, batch));
+                                 "--batch {} --poll-us {} (listening on {}); node 0: {} --node 0 "
+                                 "--peer 1={} --batch {} --poll-us {}",
+                                 bin_, kHost, kHost, batch, poll_us_, uri_, bin_, uri_, batch, poll_us_));
   return "";
 }
 
@@ -153,6 +155,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       j["dvsd_batch"] = batch;
       j["dvsd_lz4"] = false;
       j["dvsd_threads"] = "unpinned";
+      j["dvsd_poll_us"] = o.proxy_poll_us;
       j["pairs"] = pairs;
     } else {
       j["nodes"] = {{"client", nullptr}, {"server", nullptr}, {"count", 0}};
@@ -180,12 +183,16 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
   {
     Cell c;
     c.id = kTcpPing;
-    c.label = "raw TCP ping-pong, 64 B, TCP_NODELAY";
+    // Like for like: when the proxies poll (--proxy-poll-us), the raw TCP ends poll as long.
+    c.label = o.proxy_poll_us > 0 ? fmt::format("raw TCP ping-pong, 64 B, polls {} us", o.proxy_poll_us)
+                                  : std::string("raw TCP ping-pong, 64 B, TCP_NODELAY");
     c.wait = "block";
     c.short_name = "tcp";
     c.iterations = o.remote_iterations;
     c.row_extra = extra(false, 0, 0);
-    const auto cfg = base_cfg(o.remote_iterations);
+    c.row_extra["poll_us"] = o.proxy_poll_us;
+    auto cfg = base_cfg(o.remote_iterations);
+    cfg.poll_us = o.proxy_poll_us;
     c.run = [cfg] { return baselines::tcp_pingpong(cfg); };
     add(std::move(c));
   }
@@ -322,8 +329,10 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
   fmt::print(out, "placement: measuring processes {} (dvs: client and server endpoints; raw TCP: "
                   "its two processes); both dvsd unpinned (their dispatcher and link threads float "
                   "over all CPUs)\n", ctx.placement);
-  fmt::print(out, "dvs endpoints wait: {} (the proxies' threads block in futex/poll too); the raw "
-                  "TCP rows block in read().\n\n", o.remote_wait);
+  fmt::print(out, "dvs endpoints wait: {}; the proxies' threads {}; the raw TCP rows block in read().\n\n",
+             o.remote_wait,
+             o.proxy_poll_us > 0 ? fmt::format("poll {} us after traffic, then block (dvsd --poll-us)", o.proxy_poll_us)
+                                 : std::string("block in futex/poll"));
   fmt::print(out, kFmt, "mechanism", "wait", "placement", "n", "p50 RTT", "p99 RTT", "msgs/s",
              "vs baseline");
   fmt::print(out, "{}\n", line);

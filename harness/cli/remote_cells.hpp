@@ -39,6 +39,8 @@ class RemoteNodes {
 
   // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` running: "" or why not.
   std::string ensure(int batch);
+  // dvsd --poll-us for nodes started from now on (0: the proxies block).
+  void set_poll_us(int us) { poll_us_ = us; }
   void stop();
   const std::string& socket(int node) const { return node == 0 ? n0_.socket_path() : n1_.socket_path(); }
   const std::string& node1_uri() const { return uri_; }
@@ -49,6 +51,7 @@ class RemoteNodes {
   std::string bin_, run_dir_, skip_;
   DvsdProcess n0_, n1_;
   int batch_ = 0;
+  int poll_us_ = 0;
   std::string uri_;
   std::vector<std::string> started_;  // one line per pair started, for meta.json
 };

@@ -106,6 +106,7 @@ int run_command(const RunOptions& o) {
   // The remote section (two dvsd nodes over tcp on loopback), started on first use.
   auto remote_nodes = std::make_shared<RemoteNodes>(
       bin, ctx.run_dir, bin.empty() ? "no dvsd binary (tried: " + tried + ")" : std::string());
+  remote_nodes->set_poll_us(o.proxy_poll_us);
   if (!o.no_remote)
     for (auto& c : plan_remote_cells(o, cpus, remote_nodes)) cells.push_back(std::move(c));
   std::vector<CellResult> results;

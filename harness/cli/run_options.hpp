@@ -30,6 +30,7 @@ struct RunOptions {
   bool no_remote = false;                   // skip it
   bool remote_only = false;                 // run only it
   std::string remote_wait = "block";        // wait strategy of the dvs endpoints there
+  int proxy_poll_us = 0;                    // dvsd --poll-us of both nodes (0: proxies block)
   uint64_t remote_iterations = 5'000;       // round trips of each RTT row (and raw TCP ping-pong)
   uint64_t remote_copy_iterations = 500;    // 1 MiB blocks of each vcopy row (and TCP stream)
   uint64_t remote_pair_iterations = 8'000;  // round trips of each pairs row, over all its pairs
