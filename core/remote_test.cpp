@@ -19,13 +19,14 @@ using dvs::testing::run_in_child;
 constexpr int kServer = 5;  // a system slot: its endpoint is 5 on every node
 
 // A listen URI of the given transport that no other test uses.
-std::string listen_uri_for(const std::string& scheme) {
+std::string listen_uri_for(const std::string& param) {
   static int n = 0;
-  if (scheme == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  if (param == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
   return "tcp://127.0.0.1:0";
 }
 
-// Two nodes linked over the transport named by the test parameter.
+// Two nodes linked over the transport named by the test parameter ("tcp_polling": tcp with
+// proxies that poll after traffic, dvsd --poll-us).
 struct TwoNodes : ::testing::TestWithParam<std::string> {
   std::unique_ptr<DvsdProcess> n0, n1;
   void SetUp() override {
@@ -33,12 +34,14 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
     o1.node = 1;
     o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", "100",
                      "--dead-ms", "1000"};
+    if (GetParam() == "tcp_polling") o1.extra_args.insert(o1.extra_args.end(), {"--poll-us", "100"});
     n1 = std::make_unique<DvsdProcess>(o1);
     ASSERT_TRUE(n1->start());
     ASSERT_FALSE(n1->listen_uri().empty());
     DvsdOptions o0;
     o0.node = 0;
     o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", "100", "--dead-ms", "1000"};
+    if (GetParam() == "tcp_polling") o0.extra_args.insert(o0.extra_args.end(), {"--poll-us", "100"});
     n0 = std::make_unique<DvsdProcess>(o0);
     ASSERT_TRUE(n0->start());
   }
@@ -303,7 +306,7 @@ TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
 }
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm"),
+INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm", "tcp_polling"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 namespace {
