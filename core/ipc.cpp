@@ -65,7 +65,7 @@ int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backo
   bool need_ring = false;
   if ((f & DVS_RECEIVING) == 0) {  // plain send: the rendezvous completes the sender's call now
     if (is_remote(qs))
-      queue_remote_ack(t, q, DVS_OK, rs.endpoint.load(kRelaxed));  // its node's proxy owes the remote sender a SEND_ACK
+      queue_remote_answer(t, q, kCmdSend, DVS_OK, rs.endpoint.load(kRelaxed));  // its node's proxy owes a SEND_ACK
     else
       need_ring = wake_with(qs, DVS_OK);
   }
@@ -665,10 +665,15 @@ int admin_unbind(DcTable& t, int index) {
     }
     Slot& qs = t.slot(q);
     unlink(t, index, q);
-    qs.flags.store(qs.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
+    uint32_t qf = qs.flags.load(kRelaxed);
+    qs.flags.store(qf & ~kBlockedMask, kRelaxed);
     qs.sendto.store(kNoSlot, kRelaxed);
     qs.getfrom.store(DVS_NONE, kRelaxed);
-    bool need_ring = wake_with(qs, EDVSDSTDIED);
+    bool need_ring = false;
+    if (is_remote(qs))  // the remote caller learns it through its node's proxy
+      queue_remote_answer(t, q, (qf & DVS_RECEIVING) ? kCmdSendrec : kCmdSend, EDVSDSTDIED, ep);
+    else
+      need_ring = wake_with(qs, EDVSDSTDIED);
     unlock_slot(qs);
     unlock_slot(x);
     if (need_ring) ring(qs);
@@ -684,7 +689,10 @@ int admin_unbind(DcTable& t, int index) {
     if ((yf & DVS_RECEIVING) && !(yf & DVS_SENDING) && ys.getfrom.load(kRelaxed) == ep) {
       ys.getfrom.store(DVS_NONE, kRelaxed);
       ys.flags.store(yf & ~DVS_RECEIVING, kRelaxed);
-      need_ring = wake_with(ys, EDVSSRCDIED);
+      if (is_remote(ys))  // a remote client's sendrec whose request the dead process had taken
+        queue_remote_answer(t, y, kCmdSendrec, EDVSSRCDIED, ep);
+      else
+        need_ring = wake_with(ys, EDVSSRCDIED);
     }
     // Pending notifications from the dead process are dropped.
     ys.notify_pending[index / 64].fetch_and(~(uint64_t{1} << (index % 64)), kRelaxed);

@@ -180,15 +180,15 @@ int proxy_copy_party(DcTable& t, int32_t ep, int32_t requester_ep, pid_t* pid) {
   return rc;
 }
 
-void queue_remote_ack(DcTable& t, int surrogate, int result, int32_t receiver_ep) {
+void queue_remote_answer(DcTable& t, int surrogate, int op, int result, int32_t local_ep) {
   Slot& s = t.slot(surrogate);
   int node = s.node.load(kRelaxed);
   if (node < 0 || node >= DVS_NR_NODES) return;
   int p = t.geometry().proxy_index(node);
   if (lock_slot(t.slot(p)) != 0) return;  // the remote sender's own timeout covers a lost ACK
   s.result.store(result, kRelaxed);
-  s.rmt_cmd.store(kCmdSend | kAck, kRelaxed);
-  s.rmt_dst.store(receiver_ep, kRelaxed);
+  s.rmt_cmd.store(op | kAck, kRelaxed);
+  s.rmt_dst.store(local_ep, kRelaxed);
   s.flags.store(s.flags.load(kRelaxed) | DVS_SENDING, kRelaxed);  // queued (for the proxy)
   s.sendto.store(p, kRelaxed);
   enqueue(t, p, surrogate);
@@ -223,7 +223,7 @@ int proxy_pop(DcTable& t, int node, OutboundJob* job) {
     job->seq = xs.op_seq.load(kRelaxed);
     job->src_ep = xs.endpoint.load(kRelaxed);
     bool need_ring = false;
-    if (is_remote(xs)) {  // a SEND_ACK owed to the remote sender this surrogate stands for
+    if (is_remote(xs)) {  // an answer owed to the remote caller this surrogate stands for
       job->dst_ep = xs.endpoint.load(kRelaxed);
       job->src_ep = xs.rmt_dst.load(kRelaxed);  // the local receiver that took the message
       job->ack_seq = job->seq;

@@ -54,16 +54,18 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
 // original's TIMEOUT_MOLCALL).
 long remote_vcopy(Caller& c, int node, const VcopyRequest& v);
 
-// Called by a receive (holding the receiver's and the surrogate's locks) that took the message
-// of a REMOTE surrogate sent with plain send: queue its SEND_ACK (from receiver_ep) for the proxy.
-void queue_remote_ack(DcTable& t, int surrogate, int result, int32_t receiver_ep);
+// Called with the surrogate's lock held, when a REMOTE surrogate's operation ends here: a receive
+// took its plain send (SEND_ACK, result 0), or the local party died (SEND_ACK / SNDREC_ACK with an
+// error). Queues the answer (op | kAck, from local_ep) for the proxy of the surrogate's node.
+void queue_remote_answer(DcTable& t, int surrogate, int op, int result, int32_t local_ep);
 
 // Wakes dvsd's dispatcher of this table.
 void ring_doorbell(DcTable& t);
 
 // ---- proxy side (dvsd) ----
 struct OutboundJob {
-  int32_t cmd = kCmdNone;  // kCmdSend/Notify/Sendrec/Reply, or kCmdSend|kAck owed by a surrogate
+  int32_t cmd = kCmdNone;  // kCmdSend/Notify/Sendrec/Reply/Vcopy, or op|kAck owed by a surrogate
+                           // (the numbers are the wire commands: op|kAck is the wire ACK)
   int32_t slot = -1;       // the local caller, or the surrogate
   int32_t src_ep = DVS_NONE;
   int32_t dst_ep = DVS_NONE;

@@ -204,6 +204,35 @@ TEST_P(TwoNodes, ErrorsOfTheRemoteNodeComeBack) {
   EXPECT_TRUE(server.wait_ok(Millis(20000)));
 }
 
+TEST_P(TwoNodes, RemoteServerKilledMidSendrecFailsTheClient) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, took;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the request; then it dies
+    took.send(1);
+    pause();
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    dvs_message_t m{};
+    auto t0 = std::chrono::steady_clock::now();
+    int rc = dvs_sendrec_T(kServer, &m, 20000);
+    CHILD_CHECK_EQ(EDVSSRCDIED, rc);  // the server's node tells us; no timeout needed
+    CHILD_CHECK(dvs::testing::ms_since(t0) < 10000);
+    return 0;
+  });
+  ASSERT_TRUE(took.recv(Millis(15000)));
+  server.kill9();
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+}
+
 TEST_P(TwoNodes, KilledNodeFailsBlockedCallerWithNotConnected) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready, blocked;

@@ -499,7 +499,7 @@ void ProxySet::handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, in
 // Builds the wire command for one popped job.
 wire::Command ProxySet::command_for(int dcid, int dst_node, const core::OutboundJob& job) const {
   wire::Command c;
-  int command = job.cmd == (core::kCmdSend | core::kAck) ? wire::CMD_SEND_ACK : job.cmd;
+  const int command = job.cmd;  // the job's command numbers are the wire's (an answer is op|kAck)
   c.hdr.command = static_cast<uint16_t>(command);
   c.hdr.dcid = static_cast<uint8_t>(dcid);
   c.hdr.src_node = static_cast<uint8_t>(node_id_);
@@ -508,7 +508,7 @@ wire::Command ProxySet::command_for(int dcid, int dst_node, const core::Outbound
   c.hdr.dst_ep = job.dst_ep;
   c.hdr.seq = job.seq;
   c.hdr.ack_seq = job.ack_seq;
-  c.hdr.rcode = command == wire::CMD_SEND_ACK ? job.rcode : 0;
+  c.hdr.rcode = (command & core::kAck) ? job.rcode : 0;
   c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
   if (wire::command_info(c.hdr.command).body == wire::Body::kMessage) c.msg = job.msg;
   return c;
@@ -545,7 +545,7 @@ void ProxySet::send_jobs(Peer& p, core::DcTable& t, const std::vector<core::Outb
     }
     if (rc != 0) {  // callers wait for answers that will not come: fail them now
       for (size_t i = at; i < at + n; ++i)
-        if (jobs[i].cmd != (core::kCmdSend | core::kAck))
+        if (!(jobs[i].cmd & core::kAck))
           core::proxy_complete(t, p.node, jobs[i].cmd, jobs[i].src_ep, jobs[i].seq, rc == EDVSBADVALUE ? rc : EDVSNOTCONN);
     }
     at += n;
