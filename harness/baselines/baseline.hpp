@@ -63,6 +63,27 @@ measure::TwoProcessOutcome tcp_pingpong(const BaselineConfig& cfg);
 // one block received (the pipe_stream loop). Throughput = block_bytes * iterations / elapsed.
 measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
 
+// FIFO (named pipe) ping-pong: two FIFOs in a private temp directory (removed once open),
+// 64 bytes each way, the fd_pingpong loop of pipe/UNIX.
+measure::TwoProcessOutcome fifo_pingpong(const BaselineConfig& cfg);
+
+// FIFO stream: pipe_stream through a FIFO (the original's FIFO copy comparator, TLPI style).
+measure::TwoProcessOutcome fifo_stream(const BaselineConfig& cfg);
+
+// SysV message-queue ping-pong: one IPC_PRIVATE queue, message type 1 to the server and 2 to
+// the client, 64-byte msgsnd/msgrcv each way. The queue is removed when the run ends.
+measure::TwoProcessOutcome sysv_mq_pingpong(const BaselineConfig& cfg);
+
+// SysV message-queue stream: the server msgsnd()s messages of cfg.block_bytes as fast as it can,
+// the client msgrcv()s them; one op = one message received. Fails at once if block_bytes exceeds
+// /proc/sys/kernel/msgmax (8192 by default: the original's MQ series stops at 8 KB too). The
+// queue's msg_qbytes is raised to 4 blocks where the limits allow.
+measure::TwoProcessOutcome sysv_mq_stream(const BaselineConfig& cfg);
+
+// POSIX message-queue ping-pong: two queues (mq_maxmsg 4, mq_msgsize 64), unlinked right after
+// mq_open, 64-byte mq_send/mq_receive each way.
+measure::TwoProcessOutcome posix_mq_pingpong(const BaselineConfig& cfg);
+
 }  // namespace dvs::baselines
 
 #endif

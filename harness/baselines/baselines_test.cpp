@@ -71,6 +71,44 @@ TEST(Baselines, TcpBadAddressFailsCleanly) {
   EXPECT_NE(o.error.find("IPv4"), std::string::npos) << o.error;
 }
 
+TEST(Baselines, Fifo) { expect_good(fifo_pingpong(small(measure::Placement::Cross, 500)), 500); }
+
+TEST(Baselines, FifoSameCore) {
+  expect_good(fifo_pingpong(small(measure::Placement::Same, 500)), 500);
+}
+
+TEST(Baselines, FifoStream) {
+  auto c = small(measure::Placement::Cross, 200);
+  c.block_bytes = 4096;
+  auto o = fifo_stream(c);
+  expect_good(o, 200);
+  EXPECT_EQ(o.result->bytes_per_op, 4096u);
+}
+
+TEST(Baselines, SysvMq) {
+  expect_good(sysv_mq_pingpong(small(measure::Placement::Cross, 500)), 500);
+}
+
+TEST(Baselines, SysvMqStream) {
+  auto c = small(measure::Placement::Cross, 200);
+  c.block_bytes = 2048;
+  auto o = sysv_mq_stream(c);
+  expect_good(o, 200);
+  EXPECT_EQ(o.result->bytes_per_op, 2048u);
+}
+
+TEST(Baselines, SysvMqStreamTooLargeFailsCleanly) {
+  auto c = small(measure::Placement::None, 10);
+  c.block_bytes = size_t{1} << 30;
+  auto o = sysv_mq_stream(c);
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("msgmax"), std::string::npos) << o.error;
+}
+
+TEST(Baselines, PosixMq) {
+  expect_good(posix_mq_pingpong(small(measure::Placement::Cross, 500)), 500);
+}
+
 TEST(Baselines, TimeBudgetTruncates) {
   auto c = small(measure::Placement::Same, 1'000'000'000);
   c.loop.budget_ns = 50'000'000;  // 50 ms

@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 
 #include "cli/cluster_command.hpp"
+#include "cli/compare_command.hpp"
+#include "cli/gate_command.hpp"
+#include "cli/reproduce_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_options.hpp"
 
@@ -89,6 +92,9 @@ int main(int argc, char** argv) {
 
   dvs::cli::ClusterOptions co;
   auto* cluster = dvs::cli::add_cluster_command(app, &co);
+  dvs::cli::add_gate_command(app);  // exits from its callback (harness/cli/gate_command.hpp)
+  dvs::cli::add_compare_command(app);  // exits from its callback (compare_command.hpp)
+  dvs::cli::add_reproduce_command(app);  // exits from its callback (reproduce_command.hpp)
 
   try {
     app.parse(argc, argv);

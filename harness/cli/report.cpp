@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "stats/nonparametric.hpp"
+
 namespace dvs::cli {
 
 std::string format_ns(double ns) {
@@ -98,6 +100,7 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   const Cell& c = *r.cell;
   const RunOptions& o = *ctx.options;
   nlohmann::json j;
+  j["schema_version"] = kResultsSchemaVersion;
   j["run_id"] = ctx.run_id;
   j["cell"] = c.id;
   j["kind"] = c.kind == CellKind::PingPong ? "pingpong" : "copy";
@@ -134,6 +137,16 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
       {"max", s.max},
       {"mean", s.mean},
       {"histogram_max_relative_error", stats::Histogram::kMaxRelativeError}};
+  // Distribution-free 95 % CI of the median: order statistics of binomial ranks, located in the
+  // histogram by cumulative counts (assumes independent samples: see RESULTS_SCHEMA.md).
+  const stats::MedianCi ci = stats::median_ci(r.loop->samples, 0.95);
+  if (ci.n > 0)
+    j["latency"]["median_ci95"] = {{"lo", uint64_t(ci.lo)},
+                                   {"hi", uint64_t(ci.hi)},
+                                   {"lo_rank", ci.ranks.lo},
+                                   {"hi_rank", ci.ranks.hi},
+                                   {"coverage", ci.ranks.coverage},
+                                   {"reached", ci.ranks.reached}};
   if (c.kind == CellKind::PingPong) j["msgs_per_s"] = r.per_s;  // both directions
   else j["mb_per_s"] = r.per_s;                                 // MB = 1e6 bytes
   if (!c.baseline.empty()) {
@@ -152,7 +165,8 @@ nlohmann::json histogram_json(const RunContext& ctx, const CellResult& r) {
     for (size_t i = 0; i < stats::Histogram::kBuckets; ++i)
       if (h.bucket_count(i) != 0) b.push_back({stats::Histogram::bucket_low(i), h.bucket_count(i)});
   }
-  return {{"run_id", ctx.run_id},
+  return {{"schema_version", kResultsSchemaVersion},
+          {"run_id", ctx.run_id},
           {"cell", r.cell->id},
           {"unit", "ns"},
           {"sub_bits", stats::Histogram::kSubBits},
@@ -181,6 +195,80 @@ nlohmann::json options_json(const RunOptions& o) {
           {"argv", o.argv_line}};
 }
 
+namespace {
+
+// Columns of runs.csv: JSON pointers into a runs.jsonl row, and their CSV names.
+constexpr std::pair<const char*, const char*> kCsvColumns[] = {
+    {"schema_version", "/schema_version"},
+    {"run_id", "/run_id"},
+    {"cell", "/cell"},
+    {"section", "/section"},
+    {"kind", "/kind"},
+    {"mechanism", "/mechanism"},
+    {"label", "/label"},
+    {"wait", "/wait"},
+    {"placement", "/placement"},
+    {"status", "/status"},
+    {"error", "/error"},
+    {"truncated", "/truncated"},
+    {"iterations_planned", "/iterations_planned"},
+    {"bytes_per_op", "/bytes_per_op"},
+    {"elapsed_ns", "/elapsed_ns"},
+    {"latency_what", "/latency/what"},
+    {"n", "/latency/n"},
+    {"min_ns", "/latency/min"},
+    {"p50_ns", "/latency/p50"},
+    {"p90_ns", "/latency/p90"},
+    {"p99_ns", "/latency/p99"},
+    {"p99_9_ns", "/latency/p99_9"},
+    {"p99_99_ns", "/latency/p99_99"},
+    {"max_ns", "/latency/max"},
+    {"mean_ns", "/latency/mean"},
+    {"median_ci95_lo_ns", "/latency/median_ci95/lo"},
+    {"median_ci95_hi_ns", "/latency/median_ci95/hi"},
+    {"msgs_per_s", "/msgs_per_s"},
+    {"mb_per_s", "/mb_per_s"},
+    {"baseline", "/baseline"},
+    {"p50_ratio_to_baseline", "/p50_ratio_to_baseline"},
+    {"throughput_ratio_to_baseline", "/throughput_ratio_to_baseline"},
+    {"rate_ratio_to_baseline", "/rate_ratio_to_baseline"},
+    {"transport", "/transport"},
+    {"dvsd_batch", "/dvsd_batch"},
+    {"pairs", "/pairs"},
+};
+
+std::string csv_field(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) {
+    if (ch == '"') q += '"';
+    q += ch;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+std::string runs_csv_header() {
+  std::string h;
+  for (const auto& [name, ptr] : kCsvColumns) h += (h.empty() ? "" : ",") + std::string(name);
+  return h;
+}
+
+std::string runs_csv_line(const nlohmann::json& row) {
+  std::string line;
+  bool first = true;
+  for (const auto& [name, ptr] : kCsvColumns) {
+    if (!first) line += ',';
+    first = false;
+    const nlohmann::json::json_pointer p(ptr);
+    if (row.contains(p)) line += csv_field(row.at(p));
+  }
+  return line;
+}
+
 bool write_results(const RunContext& ctx, const nlohmann::json& meta,
                    const std::vector<CellResult>& results, std::string* err) {
   auto open = [&](const std::string& name, std::ofstream& f) {
@@ -188,18 +276,25 @@ bool write_results(const RunContext& ctx, const nlohmann::json& meta,
     if (!f) *err = fmt::format("cannot write {}/{}: {}", ctx.run_dir, name, strerror(errno));
     return bool(f);
   };
-  std::ofstream m, runs, hist;
-  if (!open("meta.json", m) || !open("runs.jsonl", runs) || !open("histograms.jsonl", hist))
+  std::ofstream m, runs, csv, hist;
+  if (!open("meta.json", m) || !open("runs.jsonl", runs) || !open("runs.csv", csv) ||
+      !open("histograms.jsonl", hist))
     return false;
-  m << meta.dump(2) << "\n";
+  nlohmann::json versioned = meta;
+  versioned["schema_version"] = kResultsSchemaVersion;
+  m << versioned.dump(2) << "\n";
+  csv << runs_csv_header() << "\n";
   for (const auto& r : results) {
-    runs << row_json(ctx, r).dump() << "\n";
+    const nlohmann::json row = row_json(ctx, r);
+    runs << row.dump() << "\n";
+    csv << runs_csv_line(row) << "\n";
     if (r.loop && r.ok) hist << histogram_json(ctx, r).dump() << "\n";
   }
   m.close();
   runs.close();
+  csv.close();
   hist.close();
-  if (!m || !runs || !hist) {
+  if (!m || !runs || !csv || !hist) {
     *err = fmt::format("write error in {}", ctx.run_dir);
     return false;
   }

@@ -1,5 +1,6 @@
 // Output of `dvs run`: the one human table (stdout) and the machine-readable files
-// (meta.json, runs.jsonl, histograms.jsonl) in the run directory.
+// (meta.json, runs.jsonl, runs.csv, histograms.jsonl) in the run directory. Their fields:
+// docs/RESULTS_SCHEMA.md (bump kResultsSchemaVersion when a field changes meaning or goes).
 #ifndef DVS_HARNESS_CLI_REPORT_HPP
 #define DVS_HARNESS_CLI_REPORT_HPP
 
@@ -12,6 +13,9 @@
 #include "cli/cells.hpp"
 
 namespace dvs::cli {
+
+// "schema_version" of meta.json, every runs.jsonl / histograms.jsonl row and runs.csv.
+inline constexpr int kResultsSchemaVersion = 1;
 
 struct RunContext {
   std::string run_id;
@@ -37,7 +41,11 @@ nlohmann::json histogram_json(const RunContext& ctx, const CellResult& r);
 
 nlohmann::json options_json(const RunOptions& o);
 
-// Writes meta.json, runs.jsonl and histograms.jsonl; false with *err on I/O failure.
+// runs.csv: a header line and one line per runs.jsonl row (the flat fields; RFC 4180 quoting).
+std::string runs_csv_header();
+std::string runs_csv_line(const nlohmann::json& row);
+
+// Writes meta.json, runs.jsonl, runs.csv and histograms.jsonl; false with *err on I/O failure.
 bool write_results(const RunContext& ctx, const nlohmann::json& meta,
                    const std::vector<CellResult>& results, std::string* err);
 

@@ -139,7 +139,7 @@ int run_command(const RunOptions& o) {
     fmt::print(stderr, "dvs run: error: {}\n", err);
     return 1;
   }
-  fmt::print("\nresults: {}/ (meta.json, runs.jsonl, histograms.jsonl{})\n", ctx.run_dir,
+  fmt::print("\nresults: {}/ (meta.json, runs.jsonl, runs.csv, histograms.jsonl{})\n", ctx.run_dir,
              bin.empty() ? "" : ", dvsd.log");
   std::fflush(stdout);
   return failed ? 1 : 0;

@@ -5,7 +5,7 @@ PKGS=(
   build-essential cmake g++ pkg-config make
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev liblz4-dev
-  iproute2 procps util-linux python3
+  iproute2 procps util-linux python3 valgrind
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,28 @@
+// `dvs compare A B`: compares two `dvs run` result directories cell by cell (docs/RESULTS_SCHEMA.md):
+// per cell with status ok in both, the change of the median latency (ratio B/A), a two-sided
+// Mann-Whitney U p-value and a verdict (faster / slower / no change: p < --alpha AND
+// |B/A - 1| > --threshold). One table on stdout, or one JSON document with --json.
+//
+// The test: with >= 5 ok rows of the cell on each side (repetitions), on the per-repetition
+// medians; otherwise on all samples of the two (merged) histograms, each bucket's samples at the
+// bucket midpoint. Samples within one run are serially correlated, so the sample test overstates
+// significance: the threshold is what keeps it from crying wolf.
+//
+// Exit status: 0 compared (whatever the verdicts), 2 bad input (missing directory, no runs.jsonl,
+// unreadable rows, no cell ok in both): one line on stderr.
+#ifndef DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
+#define DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
+
+namespace CLI {
+class App;
+}
+
+namespace dvs::cli {
+
+// Registers the `compare` subcommand; its callback runs the comparison and exits the process
+// with the status above.
+void add_compare_command(CLI::App& app);
+
+}  // namespace dvs::cli
+
+#endif

@@ -1,0 +1,34 @@
+// `dvs reproduce m3ipc`: re-runs the experiments of the original M3-IPC evaluation
+// (seed-system.md §5.2-5.3) on this machine and prints, per table, the published figure, ours,
+// both normalised to a common baseline measured the same way (pipes locally, the raw transport
+// remotely) and the ratio of the normalised values. Published figures: results/published/m3ipc.json.
+// Output: <out>/<run-id>/{reproduce.md, runs.jsonl, meta.json, dvsd logs}. docs/REPRODUCTION.md.
+#ifndef DVS_HARNESS_CLI_REPRODUCE_COMMAND_HPP
+#define DVS_HARNESS_CLI_REPRODUCE_COMMAND_HPP
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace dvs::cli {
+
+struct ReproduceOptions {
+  std::string experiment = "m3ipc";
+  bool quick = false;          // smoke run (< ~30 s): tiny counts, one repetition
+  std::string out_dir;         // parent of the run directory ("" = <source>/results/reproduce)
+  std::string dvsd_path;       // "" = $DVSD_BIN, else beside this binary
+  std::string published;       // "" = <source>/results/published/m3ipc.json
+  int reps = 0;                // repetitions per cell, median reported (0 = 3, --quick 1)
+  std::string argv_line;
+};
+
+// Registers `reproduce` on app. Its callback runs the experiment and exits the process with its
+// status (0 every cell ran, 1 a cell failed or setup failed, 2 bad usage), so main() needs no
+// dispatch line.
+CLI::App* add_reproduce_command(CLI::App& app);
+
+int run_reproduce(const ReproduceOptions& o);
+
+}  // namespace dvs::cli
+
+#endif
