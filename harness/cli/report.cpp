@@ -188,6 +188,7 @@ nlohmann::json options_json(const RunOptions& o) {
           {"no_remote", o.no_remote},
           {"remote_only", o.remote_only},
           {"remote_wait", o.remote_wait},
+          {"proxy_poll_us", o.proxy_poll_us},
           {"remote_iterations", o.remote_iterations},
           {"remote_copy_iterations", o.remote_copy_iterations},
           {"remote_pair_iterations", o.remote_pair_iterations},
