@@ -15,6 +15,7 @@
 
 #include "baselines/baseline.hpp"
 #include "baselines/fd_io.hpp"
+#include "baselines/fd_stream.hpp"
 #include "baselines/fd_pingpong.hpp"
 
 namespace dvs::baselines {
@@ -89,33 +90,7 @@ measure::TwoProcessOutcome fifo_stream(const BaselineConfig& cfg) {
   err = open_fifo(dir, "stream", &p[0], &p[1]);
   rmdir(dir.c_str());
   if (!err.empty()) return failed(err);
-  const size_t block = cfg.block_bytes;
-  // Writer: blocks until the reader closes its end (EPIPE), which is its normal end.
-  auto server = [&](measure::ChildCtx& ctx) -> int {
-    close(p[0]);
-    std::signal(SIGPIPE, SIG_IGN);
-    std::vector<unsigned char> buf(block, 0x5a);
-    for (;;) {
-      const int rc = write_full(p[1], buf.data(), buf.size());
-      if (rc == -EPIPE) return 0;
-      if (rc < 0) return ctx.fail("writer: %s", strerror(-rc));
-    }
-  };
-  auto client = [&](measure::ChildCtx& ctx, measure::LoopResult& res) -> int {
-    close(p[1]);
-    std::vector<unsigned char> buf(block);
-    res.bytes_per_op = block;
-    measure::run_timed_loop([&]() -> int { return read_full(p[0], buf.data(), buf.size()); },
-                            cfg.loop, res);
-    close(p[0]);
-    if (res.error < 0) return ctx.fail("reader: %s", strerror(-res.error));
-    if (buf[0] != 0x5a || buf[block - 1] != 0x5a) return ctx.fail("reader: corrupt data");
-    return 0;
-  };
-  return measure::run_two_process(cfg.cpus, server, client, cfg.timeout_ms, 3'000, [&] {
-    close(p[0]);
-    close(p[1]);
-  });
+  return fd_stream(cfg, p[0], p[1]);
 }
 
 }  // namespace dvs::baselines
