@@ -29,6 +29,8 @@ enum class Op : uint32_t {
   GetPriv = 10,    // dcid, ep -> priv
   SetPriv = 11,    // dcid, ep, caller_ep, priv
   RmtBind = 12,    // dcid, ep, node: ep lives on that node
+  AddNode = 13,    // dcid, node: the DC spans that node from now on
+  DelNode = 14,    // dcid, node: it no longer does (pending communications with it are aborted)
 };
 
 struct Request {

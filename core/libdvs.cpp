@@ -354,6 +354,20 @@ int dvs_rmtbind(int dcid, int ep, int nodeid) {
   return call(rq, &rp);
 }
 
+namespace {
+int node_op(Op op, int dcid, int nodeid) {
+  Request rq;
+  rq.op = static_cast<uint32_t>(op);
+  rq.dcid = dcid;
+  rq.node = nodeid;
+  Reply rp;
+  return call(rq, &rp);
+}
+}  // namespace
+
+int dvs_add_node(int dcid, int nodeid) { return node_op(Op::AddNode, dcid, nodeid); }
+int dvs_del_node(int dcid, int nodeid) { return node_op(Op::DelNode, dcid, nodeid); }
+
 int dvs_getep(pid_t pid) {
   Request rq;
   rq.op = static_cast<uint32_t>(Op::GetEp);

@@ -81,7 +81,7 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
   int node = ds.node.load(kRelaxed);
   if (rc == 0 && (node < 0 || node >= DVS_NR_NODES)) rc = EDVSBADNODEID;
   if (rc == 0 && node == t.geometry().node_id) rc = EDVSBADNODEID;
-  if (rc == 0 && !((t.geometry().nodes >> node) & 1u)) rc = EDVSNODCNODE;
+  if (rc == 0 && !t.spans(node)) rc = EDVSNODCNODE;
   if (rc == 0 && cmd == kCmdReply && !receptive(ds, c.endpoint)) rc = EDVSPROCSTS;
   int p = t.geometry().proxy_index(node);
   if (rc == 0) rc = lock_slot(t.slot(p));
@@ -140,7 +140,7 @@ long remote_vcopy(Caller& c, int node, const VcopyRequest& v) {
   DcTable& t = *c.table;
   Slot& self = t.slot(c.index);
   if (node < 0 || node >= DVS_NR_NODES || node == t.geometry().node_id) return EDVSBADNODEID;
-  if (!((t.geometry().nodes >> node) & 1u)) return EDVSNODCNODE;
+  if (!t.spans(node)) return EDVSNODCNODE;
   int p = t.geometry().proxy_index(node);
   Slot& ps = t.slot(p);
   if (int rc = lock_slot(ps); rc != 0) return rc;
@@ -321,7 +321,7 @@ int admin_bind_remote(DcTable& t, int ep, int node) {
   int x = kNoSlot;
   if (int rc = index_of_endpoint(t, ep, &x); rc != 0) return rc;
   if (node < 0 || node >= DVS_NR_NODES || node == t.geometry().node_id) return EDVSBADNODEID;
-  if (!((t.geometry().nodes >> node) & 1u)) return EDVSNODCNODE;  // the DC does not span that node
+  if (!t.spans(node)) return EDVSNODCNODE;  // the DC does not span that node
   Slot& s = t.slot(x);
   if (int rc = lock_slot(s); rc != 0) return rc;
   uint32_t f = s.flags.load(kRelaxed);
@@ -356,6 +356,7 @@ int admin_bind_remote(DcTable& t, int ep, int node) {
 
 int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep, uint32_t seq,
                   const dvs_message_t& m) {
+  if (!t.spans(node)) return EDVSNODCNODE;  // del_node'd: its traffic for this DC is refused
   int e = kNoSlot, d = kNoSlot;
   if (index_of_endpoint(t, src_ep, &e) != 0) return EDVSBADSRCDST;
   if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
@@ -427,6 +428,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
 }
 
 int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t ack_seq, const dvs_message_t& m) {
+  if (!t.spans(node)) return EDVSNODCNODE;
   int c = kNoSlot;
   if (int rc = index_of_endpoint(t, dst_ep, &c); rc != 0) return rc;
   Slot& cs = t.slot(c);

@@ -454,3 +454,78 @@ TEST(DcSpan, CommandLineChecksNodesAndPeers) {
   EXPECT_NE(std::string::npos, r.err.find("--peer")) << r.err;
 }
 }  // namespace
+
+namespace {
+// add_node / del_node at run time: argument errors, then on a live two-node DC: del_node fails a
+// sendrec in flight, refuses later calls and rmtbinds with EDVSNODCNODE and shows in the DC's
+// info; add_node brings the node back and IPC works again.
+TEST_P(TwoNodes, AddAndDelNodeAtRunTime) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, took, deleted, del_done;
+  auto deleter = run_in_child("deleter@0", [&] {
+    CHILD_CHECK(dvs_open(s0.c_str()) >= 0);
+    CHILD_CHECK(took.recv(Millis(15000)));
+    CHILD_CHECK_EQ(0, dvs_del_node(0, 1));
+    CHILD_CHECK_EQ(EDVSNODCNODE, dvs_del_node(0, 1));
+    del_done.send(1);
+    return 0;
+  });
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // the request node 0 then deletes us under
+    took.send(1);
+    CHILD_CHECK(deleted.recv(Millis(15000)));
+    // Node 0 is re-added: a fresh request arrives and is answered.
+    for (;;) {
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 15000));
+      if (m.m_type == 77) break;  // probes (notify) until then
+    }
+    m.m_type = 78;
+    CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    // Argument errors.
+    CHILD_CHECK_EQ(EDVSBADDCID, dvs_add_node(9, 1));
+    CHILD_CHECK_EQ(EDVSBADNODEID, dvs_add_node(0, 0));   // this node
+    CHILD_CHECK_EQ(EDVSBADNODEID, dvs_del_node(0, 32));
+    CHILD_CHECK_EQ(EDVSNOPROXY, dvs_add_node(0, 5));     // no link to node 5 is configured
+    CHILD_CHECK_EQ(EDVSNODEBUSY, dvs_add_node(0, 1));    // already spanned
+    dvs_dcinfo_t info{};
+    CHILD_CHECK_EQ(0, dvs_getdcinfo(0, &info));
+    CHILD_CHECK_EQ(3u, info.nodes);
+    // A sendrec in flight when node 1 is deleted (by the deleter) fails; it does not hang.
+    dvs_message_t m{};
+    auto t0 = std::chrono::steady_clock::now();
+    int rc = dvs_sendrec_T(kServer, &m, 20000);
+    CHILD_CHECK(rc == EDVSNOTCONN || rc == EDVSDSTDIED);
+    CHILD_CHECK(dvs::testing::ms_since(t0) < 10000);
+    CHILD_CHECK(del_done.recv(Millis(15000)));
+    CHILD_CHECK_EQ(0, dvs_getdcinfo(0, &info));
+    CHILD_CHECK_EQ(1u, info.nodes);
+    CHILD_CHECK_EQ(EDVSNODCNODE, dvs_rmtbind(0, kServer, 1));
+    int after = dvs_send_T(kServer, &m, 2000);  // its descriptor is gone with the node
+    CHILD_CHECK(after < 0 && after != EDVSTIMEDOUT);
+    deleted.send(1);
+    // Back again.
+    CHILD_CHECK_EQ(0, dvs_add_node(0, 1));
+    CHILD_CHECK_EQ(0, dvs_getdcinfo(0, &info));
+    CHILD_CHECK_EQ(3u, info.nodes);
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kServer, 1));
+    CHILD_CHECK(wait_link(kServer));
+    m.m_type = 77;
+    CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 10000));
+    CHILD_CHECK_EQ(78, m.m_type);
+    return 0;
+  });
+  EXPECT_TRUE(client.wait_ok(Millis(40000)));
+  EXPECT_TRUE(server.wait_ok(Millis(40000)));
+  EXPECT_TRUE(deleter.wait_ok(Millis(5000)));
+}
+}  // namespace

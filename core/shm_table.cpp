@@ -48,6 +48,8 @@ DcTable& DcTable::operator=(DcTable&& o) noexcept {
   if (this != &o) {
     release();
     geo_ = o.geo_;
+    created_ = o.created_;
+    nodes_.store(o.nodes_.load());
     fd_ = std::exchange(o.fd_, -1);
     base_ = std::exchange(o.base_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
@@ -96,7 +98,7 @@ int DcTable::create(const DcGeometry& g) {
   h->nr_sysprocs = g.nr_sysprocs;
   h->nr_slots = g.nr_slots();
   h->max_copylen = g.max_copylen;
-  h->nodes = g.nodes;
+  h->nodes.store(g.nodes, std::memory_order_relaxed);
   memcpy(h->name, g.name, sizeof h->name);
   h->slot_size = sizeof(Slot);
   auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(base) + header_bytes());
@@ -125,6 +127,8 @@ int DcTable::create(const DcGeometry& g) {
   }
   pthread_mutexattr_destroy(&attr);
   geo_ = g;
+  created_ = true;
+  nodes_.store(g.nodes);
   fd_ = fd;
   base_ = base;
   bytes_ = bytes;
@@ -153,7 +157,7 @@ int DcTable::map_fd(int fd) {
   g.nr_tasks = h->nr_tasks;
   g.nr_sysprocs = h->nr_sysprocs;
   g.max_copylen = h->max_copylen;
-  g.nodes = h->nodes;
+  g.nodes = h->nodes.load(std::memory_order_acquire);
   memcpy(g.name, h->name, sizeof g.name);
   g.name[sizeof g.name - 1] = '\0';
   bool ok = h->magic == kTableMagic && h->version == kTableVersion && h->slot_size == sizeof(Slot) &&
@@ -164,6 +168,7 @@ int DcTable::map_fd(int fd) {
     return EDVSBADVALUE;
   }
   geo_ = g;
+  created_ = false;
   fd_ = fd;
   base_ = base;
   bytes_ = bytes;

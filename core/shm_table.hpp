@@ -82,7 +82,9 @@ struct alignas(128) TableHeader {
   int32_t nr_sysprocs;
   int32_t nr_slots;
   int64_t max_copylen;
-  uint32_t nodes;
+  // Bitmap of the nodes the DC spans now: set at creation, changed by dvsd only (add_node /
+  // del_node); read by every process deciding whether a remote endpoint is reachable.
+  std::atomic<uint32_t> nodes;
   char name[16];
   uint64_t slot_size;  // sizeof(Slot) of the writer, checked by every mapper
   // dvsd's doorbell for this DC: bumped (and futex-woken when dvsd sleeps) whenever a process
@@ -98,7 +100,7 @@ struct DcGeometry {
   int nr_tasks = 35;
   int nr_sysprocs = 64;
   int64_t max_copylen = 1 << 20;
-  uint32_t nodes = 1;           // bitmap of the nodes the DC spans
+  uint32_t nodes = 1;           // bitmap of the nodes the DC spans at creation (DcTable::spans: now)
   bool explicit_nodes = false;  // nodes given by the configuration (else: this node and its peers)
   int node_id = 0;
   char name[16] = "dc0";
@@ -138,6 +140,21 @@ class DcTable {
   int map_fd(int fd);
 
   const DcGeometry& geometry() const { return geo_; }
+  // Whether the DC spans node now. dvsd (the creator) answers from its own trusted copy; a
+  // process that mapped the table reads the header, which only dvsd writes.
+  bool spans(int node) const {
+    if (node < 0 || node >= 32) return false;
+    return ((nodes() >> node) & 1u) != 0;
+  }
+  uint32_t nodes() const {
+    return created_ ? nodes_.load(std::memory_order_acquire)
+                    : static_cast<const TableHeader*>(base_)->nodes.load(std::memory_order_acquire);
+  }
+  // dvsd: the DC spans `bits` from now on (its trusted copy and the header).
+  void set_nodes(uint32_t bits) {
+    nodes_.store(bits, std::memory_order_release);
+    header().nodes.store(bits, std::memory_order_release);
+  }
   int fd() const { return fd_; }
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
@@ -147,6 +164,8 @@ class DcTable {
  private:
   void release();
   DcGeometry geo_{};
+  bool created_ = false;  // by create() (dvsd), not map_fd()
+  std::atomic<uint32_t> nodes_{0};  // dvsd's trusted span (created_ only; proxies read it)
   int fd_ = -1;
   void* base_ = nullptr;
   size_t bytes_ = 0;

@@ -41,4 +41,16 @@ bool split_uri(std::string_view uri, std::string_view* scheme, std::string_view*
   return true;
 }
 
+bool for_each_query_pair(std::string_view query,
+                         const std::function<bool(std::string_view key, std::string_view value)>& take) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || !take(kv.substr(0, eq), kv.substr(eq + 1))) return false;
+  }
+  return true;
+}
+
 }  // namespace dvs::transport

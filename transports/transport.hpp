@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -97,5 +98,10 @@ class Transport {
 
 // "tcp://127.0.0.1:4000" -> scheme "tcp", rest "127.0.0.1:4000". False if there is no "://".
 bool split_uri(std::string_view uri, std::string_view* scheme, std::string_view* rest);
+
+// Calls take(key, value) for each "key=value" of a URI query "k=v&k=v" (without the '?'). False
+// as soon as a pair has no '=' or take() returns false (an unknown key, a bad value).
+bool for_each_query_pair(std::string_view query,
+                         const std::function<bool(std::string_view key, std::string_view value)>& take);
 
 }  // namespace dvs::transport

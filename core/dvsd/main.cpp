@@ -2,12 +2,17 @@
 //   dvsd --node N --socket PATH [--config FILE.toml] [--dc SPEC]...
 // SPEC = id[,name=NAME][,procs=N][,tasks=N][,sysprocs=N][,copylen=BYTES]. Without --dc and
 // without DCs in the config, DC 0 with the original's defaults (221 procs, 35 tasks, 64 sysprocs).
+// --cpus LIST (e.g. "1" or "0,2-3") pins dvsd and all its threads to those CPUs: a node emulated
+// on this machine gets its own CPUs, as a real node would.
 // Prints "dvsd: node N ready on PATH" once it accepts clients; SIGTERM/SIGINT end it (exit 0).
 // Bad input: one line on stderr naming the problem, exit 2.
+#include <sched.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +24,29 @@
 
 namespace {
 dvs::dvsd::Server* g_server = nullptr;
+
+// "1", "0,2-3": "" or what is wrong.
+std::string parse_cpu_list(const std::string& list, cpu_set_t* set) {
+  CPU_ZERO(set);
+  size_t at = 0;
+  while (at <= list.size()) {
+    size_t comma = list.find(',', at);
+    std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    int lo = 0, hi = 0;
+    char tail = 0;
+    if (std::sscanf(item.c_str(), "%d-%d%c", &lo, &hi, &tail) == 2) {
+    } else if (std::sscanf(item.c_str(), "%d%c", &lo, &tail) == 1) {
+      hi = lo;
+    } else {
+      return "expected CPU numbers and ranges separated by commas, got '" + item + "'";
+    }
+    if (lo < 0 || hi < lo || hi >= CPU_SETSIZE) return "bad range '" + item + "'";
+    for (int c = lo; c <= hi; ++c) CPU_SET(c, set);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return "";
+}
 void on_signal(int) {
   if (g_server) g_server->stop();
 }
@@ -48,6 +76,8 @@ int main(int argc, char** argv) {
   app.add_flag("--lz4", popt.lz4, "compress link payloads with LZ4 when that makes them smaller");
   app.add_option("--poll-us", popt.poll_us, "proxies poll this long after traffic before sleeping (0 = never; burns CPU)")
       ->check(CLI::Range(0, 1000000));
+  std::string cpus;
+  app.add_option("--cpus", cpus, "pin dvsd (all its threads) to these CPUs: LIST like 1 or 0,2-3");
   app.add_option("--copy-chunk", popt.copy_chunk, "bytes per vcopy frame between nodes (all chunks of a copy are pipelined)")
       ->check(CLI::Range(4096, 1 << 20));
   try {
@@ -56,6 +86,18 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "dvsd: %s\n", e.what());
     return 2;
+  }
+
+  if (!cpus.empty()) {
+    cpu_set_t set;
+    if (auto err = parse_cpu_list(cpus, &set); !err.empty()) {
+      std::fprintf(stderr, "dvsd: bad --cpus '%s': %s\n", cpus.c_str(), err.c_str());
+      return 2;
+    }
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      std::fprintf(stderr, "dvsd: --cpus %s: sched_setaffinity: %s\n", cpus.c_str(), std::strerror(errno));
+      return 2;
+    }
   }
 
   dvs::core::NodeConfig cfg;
@@ -121,6 +163,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (proxies)
+    server.set_node_ops([&proxies](dvs::core::DcTable& t, int other, bool add) {
+      return add ? proxies->add_node(t, other) : proxies->del_node(t, other);
+    });
   g_server = &server;
   struct sigaction sa {};
   sa.sa_handler = on_signal;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/ipc.hpp"
 #include "core/proxy/wire.hpp"
 #include "core/waiter.hpp"
 #include "transports/registry.hpp"
@@ -106,6 +107,37 @@ void ProxySet::set_up(Peer& p, bool up) {
   for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
 }
 
+int ProxySet::add_node(core::DcTable& t, int node) {
+  Peer* p = peer(node);
+  if (!p) return EDVSNOPROXY;  // no link to that node is configured
+  std::lock_guard<std::mutex> g(nodes_mu_);
+  if (t.spans(node)) return EDVSNODEBUSY;
+  t.set_nodes(t.nodes() | (1u << node));
+  bool up = false;
+  {
+    std::lock_guard<std::mutex> lg(p->mu);
+    up = p->link != nullptr;
+  }
+  if (up) core::proxy_set_up(t, node, true);
+  log("DC " + std::to_string(t.geometry().dcid) + " spans node " + std::to_string(node) + " (add_node)");
+  return 0;
+}
+
+int ProxySet::del_node(core::DcTable& t, int node) {
+  std::lock_guard<std::mutex> g(nodes_mu_);
+  if (!t.spans(node)) return EDVSNODCNODE;
+  // New calls fail first; then what is in flight and the waits for its endpoints; then its
+  // endpoints' descriptors go (callers blocked on them are answered by the unbind).
+  t.set_nodes(t.nodes() & ~(1u << node));
+  core::proxy_set_up(t, node, false);
+  for (int i = 0; i < t.geometry().nr_slots(); ++i) {
+    core::Slot& s = t.slot(i);
+    if ((s.flags.load() & DVS_REMOTE) && s.node.load() == node) (void)core::admin_unbind(t, i);
+  }
+  log("DC " + std::to_string(t.geometry().dcid) + " no longer spans node " + std::to_string(node) + " (del_node)");
+  return 0;
+}
+
 namespace {
 // Copies between this process (dvsd) and pid; false on any failure.
 bool copy_with(pid_t pid, bool read_remote, void* local, uint64_t remote_addr, size_t len) {
@@ -185,18 +217,28 @@ int ProxySet::send_copy_chunk(Peer& p, core::DcTable& t, uint16_t command, int32
   c.hdr.seq = seq;
   c.vcopy = d;
   c.payload = payload;
-  thread_local std::vector<std::byte> frame;
+  return send_command(p, c, opt_.lz4);
+}
+
+int ProxySet::send_command(Peer& p, const wire::Command& c, bool lz4) {
+  // Header and body encoded apart from the payload, which goes straight from the caller's
+  // buffer to the link in one gather send (no copy into a frame).
+  thread_local std::vector<std::byte> head;
+  std::span<const std::byte> payload;
   wire::EncodeOptions eo;
-  eo.lz4 = opt_.lz4;
-  if (wire::encode_frame(c, frame, eo) != wire::WireError::kOk) return EDVSBADVALUE;
+  eo.lz4 = lz4;
+  if (auto e = wire::encode_frame_head(c, head, &payload, eo); e != wire::WireError::kOk) {
+    log("refusing to send an invalid " + std::string(wire::command_info(c.hdr.command).name) + ": " + wire::reason(e));
+    return EDVSBADVALUE;
+  }
   std::shared_ptr<transport::Link> link;
   {
     std::lock_guard<std::mutex> g(p.mu);
     link = p.link;
   }
   if (!link) return EDVSNOTCONN;
-  iovec iov{frame.data(), frame.size()};
-  int rc = link->send(std::span<const iovec>(&iov, 1));
+  iovec iov[2] = {{head.data(), head.size()}, {const_cast<std::byte*>(payload.data()), payload.size()}};
+  int rc = link->send(std::span<const iovec>(iov, payload.empty() ? 1 : 2));
   if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
   return rc;
 }
@@ -235,17 +277,7 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
     a.hdr.rcode = rcode;
     a.vcopy = v;
     if (rcode == 0) a.payload = payload;
-    thread_local std::vector<std::byte> frame;
-    wire::EncodeOptions eo;
-    eo.lz4 = opt_.lz4;
-    if (wire::encode_frame(a, frame, eo) != wire::WireError::kOk) return;
-    std::shared_ptr<transport::Link> link;
-    {
-      std::lock_guard<std::mutex> g(p.mu);
-      link = p.link;
-    }
-    iovec iov{frame.data(), frame.size()};
-    if (link && link->send(std::span<const iovec>(&iov, 1)) == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
+    send_command(p, a, opt_.lz4);
   };
   pid_t pid = 0;
   switch (h.command) {
@@ -296,12 +328,6 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
 
 int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq, uint64_t ack_seq,
                        int32_t rcode, const dvs_message_t* msg) {
-  std::shared_ptr<transport::Link> link;
-  {
-    std::lock_guard<std::mutex> g(p.mu);
-    link = p.link;
-  }
-  if (!link) return EDVSNOTCONN;
   wire::Command c;
   c.hdr.command = static_cast<uint16_t>(command);
   c.hdr.dcid = static_cast<uint8_t>(dcid);
@@ -314,15 +340,7 @@ int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t d
   c.hdr.rcode = rcode;
   c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
   if (msg) c.msg = *msg;
-  thread_local std::vector<std::byte> frame;  // reused: no allocation per ACK
-  if (auto e = wire::encode_frame(c, frame); e != wire::WireError::kOk) {
-    log("refusing to send an invalid " + std::string(wire::command_info(c.hdr.command).name) + ": " + wire::reason(e));
-    return EDVSBADVALUE;
-  }
-  iovec iov{frame.data(), frame.size()};
-  int rc = link->send(std::span<const iovec>(&iov, 1));
-  if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
-  return rc;
+  return send_command(p, c, false);
 }
 
 void ProxySet::accept_thread() {

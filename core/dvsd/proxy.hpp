@@ -43,8 +43,8 @@ struct ProxyOptions {
   int dial_retry_ms = 200;  // between dial attempts
   uint32_t batch_max = 64;  // commands per frame (1 = no batching), the original's MAXBATCMD idea
   bool lz4 = false;         // LZ4 payloads when that makes them smaller
-  uint32_t copy_chunk = 64 * 1024;
-  int poll_us = 0;  // poll links and the doorbell this long after traffic before sleeping  // vcopy bytes per frame (all chunks are sent at once: pipelined)
+  uint32_t copy_chunk = 512 * 1024;  // vcopy bytes per frame (all chunks of a copy are sent at once: pipelined)
+  int poll_us = 0;  // poll links and the doorbell this long after traffic before sleeping
 };
 
 class ProxySet {
@@ -60,6 +60,10 @@ class ProxySet {
   void stop();
   // The URI actually listened on (port 0 resolved).
   std::string listen_uri() const;
+  // add_node / del_node on table t (see dvs_add_node in dvs.h): 0 or an EDVS code. Called by
+  // the control server's thread.
+  int add_node(core::DcTable& t, int node);
+  int del_node(core::DcTable& t, int node);
 
  private:
   struct Peer {
@@ -74,7 +78,11 @@ class ProxySet {
     std::thread thread;
   };
 
+  // Encodes c and sends it on p's link as one frame (payload gathered, not copied). 0, or
+  // EDVSNOTCONN (no link / the send failed: the link is going down), EDVSBADVALUE (c invalid).
+  int send_command(Peer& p, const wire::Command& c, bool lz4);
   void link_thread(Peer& p);
+  std::mutex nodes_mu_;  // serialises add_node / del_node
   void accept_thread();
   void dispatch_thread(core::DcTable* t);
   // Sends popped jobs to p in order, batched; callers of jobs that cannot be sent fail now.

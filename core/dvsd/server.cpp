@@ -256,8 +256,8 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
       rp.dcinfo.nr_procs = g.nr_procs;
       rp.dcinfo.nr_tasks = g.nr_tasks;
       rp.dcinfo.nr_sysprocs = g.nr_sysprocs;
-      rp.dcinfo.nr_nodes = __builtin_popcount(g.nodes);
-      rp.dcinfo.nodes = g.nodes;
+      rp.dcinfo.nr_nodes = __builtin_popcount(t->nodes());
+      rp.dcinfo.nodes = t->nodes();
       rp.dcinfo.max_copylen = g.max_copylen;
       std::memcpy(rp.dcinfo.name, g.name, sizeof rp.dcinfo.name);
       rp.rc = 0;
@@ -303,6 +303,15 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
       core::DcTable* t = table(rq.dcid);
       rp.rc = t ? core::admin_bind_remote(*t, rq.ep, rq.node) : EDVSBADDCID;
       if (rp.rc == 0) rp.ep = rq.ep;
+      return rp;
+    }
+    case Op::AddNode:
+    case Op::DelNode: {
+      core::DcTable* t = table(rq.dcid);
+      if (!t) rp.rc = EDVSBADDCID;
+      else if (rq.node < 0 || rq.node >= DVS_NR_NODES || rq.node == cfg_.node_id) rp.rc = EDVSBADNODEID;
+      else if (!node_ops_) rp.rc = EDVSNOPROXY;  // no proxies on this node at all
+      else rp.rc = node_ops_(*t, rq.node, static_cast<Op>(rq.op) == Op::AddNode);
       return rp;
     }
   }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,13 @@ class Server {
   void set_verbose(bool v) { verbose_ = v; }
   // The DC tables (valid after start(), for the proxies).
   std::vector<core::DcTable*> tables();
+  // add_node / del_node (dcid and node already validated) are carried out by the proxies: set
+  // before run(). Without it they fail with EDVSNOPROXY.
+  using NodeOps = std::function<int(core::DcTable& t, int node, bool add)>;
+  void set_node_ops(NodeOps ops) { node_ops_ = std::move(ops); }
 
  private:
+  NodeOps node_ops_;
   struct Binding {
     int dcid;
     int index;

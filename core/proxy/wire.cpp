@@ -296,18 +296,20 @@ WireError check_command(const Command& c, bool inner, uint32_t max_payload) {
 
 // Writes the frame: header h (flags/batch_count set by the caller), the body of lead, and the
 // raw payload (compressed if asked and worthwhile). h is validated first.
-WireError write_frame(WireHeader h, const Command& lead, std::span<const std::byte> raw,
-                      std::vector<std::byte>& out, const EncodeOptions& opt) {
+// Header + body into head; *wire_payload = what follows them on the wire (raw itself, or the
+// LZ4 form in a thread-local buffer valid until this thread's next call).
+WireError write_head(WireHeader h, const Command& lead, std::span<const std::byte> raw, std::vector<std::byte>& head,
+                     std::span<const std::byte>* wire_payload, const EncodeOptions& opt) {
   thread_local std::vector<std::byte> z;
-  out.clear();
+  head.clear();
   if (raw.size() > limit(opt.max_payload)) return WireError::kPayloadTooLarge;
-  std::span<const std::byte> wire_payload = raw;
+  *wire_payload = raw;
   h.raw_len = static_cast<uint32_t>(raw.size());
   if (opt.lz4 && raw.size() >= std::max<uint32_t>(opt.lz4_min_bytes, 1) && lz4_compress_if_smaller(raw, z)) {
     h.flags |= FLAG_LZ4;
-    wire_payload = z;
+    *wire_payload = z;
   }
-  h.payload_len = static_cast<uint32_t>(wire_payload.size());
+  h.payload_len = static_cast<uint32_t>(wire_payload->size());
   if (opt.checksum) h.flags |= FLAG_CHECKSUM;
   h.checksum = 0;
   WireError e = check_header(h, opt.max_payload, kMaxBatch, false);
@@ -317,12 +319,24 @@ WireError write_frame(WireHeader h, const Command& lead, std::span<const std::by
     e = check_vcopy(lead.vcopy, h, opt.max_payload, (h.flags & FLAG_BATCH) != 0);
     if (e != WireError::kOk) return e;
   }
-  const size_t bsz = body_bytes(b);
-  out.resize(kHeaderSize + bsz + wire_payload.size());
-  encode_header(h, std::span<std::byte, kHeaderSize>(out.data(), kHeaderSize));
-  write_body(lead, b, out.data() + kHeaderSize);
-  if (!wire_payload.empty()) std::memcpy(out.data() + kHeaderSize + bsz, wire_payload.data(), wire_payload.size());
-  if (opt.checksum) put32(out.data() + kChecksumOffset, frame_crc(out));
+  head.resize(kHeaderSize + body_bytes(b));
+  encode_header(h, std::span<std::byte, kHeaderSize>(head.data(), kHeaderSize));
+  write_body(lead, b, head.data() + kHeaderSize);
+  if (opt.checksum) put32(head.data() + kChecksumOffset, crc32c(*wire_payload, frame_crc(head)));
+  return WireError::kOk;
+}
+
+WireError write_frame(WireHeader h, const Command& lead, std::span<const std::byte> raw,
+                      std::vector<std::byte>& out, const EncodeOptions& opt) {
+  std::span<const std::byte> wire_payload;
+  const WireError e = write_head(h, lead, raw, out, &wire_payload, opt);
+  if (e != WireError::kOk) {
+    out.clear();
+    return e;
+  }
+  const size_t head = out.size();
+  out.resize(head + wire_payload.size());
+  if (!wire_payload.empty()) std::memcpy(out.data() + head, wire_payload.data(), wire_payload.size());
   return WireError::kOk;
 }
 
@@ -528,6 +542,17 @@ WireError encode_frame(const Command& c, std::vector<std::byte>& out, const Enco
     return WireError::kPayloadTooLarge;
   }
   return write_frame(base_header(c), c, c.payload, out, opt);
+}
+
+WireError encode_frame_head(const Command& c, std::vector<std::byte>& head, std::span<const std::byte>* payload,
+                            const EncodeOptions& opt) {
+  if (c.payload.size() > limit(opt.max_payload)) {
+    head.clear();
+    return WireError::kPayloadTooLarge;
+  }
+  const WireError e = write_head(base_header(c), c, c.payload, head, payload, opt);
+  if (e != WireError::kOk) head.clear();
+  return e;
 }
 
 WireError encode_batch(std::span<const Command> cmds, std::vector<std::byte>& out, const EncodeOptions& opt) {

@@ -235,6 +235,12 @@ struct DecodeOptions {
 // (an invalid command is refused, nothing usable is left in out).
 WireError encode_frame(const Command& c, std::vector<std::byte>& out, const EncodeOptions& opt = {});
 
+// The same frame without copying the payload: head gets the header and body, *payload the bytes
+// that follow them on the wire — c.payload itself, or its LZ4 form in a thread-local buffer
+// valid until this thread encodes again. Send {head, *payload} as one gather list.
+WireError encode_frame_head(const Command& c, std::vector<std::byte>& head, std::span<const std::byte>* payload,
+                            const EncodeOptions& opt = {});
+
 // Encodes cmds[0] as the leading command and cmds[1..] as its payload (FLAG_BATCH,
 // batch_count = cmds.size() - 1, as the original's c_batch_nr). Every command must be batchable
 // (no payload) and go over the same link (same src_node and dst_node). One command → a plain

@@ -375,6 +375,39 @@ TEST(WireRoundTrip, PayloadViewsPointIntoTheFrame) {
   EXPECT_EQ(d.commands[0].payload.size(), 300u);
 }
 
+// encode_frame_head + its payload is byte for byte the frame encode_frame makes, with and
+// without LZ4 and the checksum; with a payload, the plain case points at the caller's bytes.
+TEST(WireRoundTrip, GatherHeadPlusPayloadIsTheSameFrame) {
+  for (uint16_t cmd : std::initializer_list<uint16_t>{CMD_COPYIN_DATA, CMD_COPYOUT_DATA, CMD_SEND_MSG, CMD_HELLO}) {
+    for (bool lz4 : {false, true}) {
+      for (bool crc : {false, true}) {
+        Command c = make(cmd, 4096);
+        EncodeOptions o;
+        o.lz4 = lz4;
+        o.checksum = crc;
+        const Bytes whole = encode(c, o);
+        Bytes head;
+        std::span<const std::byte> payload;
+        ASSERT_EQ(encode_frame_head(c, head, &payload, o), E::kOk);
+        Bytes joined = head;
+        joined.insert(joined.end(), payload.begin(), payload.end());
+        EXPECT_EQ(joined, whole) << command_info(cmd).name << " lz4=" << lz4 << " crc=" << crc;
+        if (!lz4 && !c.payload.empty()) {
+          EXPECT_EQ(payload.data(), c.payload.data());
+        }
+        DecodedFrame d;
+        EXPECT_EQ(decode_frame(joined, &d), E::kOk);
+      }
+    }
+  }
+  Command bad = make(CMD_COPYIN_DATA, 4096);
+  bad.vcopy.chunk_len = 1;  // disagrees with the payload
+  Bytes head = bytes_of("stale");
+  std::span<const std::byte> payload;
+  EXPECT_NE(encode_frame_head(bad, head, &payload), E::kOk);
+  EXPECT_TRUE(head.empty());
+}
+
 // ---- validation: every error -----------------------------------------------------------------
 
 TEST(WireValidate, HeaderFields) {

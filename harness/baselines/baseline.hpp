@@ -27,6 +27,13 @@ struct BaselineConfig {
   uint32_t spin_ns = 20'000;   // spin budget of ShmWait::SpinThenFutex
   size_t block_bytes = 65536;  // pipe_stream / tcp_stream block size
   std::string tcp_host = "127.0.0.1";  // tcp_pingpong / tcp_stream: a local IPv4 address
+  // tcp_pingpong / tcp_stream between two network namespaces (names under /run/netns; "" = this
+  // one): the client's socket lives in tcp_client_netns, the server's in tcp_server_netns, and
+  // tcp_host is the server namespace's address (see make_tcp_pair).
+  std::string tcp_client_netns, tcp_server_netns;
+  // tcp_stream: the reader sets SO_RCVLOWAT = block_bytes, so the kernel wakes it once per block
+  // rather than once per arriving segment (what dvs's tcp transport does for large frames).
+  bool stream_rcvlowat = false;
   int poll_us = 0;  // fd ping-pongs on sockets: poll this long before blocking (see read_full_polling)
 };
 
@@ -62,6 +69,11 @@ measure::TwoProcessOutcome tcp_pingpong(const BaselineConfig& cfg);
 // writes blocks of cfg.block_bytes as fast as it can, the client reads whole blocks; one op =
 // one block received (the pipe_stream loop). Throughput = block_bytes * iterations / elapsed.
 measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
+
+// TIPC ping-pong: one TIPC SOCK_STREAM connection by service name on this node (TIPC_NODELAY),
+// 64 bytes each way, the fd_pingpong loop. Where the kernel has no AF_TIPC it fails at once with
+// the error "AF_TIPC not supported by this kernel (EAFNOSUPPORT)" (the VM lab has it: docs/LAB.md).
+measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg);
 
 // FIFO (named pipe) ping-pong: two FIFOs in a private temp directory (removed once open),
 // 64 bytes each way, the fd_pingpong loop of pipe/UNIX.

@@ -71,6 +71,12 @@ TEST(Baselines, TcpBadAddressFailsCleanly) {
   EXPECT_NE(o.error.find("IPv4"), std::string::npos) << o.error;
 }
 
+TEST(Baselines, Tipc) {
+  auto o = tipc_pingpong(small(measure::Placement::Cross, 500));
+  if (!o.ok && o.error.find("EAFNOSUPPORT") != std::string::npos) GTEST_SKIP() << o.error << " (run it in dvs lab)";
+  expect_good(o, 500);
+}
+
 TEST(Baselines, Fifo) { expect_good(fifo_pingpong(small(measure::Placement::Cross, 500)), 500); }
 
 TEST(Baselines, FifoSameCore) {

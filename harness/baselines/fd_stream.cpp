@@ -29,6 +29,11 @@ measure::TwoProcessOutcome fd_stream(const BaselineConfig& cfg, int reader_fd, i
     close(writer_fd);
     std::vector<unsigned char> buf(block);
     res.bytes_per_op = block;
+    if (cfg.stream_rcvlowat) {  // woken once per block instead of once per segment
+      const int v = static_cast<int>(block);
+      if (setsockopt(reader_fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) != 0)
+        return ctx.fail("reader: SO_RCVLOWAT: %s", strerror(errno));
+    }
     measure::run_timed_loop([&]() -> int { return read_full(reader_fd, buf.data(), buf.size()); },
                             cfg.loop, res);
     shutdown(reader_fd, SHUT_RDWR);  // a socket: tell the writer now (ENOTSOCK otherwise, ignored)

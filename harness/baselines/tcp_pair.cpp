@@ -2,6 +2,9 @@
 #include "baselines/tcp_pair.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
@@ -13,7 +16,42 @@
 
 namespace dvs::baselines {
 
-int make_tcp_pair(const std::string& host, int* client_fd, int* server_fd, std::string* err) {
+namespace {
+
+// Enters /run/netns/<name> for the calling thread until destroyed ("" = stays where it is).
+class ScopedNetns {
+ public:
+  explicit ScopedNetns(const std::string& name) {
+    if (name.empty()) return;
+    home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    const int target = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (home_ < 0 || target < 0) {
+      error_ = fmt::format("cannot open network namespace {}: {}", name, strerror(errno));
+    } else if (setns(target, CLONE_NEWNET) != 0) {
+      error_ = fmt::format("cannot enter network namespace {}: {}", name, strerror(errno));
+    } else {
+      entered_ = true;
+    }
+    if (target >= 0) close(target);
+  }
+  ~ScopedNetns() {
+    if (entered_) (void)setns(home_, CLONE_NEWNET);
+    if (home_ >= 0) close(home_);
+  }
+  ScopedNetns(const ScopedNetns&) = delete;
+  ScopedNetns& operator=(const ScopedNetns&) = delete;
+  const std::string& error() const { return error_; }
+
+ private:
+  int home_ = -1;
+  bool entered_ = false;
+  std::string error_;
+};
+
+}  // namespace
+
+int make_tcp_pair(const std::string& host, int* client_fd, int* server_fd, std::string* err,
+                  const std::string& client_netns, const std::string& server_netns) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
@@ -28,13 +66,28 @@ int make_tcp_pair(const std::string& host, int* client_fd, int* server_fd, std::
       if (fd >= 0) close(fd);
     return -e;
   };
-  lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  {
+    ScopedNetns in(server_netns);
+    if (!in.error().empty()) {
+      *err = "tcp: " + in.error();
+      return -EINVAL;
+    }
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }
   if (lfd < 0) return fail("socket");
   if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("bind");
   if (listen(lfd, 1) != 0) return fail("listen");
   socklen_t len = sizeof addr;
   if (getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return fail("getsockname");
-  cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  {
+    ScopedNetns in(client_netns);
+    if (!in.error().empty()) {
+      close(lfd);
+      *err = "tcp: " + in.error();
+      return -EINVAL;
+    }
+    cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }
   if (cfd < 0) return fail("socket");
   // A local connect completes through the listen backlog: no second thread needed.
   if (connect(cfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("connect");

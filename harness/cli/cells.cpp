@@ -17,9 +17,6 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-constexpr const char* kSpinOneCore =
-    "spin with both processes on one CPU measures the scheduler's timeslice";
-
 }  // namespace
 
 std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
@@ -44,18 +41,7 @@ std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
 
   std::vector<Cell> cells;
   // ---- raw baselines, ping-pong ----
-  struct ShmMode {
-    const char* wait;
-    baselines::ShmWait mode;
-    const char* label;
-    const char* short_name;
-  };
-  const ShmMode shm_modes[] = {
-      {"spin", baselines::ShmWait::Spin, "raw shm, 1 line each way", "raw-shm-spin"},
-      {"spin-then-block", baselines::ShmWait::SpinThenFutex, "raw shm + futex", "raw-shm-stb"},
-      {"block", baselines::ShmWait::Futex, "raw shm + futex", "raw-futex"},
-  };
-  for (const auto& m : shm_modes) {
+  for (const auto& m : kShmBaselineModes) {
     if (!has(o.waits, m.wait)) continue;
     Cell c;
     c.id = fmt::format("baseline/shm/{}", m.wait);
@@ -63,7 +49,7 @@ std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
     c.wait = m.wait;
     c.short_name = m.short_name;
     c.iterations = iters_for(m.wait);
-    if (one_cpu && c.wait == "spin") c.skip_reason = kSpinOneCore;
+    if (one_cpu && c.wait == "spin") c.skip_reason = kSpinOneCoreReason;
     const auto cfg = base_cfg(c.iterations);
     const auto mode = m.mode;
     c.run = [cfg, mode] { return baselines::shm_pingpong(cfg, mode); };
@@ -119,7 +105,7 @@ std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
       c.baseline = matching.at(w);
       c.iterations = iters_for(w);
       if (!dvs_skip_reason.empty()) c.skip_reason = dvs_skip_reason;
-      else if (one_cpu && w == "spin") c.skip_reason = kSpinOneCore;
+      else if (one_cpu && w == "spin") c.skip_reason = kSpinOneCoreReason;
       const auto cfg = dvs_cfg(mode, c.iterations);
       c.run = [cfg, prim] { return workloads::run_pingpong(prim, cfg); };
       cells.push_back(std::move(c));
@@ -187,6 +173,13 @@ CellResult execute_cell(const Cell& c) {
                   : double(r.loop->bytes_per_op) * double(r.loop->iterations) / secs / 1e6;
   }
   return r;
+}
+
+measure::TwoProcessOutcome outcome_not_run(const std::string& why) {
+  measure::TwoProcessOutcome o;
+  o.result = std::make_unique<measure::LoopResult>();
+  o.error = why;
+  return o;
 }
 
 void attach_ratios(std::vector<CellResult>& results) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baselines/baseline.hpp"
 #include "cli/run_options.hpp"
 #include "measure/placement.hpp"
 #include "measure/two_process.hpp"
@@ -56,11 +57,32 @@ struct CellResult {
   std::string ratio_vs;         // short_name of the baseline
 };
 
+// The raw shared-memory ping-pong under each wait strategy: the baseline of dvs ping-pongs under
+// spin and spin-then-block (`dvs run` also measures the futex one; block cells compare with pipe).
+struct ShmBaselineMode {
+  const char* wait;  // spin | spin-then-block | block
+  baselines::ShmWait mode;
+  const char* label;
+  const char* short_name;
+};
+inline constexpr ShmBaselineMode kShmBaselineModes[] = {
+    {"spin", baselines::ShmWait::Spin, "raw shm, 1 line each way", "raw-shm-spin"},
+    {"spin-then-block", baselines::ShmWait::SpinThenFutex, "raw shm + futex", "raw-shm-stb"},
+    {"block", baselines::ShmWait::Futex, "raw shm + futex", "raw-futex"},
+};
+
+// Why a spin cell is not run with both processes on one CPU (it would measure the timeslice).
+inline constexpr const char* kSpinOneCoreReason =
+    "spin with both processes on one CPU measures the scheduler's timeslice";
+
 // dvsd_socket "" with dvs_skip_reason: dvs cells are planned but skipped with that reason.
 std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
                              const std::string& dvsd_socket, const std::string& dvs_skip_reason);
 
 CellResult execute_cell(const Cell& c);
+
+// The outcome of a cell that could not be measured (e.g. its dvsd is not up): failed with `why`.
+measure::TwoProcessOutcome outcome_not_run(const std::string& why);
 
 void attach_ratios(std::vector<CellResult>& results);
 

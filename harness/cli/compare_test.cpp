@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/test_temp_dir.hpp"
 #include "stats/histogram.hpp"
 
 namespace {
@@ -44,19 +45,7 @@ Ran run_shell(const std::string& cmd) {
 
 std::string dvs() { return DVS_CLI_PATH; }
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() / (tag + "-" + std::to_string(getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using dvs::testing::TempDir;
 
 // A synthetic run directory: cells "syn/c<i>" with lognormal RTTs around 10 us; `scale[i]`
 // multiplies cell i's samples.

@@ -8,12 +8,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/bench_command.hpp"
 #include "cli/cluster_command.hpp"
 #include "cli/compare_command.hpp"
 #include "cli/gate_command.hpp"
+#include "cli/microbench_command.hpp"
 #include "cli/reproduce_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_options.hpp"
+#include "lab/lab_command.hpp"
 
 namespace {
 
@@ -66,6 +69,11 @@ int main(int argc, char** argv) {
                   "Run only cells whose id contains one of these substrings (e.g. sendrec,pipe)")
       ->delimiter(',');
   run->add_flag("--quick", o.quick, "Small iteration counts: an end-to-end smoke run");
+  run->add_option("--repeat", o.repeat,
+                  "Run every cell N times, interleaved by repetition (rep 1 of all cells, then rep 2, "
+                  "...); each repetition is a runs.jsonl row with \"rep\", the table shows the median "
+                  "one (default 1; dvs compare tests per-repetition medians from 5)")
+      ->check(CLI::Range(1, 1000));
   run->add_option("--out", o.out_dir, "Parent directory of the run directory "
                                       "(default: <source>/results/runs)");
   run->add_option("--dvsd", o.dvsd_path,
@@ -80,6 +88,15 @@ int main(int argc, char** argv) {
   run->add_option("--proxy-poll-us", o.proxy_poll_us,
                   "dvsd --poll-us of both remote nodes: proxies poll this long after traffic before "
                   "sleeping (default 0: they block)")->check(CLI::Range(0, 1000000));
+  run->add_option("--remote-net", o.remote_net,
+                  "Where the remote nodes and raw TCP rows run: auto (network namespaces joined by "
+                  "veth pairs if this machine allows, else loopback), netns, loopback (default auto)")
+      ->check(CLI::IsMember({"auto", "netns", "loopback"}));
+  run->add_option("--proxy-copy-chunk", o.proxy_copy_chunk,
+                  "dvsd --copy-chunk of both remote nodes: vcopy bytes per frame (default: dvsd's)")
+      ->check(CLI::Range(4096, 1 << 20));
+  run->add_flag_callback("--dvsd-unpinned", [&o] { o.pin_nodes = false; }, "Let the remote nodes' dvsd threads float over all CPUs "
+                              "(default: each node's dvsd is pinned to the CPU of its measuring process)");
   run->add_option("--remote-iterations", o.remote_iterations,
                   "Round trips of each remote RTT row and of raw TCP ping-pong (default 5000; "
                   "--quick 200)")->check(kPositive);
@@ -93,8 +110,11 @@ int main(int argc, char** argv) {
   dvs::cli::ClusterOptions co;
   auto* cluster = dvs::cli::add_cluster_command(app, &co);
   dvs::cli::add_gate_command(app);  // exits from its callback (harness/cli/gate_command.hpp)
+  dvs::cli::add_microbench_command(app);  // exits from its callback (microbench_command.hpp)
   dvs::cli::add_compare_command(app);  // exits from its callback (compare_command.hpp)
   dvs::cli::add_reproduce_command(app);  // exits from its callback (reproduce_command.hpp)
+  dvs::bench::add_bench_command(app, o.argv_line);  // exits from its callback (bench/bench_command.hpp)
+  dvs::lab::add_lab_command(app);  // exits from its callback (harness/lab/lab_command.hpp)
 
   try {
     app.parse(argc, argv);

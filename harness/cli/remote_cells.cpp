@@ -5,6 +5,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "baselines/baseline.hpp"
 #include "pingpong/pingpong.hpp"
@@ -57,54 +58,89 @@ const CellResult* find(const std::vector<CellResult>& rs, const std::string& id_
 RemoteNodes::RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason)
     : bin_(std::move(bin)), run_dir_(std::move(run_dir)), skip_(std::move(skip_reason)) {}
 
+std::string remote_netns_unavailable() { return cluster::netns_unavailable_reason(); }
+
 std::string RemoteNodes::ensure(int batch) {
   if (!skip_.empty()) return skip_;
-  if (batch_ == batch) return "";
+  if (batch_ == batch && cluster_) return "";
   stop();
-  const std::string b = std::to_string(batch);
-  const std::string log1 = fmt::format("{}/dvsd-remote-batch{}-node1.log", run_dir_, batch);
-  const std::string log0 = fmt::format("{}/dvsd-remote-batch{}-node0.log", run_dir_, batch);
-  std::string err;
-  // Node 1 listens (port 0: any free port); its --peer 0 entry is only an id (it never dials
-  // a lower id). Node 0 dials node 1's resolved URI.
-  const std::vector<std::string> poll = {"--poll-us", std::to_string(poll_us_)};
-  std::vector<std::string> a1 = {"--listen", fmt::format("tcp://{}:0", kHost), "--peer",
-                                 fmt::format("{}=tcp://{}:1", kClientNode, kHost), "--batch", b};
-  a1.insert(a1.end(), poll.begin(), poll.end());
-  if (!n1_.start(bin_, kServerNode, log1, a1, &err))
-    return "dvsd node 1 did not start: " + err;
-  if (n1_.listen_uri().empty()) {
-    n1_.stop();
-    return "dvsd node 1 printed no \"listening on URI\" line (see " + log1 + ")";
+  cluster::ClusterSpec spec;
+  spec.name = netns_ ? "dvsrun" : "dvsrun-lo";
+  spec.source = "<dvs run remote section>";
+  for (int id : {kClientNode, kServerNode}) {
+    cluster::NodeSpec n;
+    n.id = id;
+    n.host = kHost;
+    const int cpu = id == kClientNode ? cpu0_ : cpu1_;
+    if (cpu >= 0) n.cpus = std::to_string(cpu);
+    spec.nodes.push_back(n);
   }
-  uri_ = n1_.listen_uri();
-  std::vector<std::string> a0 = {"--peer", fmt::format("{}={}", kServerNode, uri_), "--batch", b};
-  a0.insert(a0.end(), poll.begin(), poll.end());
-  if (!n0_.start(bin_, kClientNode, log0, a0, &err)) {
-    n1_.stop();
-    return "dvsd node 0 did not start: " + err;
+  cluster::DcSpec dc;
+  dc.id = 0;
+  dc.nodes = {kClientNode, kServerNode};
+  spec.dcs.push_back(dc);
+  spec.link.batch = batch;
+  spec.link.poll_us = poll_us_;
+  spec.link.copy_chunk = static_cast<int>(copy_chunk_);
+  cluster::UpOptions up;
+  up.netns = netns_;
+  up.dvsd = bin_;
+  up.owned = true;
+  up.state_dir = fmt::format("{}/cluster-batch{}", run_dir_, batch);
+  if (auto err = cluster::Cluster::up(spec, up, &cluster_); !err.empty()) {
+    cluster_.reset();
+    return "the two dvsd nodes did not start: " + err;
+  }
+  if (auto err = cluster_->wait_links(10'000); !err.empty()) {
+    stop();
+    return "the two dvsd nodes did not link: " + err;
   }
   batch_ = batch;
-  started_.push_back(fmt::format("node 1: {} --node 1 --listen tcp://{}:0 --peer 0=tcp://{}:1 "
-                                 "--batch {} --poll-us {} (listening on {}); node 0: {} --node 0 "
-                                 "--peer 1={} --batch {} --poll-us {}",
-                                 bin_, kHost, kHost, batch, poll_us_, uri_, bin_, uri_, batch, poll_us_));
+  std::string line;
+  for (const auto& n : cluster_->state().nodes)
+    line += fmt::format("{}node {}{}: {}", line.empty() ? "" : "; ", n.id,
+                        n.netns.empty() ? "" : " (netns " + n.netns + ", " + n.address + ")", fmt::join(n.argv, " "));
+  started_.push_back(line);
   return "";
 }
 
 void RemoteNodes::stop() {
-  n0_.stop();
-  n1_.stop();
+  if (cluster_) (void)cluster_->down(2000);
+  cluster_.reset();
   batch_ = 0;
+}
+
+std::string RemoteNodes::socket(int node) const { return cluster_ ? cluster_->socket(node) : std::string(); }
+
+std::string RemoteNodes::address(int node) const {
+  if (!netns_) return kHost;
+  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
+  return n ? n->address : std::string();
+}
+
+std::string RemoteNodes::netns_name(int node) const {
+  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
+  return n ? n->netns : std::string();
+}
+
+std::string RemoteNodes::dvsd_threads() const {
+  if (!pinned()) return "unpinned";
+  return fmt::format("node 0's dvsd pinned to cpu{}, node 1's to cpu{}", cpu0_, cpu1_);
+}
+
+std::string RemoteNodes::network() const {
+  return netns_ ? std::string("tcp between two network namespaces (veth pairs to a bridge)")
+                : fmt::format("tcp://{} (loopback)", kHost);
 }
 
 nlohmann::json RemoteNodes::describe() const {
   return {{"binary", bin_},
           {"transport", "tcp"},
-          {"address", kHost},
+          {"network", network()},
+          {"netns", netns_},
           {"client_node", kClientNode},
           {"server_node", kServerNode},
-          {"dvsd_threads", "unpinned"},
+          {"dvsd_threads", dvsd_threads()},
           {"lz4", false},
           {"pairs_started", started_},
           {"error", skip_}};
@@ -119,7 +155,6 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
   const auto wait = workloads::parse_wait(o.remote_wait).value_or(DVS_WAIT_BLOCK);
   const bool one_cpu = cpus.placement == measure::Placement::Same;
   const size_t block = size_t(o.remote_copy_bytes);
-  const std::string transport_note = fmt::format("tcp://{} (loopback)", kHost);
 
   auto base_cfg = [&](uint64_t iters) {
     baselines::BaselineConfig b;
@@ -148,13 +183,13 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
   auto extra = [&](bool dvs, int batch, int pairs) {
     nlohmann::json j = {{"section", kRemoteSection},
                         {"transport", "tcp"},
-                        {"address", kHost},
+                        {"network", nodes->network()},
                         {"endpoint_placement", cpus.describe()}};
     if (dvs) {
       j["nodes"] = {{"client", kClientNode}, {"server", kServerNode}, {"count", 2}};
       j["dvsd_batch"] = batch;
       j["dvsd_lz4"] = false;
-      j["dvsd_threads"] = "unpinned";
+      j["dvsd_threads"] = nodes->dvsd_threads();
       j["dvsd_poll_us"] = o.proxy_poll_us;
       j["pairs"] = pairs;
     } else {
@@ -162,6 +197,20 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       j["note"] = "raw sockets between the two measuring processes, no dvsd";
     }
     return j;
+  };
+  // A raw TCP cell: on loopback as is; with namespaces, between the nodes' two namespaces (they
+  // exist once the nodes run, so the nodes are started first).
+  auto baseline_run = [nodes](baselines::BaselineConfig cfg, measure::TwoProcessOutcome (*fn)(const baselines::BaselineConfig&)) {
+    return [nodes, cfg, fn]() -> measure::TwoProcessOutcome {
+      auto b = cfg;
+      if (nodes->netns()) {
+        if (std::string err = nodes->ensure(kBatchDefault); !err.empty()) return not_run(err);
+        b.tcp_host = nodes->address(kServerNode);
+        b.tcp_client_netns = nodes->netns_name(kClientNode);
+        b.tcp_server_netns = nodes->netns_name(kServerNode);
+      }
+      return fn(b);
+    };
   };
   // A dvs cell: make sure the node pair with `batch` runs, then measure.
   auto dvs_run = [nodes](int batch, auto fn) {
@@ -193,7 +242,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
     c.row_extra["poll_us"] = o.proxy_poll_us;
     auto cfg = base_cfg(o.remote_iterations);
     cfg.poll_us = o.proxy_poll_us;
-    c.run = [cfg] { return baselines::tcp_pingpong(cfg); };
+    c.run = baseline_run(cfg, baselines::tcp_pingpong);
     add(std::move(c));
   }
   using workloads::remote::RemoteLoop;
@@ -216,17 +265,22 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
     });
     add(std::move(c));
   }
-  {
+  for (bool lowat : {false, true}) {
+    // The standard stream (what iperf-style tools measure: the reader is woken per segment) is
+    // the vcopy rows' baseline; the SO_RCVLOWAT variant is shown beside it as the strongest raw
+    // receiver (woken once per block, as dvs's tcp transport does for large frames).
     Cell c;
-    c.id = kTcpStream;
+    c.id = lowat ? std::string(kTcpStream) + "_rcvlowat" : std::string(kTcpStream);
     c.kind = CellKind::Copy;
-    c.label = fmt::format("raw TCP stream, {} KiB writes", block / 1024);
+    c.label = fmt::format("raw TCP stream, {} KiB writes{}", block / 1024, lowat ? ", SO_RCVLOWAT" : "");
     c.wait = "block";
-    c.short_name = "tcp-stream";
+    c.short_name = lowat ? "tcp-stream-lowat" : "tcp-stream";
     c.iterations = o.remote_copy_iterations;
     c.row_extra = extra(false, 0, 0);
-    const auto cfg = base_cfg(o.remote_copy_iterations);
-    c.run = [cfg] { return baselines::tcp_stream(cfg); };
+    c.row_extra["rcvlowat"] = lowat;
+    auto cfg = base_cfg(o.remote_copy_iterations);
+    cfg.stream_rcvlowat = lowat;
+    c.run = baseline_run(cfg, baselines::tcp_stream);
     add(std::move(c));
   }
   for (RemoteLoop l : {RemoteLoop::VcopyPull, RemoteLoop::VcopyPush}) {
@@ -323,12 +377,11 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
   constexpr const char* kFmt = "{:<46} {:<8} {:<11} {:>7} {:>10} {:>10} {:>10}  {}\n";
   const std::string line(132, '-');
   const std::string pl = short_placement(ctx.placement);
-  fmt::print(out, "\nremote (2 nodes, tcp, loopback): client on node 0, server on node 1, one dvsd "
-                  "per node linked over tcp://{} (dvsd --batch 64 unless the row says otherwise; "
-                  "no LZ4)\n", kHost);
+  fmt::print(out, "\nremote (2 nodes): client on node 0, server on node 1, one dvsd per node linked "
+                  "over {} (dvsd --batch 64 unless the row says otherwise; no LZ4); the raw TCP rows "
+                  "run over the same network\n", ctx.remote_network);
   fmt::print(out, "placement: measuring processes {} (dvs: client and server endpoints; raw TCP: "
-                  "its two processes); both dvsd unpinned (their dispatcher and link threads float "
-                  "over all CPUs)\n", ctx.placement);
+                  "its two processes); dvsd: {}\n", ctx.placement, ctx.remote_dvsd_threads);
   fmt::print(out, "dvs endpoints wait: {}; the proxies' threads {}; the raw TCP rows block in read().\n\n",
              o.remote_wait,
              o.proxy_poll_us > 0 ? fmt::format("poll {} us after traffic, then block (dvsd --poll-us)", o.proxy_poll_us)

@@ -20,6 +20,7 @@
 
 #include "cli/cells.hpp"
 #include "cli/dvsd_process.hpp"
+#include "cluster/cluster.hpp"
 #include "cli/report.hpp"
 #include "cli/run_options.hpp"
 #include "measure/placement.hpp"
@@ -28,7 +29,11 @@ namespace dvs::cli {
 
 inline constexpr const char* kRemoteSection = "remote";
 
-// The two dvsd nodes, started on first use and restarted when another --batch is asked for.
+// The two dvsd nodes, started on first use (as a two-node cluster: harness/cluster) and
+// restarted when another --batch is asked for. Loopback mode: plain processes, node 1 listening
+// on tcp://127.0.0.1. Netns mode: each node's dvsd in its own network namespace, joined by veth
+// pairs to a bridge (real separate network stacks); the raw TCP baselines then run between the
+// same two namespaces (their sockets are made inside them: baselines/tcp_pair.hpp).
 class RemoteNodes {
  public:
   // bin "" : every ensure() fails with skip_reason.
@@ -37,24 +42,47 @@ class RemoteNodes {
   RemoteNodes(const RemoteNodes&) = delete;
   RemoteNodes& operator=(const RemoteNodes&) = delete;
 
-  // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` running: "" or why not.
+  // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` running and their link
+  // up: "" or why not.
   std::string ensure(int batch);
-  // dvsd --poll-us for nodes started from now on (0: the proxies block).
-  void set_poll_us(int us) { poll_us_ = us; }
+  // Options for nodes started from now on.
+  void set_poll_us(int us) { poll_us_ = us; }  // dvsd --poll-us (0: the proxies block)
+  // dvsd --cpus of each node (-1: unpinned). A node emulated on this machine gets the CPU its
+  // measuring process runs on, as a real node has its own CPUs.
+  void set_node_cpus(int node0_cpu, int node1_cpu) {
+    cpu0_ = node0_cpu;
+    cpu1_ = node1_cpu;
+  }
+  void set_copy_chunk(uint32_t bytes) { copy_chunk_ = bytes; }  // dvsd --copy-chunk (0: default)
+  void set_netns(bool on) { netns_ = on; }
+  bool netns() const { return netns_; }
+  bool pinned() const { return cpu0_ >= 0 || cpu1_ >= 0; }
   void stop();
-  const std::string& socket(int node) const { return node == 0 ? n0_.socket_path() : n1_.socket_path(); }
-  const std::string& node1_uri() const { return uri_; }
+  std::string socket(int node) const;
+  // Where the raw TCP baselines run: node 1's address ("127.0.0.1" on loopback) and each node's
+  // network namespace ("" on loopback). Netns names exist only after ensure().
+  std::string address(int node) const;
+  std::string netns_name(int node) const;
   // "dvsd <bin>: node 0 --peer 1=tcp://127.0.0.1:PORT, node 1 --listen ..., heartbeat 500 ms"
   nlohmann::json describe() const;
+  // "unpinned" or which CPU each node's dvsd is pinned to.
+  std::string dvsd_threads() const;
+  // "tcp://127.0.0.1 (loopback)" or "tcp between network namespaces (veth + bridge)".
+  std::string network() const;
 
  private:
   std::string bin_, run_dir_, skip_;
-  DvsdProcess n0_, n1_;
+  std::unique_ptr<cluster::Cluster> cluster_;
   int batch_ = 0;
   int poll_us_ = 0;
-  std::string uri_;
+  int cpu0_ = -1, cpu1_ = -1;
+  uint32_t copy_chunk_ = 0;
+  bool netns_ = false;
   std::vector<std::string> started_;  // one line per pair started, for meta.json
 };
+
+// "" if `dvs run` can put its remote nodes in network namespaces here, else why not.
+std::string remote_netns_unavailable();
 
 // The section's cells (filtered by o.only like the others). Skipped with skip_reason if the
 // nodes cannot run.

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -185,10 +187,14 @@ nlohmann::json options_json(const RunOptions& o) {
           {"cell_budget_s", o.cell_budget_s},
           {"quick", o.quick},
           {"only", o.only},
+          {"repeat", o.repeat},
           {"no_remote", o.no_remote},
           {"remote_only", o.remote_only},
           {"remote_wait", o.remote_wait},
           {"proxy_poll_us", o.proxy_poll_us},
+          {"pin_nodes", o.pin_nodes},
+          {"proxy_copy_chunk", o.proxy_copy_chunk},
+          {"remote_net", o.remote_net},
           {"remote_iterations", o.remote_iterations},
           {"remote_copy_iterations", o.remote_copy_iterations},
           {"remote_pair_iterations", o.remote_pair_iterations},
@@ -236,6 +242,10 @@ constexpr std::pair<const char*, const char*> kCsvColumns[] = {
     {"transport", "/transport"},
     {"dvsd_batch", "/dvsd_batch"},
     {"pairs", "/pairs"},
+    {"rep", "/rep"},
+    {"repetitions", "/repetitions"},
+    {"matrix", "/matrix"},
+    {"primitive", "/primitive"},
 };
 
 std::string csv_field(const nlohmann::json& v) {
@@ -270,33 +280,89 @@ std::string runs_csv_line(const nlohmann::json& row) {
   return line;
 }
 
-bool write_results(const RunContext& ctx, const nlohmann::json& meta,
-                   const std::vector<CellResult>& results, std::string* err) {
-  auto open = [&](const std::string& name, std::ofstream& f) {
-    f.open(ctx.run_dir + "/" + name);
-    if (!f) *err = fmt::format("cannot write {}/{}: {}", ctx.run_dir, name, strerror(errno));
-    return bool(f);
-  };
-  std::ofstream m, runs, csv, hist;
-  if (!open("meta.json", m) || !open("runs.jsonl", runs) || !open("runs.csv", csv) ||
-      !open("histograms.jsonl", hist))
+bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::string* run_id,
+                  std::string* dir, std::string* err) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) {
+    *err = fmt::format("cannot create {}: {}", out_dir, ec.message());
     return false;
+  }
+  for (int i = 1; i < 1000; ++i) {
+    *run_id = i == 1 ? base_id : fmt::format("{}-{}", base_id, i);
+    *dir = (fs::path(out_dir) / *run_id).string();
+    if (fs::create_directory(*dir, ec)) return true;
+    if (ec) {
+      *err = fmt::format("cannot create {}: {}", *dir, ec.message());
+      return false;
+    }
+  }
+  *err = "too many runs with the same id";
+  return false;
+}
+
+nlohmann::json run_conventions() {
+  return {{"rtt", "round trip: one 64-byte message each way"},
+          {"msgs_per_s", "2 * round trips / elapsed (both directions, as the original)"},
+          {"mb_per_s", "bytes moved / elapsed / 1e6"},
+          {"sample", "time between consecutive iteration ends (one clock_gettime + one histogram "
+                     "record inside every sample, the same for dvs and baselines)"}};
+}
+
+bool ResultsWriter::open(const std::string& run_dir, std::string* err) {
+  dir_ = run_dir;
+  for (auto [name, f] : {std::pair{"runs.jsonl", &runs_}, std::pair{"runs.csv", &csv_},
+                         std::pair{"histograms.jsonl", &hist_}}) {
+    f->open(dir_ + "/" + name);
+    if (!*f) {
+      *err = fmt::format("cannot write {}/{}: {}", dir_, name, strerror(errno));
+      return false;
+    }
+  }
+  csv_ << runs_csv_header() << "\n" << std::flush;
+  return bool(csv_);
+}
+
+bool ResultsWriter::write_meta(const nlohmann::json& meta, std::string* err) {
   nlohmann::json versioned = meta;
   versioned["schema_version"] = kResultsSchemaVersion;
-  m << versioned.dump(2) << "\n";
-  csv << runs_csv_header() << "\n";
-  for (const auto& r : results) {
-    const nlohmann::json row = row_json(ctx, r);
-    runs << row.dump() << "\n";
-    csv << runs_csv_line(row) << "\n";
-    if (r.loop && r.ok) hist << histogram_json(ctx, r).dump() << "\n";
+  versioned["schema_minor"] = kResultsSchemaMinor;
+  const std::string path = dir_ + "/meta.json", tmp = path + ".tmp";
+  {
+    std::ofstream m(tmp);
+    m << versioned.dump(2) << "\n";
+    m.close();
+    if (!m) {
+      *err = fmt::format("cannot write {}: {}", tmp, strerror(errno));
+      return false;
+    }
   }
-  m.close();
-  runs.close();
-  csv.close();
-  hist.close();
-  if (!m || !runs || !csv || !hist) {
-    *err = fmt::format("write error in {}", ctx.run_dir);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = fmt::format("cannot rename {} to {}: {}", tmp, path, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool ResultsWriter::append(const nlohmann::json& row, const nlohmann::json* histogram,
+                           std::string* err) {
+  runs_ << row.dump() << "\n" << std::flush;
+  csv_ << runs_csv_line(row) << "\n" << std::flush;
+  if (histogram != nullptr) hist_ << histogram->dump() << "\n" << std::flush;
+  if (!runs_ || !csv_ || !hist_) {
+    *err = fmt::format("write error in {}", dir_);
+    return false;
+  }
+  return true;
+}
+
+bool ResultsWriter::close(std::string* err) {
+  runs_.close();
+  csv_.close();
+  hist_.close();
+  if (!runs_ || !csv_ || !hist_) {
+    *err = fmt::format("write error in {}", dir_);
     return false;
   }
   return true;

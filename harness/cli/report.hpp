@@ -5,6 +5,7 @@
 #define DVS_HARNESS_CLI_REPORT_HPP
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace dvs::cli {
 
 // "schema_version" of meta.json, every runs.jsonl / histograms.jsonl row and runs.csv.
 inline constexpr int kResultsSchemaVersion = 1;
+// "schema_minor" of meta.json: counts the additions within one schema_version (readers ignore
+// fields they do not know). 1: rep/repetitions on rows, dvs bench fields, meta.json interrupted.
+inline constexpr int kResultsSchemaMinor = 1;
 
 struct RunContext {
   std::string run_id;
@@ -24,6 +28,8 @@ struct RunContext {
   std::string placement_note;
   std::string dvsd;       // "dvsd <path>, node 0, DC 0" or why not
   std::string loadavg_start;  // /proc/loadavg before the first cell
+  std::string remote_dvsd_threads;  // RemoteNodes::dvsd_threads()
+  std::string remote_network;       // RemoteNodes::network()
   const RunOptions* options = nullptr;
 };
 
@@ -45,9 +51,30 @@ nlohmann::json options_json(const RunOptions& o);
 std::string runs_csv_header();
 std::string runs_csv_line(const nlohmann::json& row);
 
-// Writes meta.json, runs.jsonl, runs.csv and histograms.jsonl; false with *err on I/O failure.
-bool write_results(const RunContext& ctx, const nlohmann::json& meta,
-                   const std::vector<CellResult>& results, std::string* err);
+// Creates <out_dir>/<base_id> (or <base_id>-2, -3... if taken): *run_id and *dir; false with *err.
+bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::string* run_id,
+                  std::string* dir, std::string* err);
+
+// meta.json "conventions": what an RTT, msgs/s, MB/s and a sample are.
+nlohmann::json run_conventions();
+
+// The result files of one run directory, written as the run goes: open() creates runs.jsonl,
+// runs.csv (with its header) and histograms.jsonl; append() adds one row (and its histogram)
+// and flushes, so a run stopped half-way keeps every row it measured; write_meta() (re)writes
+// meta.json whole (via a temp file and rename) with schema_version and schema_minor.
+class ResultsWriter {
+ public:
+  bool open(const std::string& run_dir, std::string* err);
+  bool write_meta(const nlohmann::json& meta, std::string* err);
+  // histogram: null for a cell that did not run.
+  bool append(const nlohmann::json& row, const nlohmann::json* histogram, std::string* err);
+  bool close(std::string* err);
+
+ private:
+  std::string dir_;
+  std::ofstream runs_, csv_, hist_;
+};
+
 
 }  // namespace dvs::cli
 

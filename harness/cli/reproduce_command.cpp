@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -37,6 +36,7 @@
 #include "cli/cells.hpp"
 #include "cli/dvsd_process.hpp"
 #include "cli/machine_info.hpp"
+#include "cli/node_pair.hpp"
 #include "cli/report.hpp"
 #include "measure/clock.hpp"
 #include "pingpong/loops.hpp"
@@ -50,7 +50,6 @@
 
 namespace dvs::cli {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
@@ -75,13 +74,6 @@ constexpr Counts kQuick{300, 1'000, 3'000, 800, 4'000, 100, 100, 20, 3};
 constexpr uint32_t kSpinNs = 20'000;
 constexpr uint64_t kWarmup = 10;
 const size_t kLocalSizes[] = {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
-
-measure::TwoProcessOutcome not_run(const std::string& why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = why;
-  return o;
-}
 
 std::string fmt_rate(std::optional<double> v) {
   if (!v) return "–";
@@ -142,10 +134,10 @@ pid_t spawn_child(int cpu, char* err, size_t errlen, Fn&& fn) {
 measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& base) {
   measure::TwoProcessOutcome out;
   out.result = std::make_unique<measure::LoopResult>();
-  if (n < 1 || n > workloads::remote::kMaxPairs) return not_run("pairs: n out of range");
+  if (n < 1 || n > workloads::remote::kMaxPairs) return outcome_not_run("pairs: n out of range");
   void* mem = mmap(nullptr, sizeof(LocalPairsShared), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return not_run(fmt::format("mmap: {}", strerror(errno)));
+  if (mem == MAP_FAILED) return outcome_not_run(fmt::format("mmap: {}", strerror(errno)));
   auto* sh = new (mem) LocalPairsShared{};
   sh->ready.store(0);
   sh->go.store(0);
@@ -257,53 +249,6 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
   munmap(mem, sizeof(LocalPairsShared));
   return out;
 }
-
-// ---------------------------------------------------------------- remote node pairs
-
-// Node 1 listens on `scheme` (tcp://127.0.0.1:0 or shm://<unique>), node 0 dials it.
-class NodePair {
- public:
-  NodePair(std::string bin, std::string run_dir) : bin_(std::move(bin)), dir_(std::move(run_dir)) {}
-  std::string ensure(const std::string& transport) {
-    if (bin_.empty()) return "no dvsd binary";
-    if (transport == cur_) return "";
-    stop();
-    const std::string listen = transport == "shm"
-                                   ? fmt::format("shm://dvs-repro-{}-{}", getpid(), ++seq_)
-                                   : std::string("tcp://127.0.0.1:0");
-    std::string err;
-    const std::string log1 = fmt::format("{}/dvsd-{}-node1.log", dir_, transport);
-    const std::string log0 = fmt::format("{}/dvsd-{}-node0.log", dir_, transport);
-    if (!n1_.start(bin_, 1, log1, {"--listen", listen, "--peer", "0"}, &err))
-      return "dvsd node 1 did not start: " + err;
-    if (n1_.listen_uri().empty()) {
-      n1_.stop();
-      return "dvsd node 1 printed no listening URI (see " + log1 + ")";
-    }
-    if (!n0_.start(bin_, 0, log0, {"--peer", "1=" + n1_.listen_uri()}, &err)) {
-      n1_.stop();
-      return "dvsd node 0 did not start: " + err;
-    }
-    cur_ = transport;
-    lines_.push_back(fmt::format("{}: node 1 {} --node 1 --listen {} --peer 0 (listening on {}); "
-                                 "node 0 {} --node 0 --peer 1={} (dvsd defaults otherwise)",
-                                 transport, bin_, listen, n1_.listen_uri(), bin_, n1_.listen_uri()));
-    return "";
-  }
-  void stop() {
-    n0_.stop();
-    n1_.stop();
-    cur_.clear();
-  }
-  const std::string& socket(int node) const { return node == 0 ? n0_.socket_path() : n1_.socket_path(); }
-  const std::vector<std::string>& lines() const { return lines_; }
-
- private:
-  std::string bin_, dir_, cur_;
-  int seq_ = 0;
-  DvsdProcess n0_, n1_;
-  std::vector<std::string> lines_;
-};
 
 // ---------------------------------------------------------------- cells and tables
 
@@ -429,17 +374,11 @@ int run_reproduce(const ReproduceOptions& o) {
 
   // Run directory.
   const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/reproduce" : o.out_dir;
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  std::string run_id, run_dir;
-  for (int i = 1; i < 1000; ++i) {
-    run_id = fmt::format("{}-{}-m3ipc{}", utc_stamp(), short_git_sha(source_dir), i == 1 ? "" : fmt::format("-{}", i));
-    run_dir = (fs::path(out_dir) / run_id).string();
-    if (fs::create_directory(run_dir, ec)) break;
-    if (ec) {
-      fmt::print(stderr, "dvs reproduce: error: cannot create {}: {}\n", run_dir, ec.message());
-      return 1;
-    }
+  std::string run_id, run_dir, dir_err;
+  if (!make_run_dir(out_dir, fmt::format("{}-{}-m3ipc", utc_stamp(), short_git_sha(source_dir)),
+                    &run_id, &run_dir, &dir_err)) {
+    fmt::print(stderr, "dvs reproduce: error: {}\n", dir_err);
+    return 1;
   }
   json meta = collect_machine_info(source_dir);
   meta["run_id"] = run_id;
@@ -633,7 +572,7 @@ int run_reproduce(const ReproduceOptions& o) {
       add(sec, fmt::format("e/{}/{}", t, workloads::remote::loop_id(l)), CellKind::PingPong, true,
           fmt::format("dvs {} over {}", workloads::remote::loop_label(l), t), "block", cross, n.remote,
           [&nodes, t, cfg, l]() -> measure::TwoProcessOutcome {
-            if (auto e = nodes.ensure(t); !e.empty()) return not_run(e);
+            if (auto e = nodes.ensure(t); !e.empty()) return outcome_not_run(e);
             auto c = cfg;
             c.client_socket = nodes.socket(0);
             c.server_socket = nodes.socket(1);
@@ -646,7 +585,7 @@ int run_reproduce(const ReproduceOptions& o) {
       add(sec, fmt::format("f/{}/{}", sz, t), CellKind::Copy, true, fmt::format("dvs vcopy pull {} B over {}", sz, t),
           "block", cross, n.remote_copy,
           [&nodes, t, cfg]() -> measure::TwoProcessOutcome {
-            if (auto e = nodes.ensure(t); !e.empty()) return not_run(e);
+            if (auto e = nodes.ensure(t); !e.empty()) return outcome_not_run(e);
             auto c = cfg;
             c.client_socket = nodes.socket(0);
             c.server_socket = nodes.socket(1);

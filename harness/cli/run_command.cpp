@@ -1,12 +1,13 @@
 // run_command: see run_command.hpp.
 #include "cli/run_command.hpp"
 
-#include <filesystem>
 #include <memory>
-#include <system_error>
 
 #include <fmt/format.h>
 
+#include "bench/interrupt.hpp"
+#include "bench/progress.hpp"
+#include "bench/runner.hpp"
 #include "cli/cells.hpp"
 #include "cli/dvsd_process.hpp"
 #include "cli/machine_info.hpp"
@@ -20,34 +21,6 @@
 
 namespace dvs::cli {
 
-namespace fs = std::filesystem;
-
-namespace {
-
-// <out_dir>/<stamp>-<sha>, with -2, -3... if that exists.
-bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::string* run_id,
-                  std::string* dir, std::string* err) {
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec) {
-    *err = fmt::format("cannot create {}: {}", out_dir, ec.message());
-    return false;
-  }
-  for (int i = 1; i < 1000; ++i) {
-    *run_id = i == 1 ? base_id : fmt::format("{}-{}", base_id, i);
-    *dir = (fs::path(out_dir) / *run_id).string();
-    if (fs::create_directory(*dir, ec)) return true;
-    if (ec) {
-      *err = fmt::format("cannot create {}: {}", *dir, ec.message());
-      return false;
-    }
-  }
-  *err = "too many runs with the same id";
-  return false;
-}
-
-}  // namespace
-
 int run_command(const RunOptions& o) {
   const auto want = measure::parse_placement(o.placement);
   if (!want) {
@@ -55,6 +28,7 @@ int run_command(const RunOptions& o) {
     return 2;
   }
   const measure::CpuPair cpus = measure::choose_cpus(*want);
+  bench::InterruptWatch interrupt;  // before the first fork: children and dvsd ignore Ctrl-C
   const std::string source_dir = DVS_SOURCE_DIR;
   const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;
 
@@ -77,12 +51,7 @@ int run_command(const RunOptions& o) {
                        {"client_cpu", cpus.client_cpu},
                        {"server_cpu", cpus.server_cpu},
                        {"note", cpus.note}};
-  meta["conventions"] = {
-      {"rtt", "round trip: one 64-byte message each way"},
-      {"msgs_per_s", "2 * round trips / elapsed (both directions, as the original)"},
-      {"mb_per_s", "bytes moved / elapsed / 1e6"},
-      {"sample", "time between consecutive iteration ends (one clock_gettime + one histogram "
-                 "record inside every sample, the same for dvs and baselines)"}};
+  meta["conventions"] = run_conventions();
 
   // dvsd: ours, private socket, log in the run directory.
   std::string tried;
@@ -107,41 +76,78 @@ int run_command(const RunOptions& o) {
   auto remote_nodes = std::make_shared<RemoteNodes>(
       bin, ctx.run_dir, bin.empty() ? "no dvsd binary (tried: " + tried + ")" : std::string());
   remote_nodes->set_poll_us(o.proxy_poll_us);
+  remote_nodes->set_copy_chunk(o.proxy_copy_chunk);
+  if (o.pin_nodes) remote_nodes->set_node_cpus(cpus.client_cpu, cpus.server_cpu);
+  ctx.remote_dvsd_threads = remote_nodes->dvsd_threads();
+  // Network namespaces for the remote nodes (and their raw TCP baselines) when this machine
+  // allows them: "auto" falls back to loopback and says why, "netns" insists.
+  const std::string netns_why = o.no_remote || o.remote_net == "loopback" ? "" : remote_netns_unavailable();
+  if (o.remote_net == "netns" && !netns_why.empty()) {
+    fmt::print(stderr, "dvs run: error: --remote-net netns: {}\n", netns_why);
+    return 2;
+  }
+  remote_nodes->set_netns(o.remote_net != "loopback" && netns_why.empty());
+  ctx.remote_network = remote_nodes->network();
+  if (o.remote_net == "auto" && !netns_why.empty() && !o.no_remote) {
+    ctx.remote_network += " (network namespaces unavailable: " + netns_why + ")";
+    fmt::print(stderr, "dvs run: remote nodes on loopback: network namespaces unavailable: {}\n", netns_why);
+  }
   if (!o.no_remote)
     for (auto& c : plan_remote_cells(o, cpus, remote_nodes)) cells.push_back(std::move(c));
-  std::vector<CellResult> results;
-  results.reserve(cells.size());
-  bool failed = !dvs_skip.empty() && !o.remote_only;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const Cell& c = cells[i];
-    fmt::print(stderr, "[{:>2}/{}] {:<36} {:<16} ", i + 1, cells.size(), c.id, c.wait);
-    std::fflush(stderr);
-    const uint64_t t0 = measure::now_ns();
-    results.push_back(execute_cell(c));
-    const auto& r = results.back();
-    if (r.skipped) fmt::print(stderr, "skipped\n");
-    else if (!r.ok) fmt::print(stderr, "FAILED ({:.1f} s): {}\n", double(measure::now_ns() - t0) / 1e9, r.error);
-    else fmt::print(stderr, "p50 {} ({:.1f} s)\n", format_ns(double(r.summary.p50)), double(measure::now_ns() - t0) / 1e9);
-    if (!r.skipped && !r.ok) failed = true;
+  // Every cell o.repeat times, interleaved by repetition, rows written as they come
+  // (bench/runner.hpp: the same path as dvs bench).
+  std::vector<bench::RunItem> items;
+  items.reserve(cells.size());
+  for (auto& c : cells) {
+    bench::RunItem it;
+    it.cell = std::move(c);
+    it.ctx = ctx;
+    it.repetitions = o.repeat;
+    items.push_back(std::move(it));
   }
+  meta["repetitions"] = o.repeat;
+  meta["interrupted"] = false;
+  meta["finished"] = false;
+  ResultsWriter writer;
+  if (!writer.open(ctx.run_dir, &err) || !writer.write_meta(meta, &err)) {
+    fmt::print(stderr, "dvs run: error: {}\n", err);
+    return 1;
+  }
+  bench::Progress progress;
+  bench::RunOutcome out = bench::run_items(items, writer, interrupt, progress);
+  const bool failed = (!dvs_skip.empty() && !o.remote_only) || out.any_failed;
   dvsd.stop();
   remote_nodes->stop();
   meta["loadavg_end"] = loadavg();
-  attach_ratios(results);
+  // The table shows each cell's median repetition by p50 (every repetition is a row).
+  const std::vector<CellResult> results = bench::median_repetitions(out);
   if (!o.no_remote) {
     meta["remote"] = remote_nodes->describe();
     meta["remote"]["endpoint_wait"] = o.remote_wait;
     meta["remote"]["criteria"] = remote_criteria(results);
   }
 
+  meta["loops_planned"] = out.loops_planned;
+  meta["loops_run"] = out.loops_run;
+  meta["interrupted"] = out.interrupted;
+  meta["finished"] = true;
+  if (!writer.write_meta(meta, &err) || !writer.close(&err)) out.write_error = err;
+
   print_table(stdout, ctx, results);
-  if (!write_results(ctx, meta, results, &err)) {
-    fmt::print(stderr, "dvs run: error: {}\n", err);
+  if (o.repeat > 1)
+    fmt::print("each row: the cell's median repetition by p50 of {} (interleaved by repetition; every "
+               "repetition is a row of runs.jsonl)\n", o.repeat);
+  if (out.interrupted)
+    fmt::print("INTERRUPTED after {} of {} loops: the table and the files hold what was measured\n",
+               out.loops_run, out.loops_planned);
+  if (!out.write_error.empty()) {
+    fmt::print(stderr, "dvs run: error: {}\n", out.write_error);
     return 1;
   }
   fmt::print("\nresults: {}/ (meta.json, runs.jsonl, runs.csv, histograms.jsonl{})\n", ctx.run_dir,
              bin.empty() ? "" : ", dvsd.log");
   std::fflush(stdout);
+  if (out.interrupted) return bench::kExitInterrupted;
   return failed ? 1 : 0;
 }
 

@@ -26,11 +26,19 @@ struct RunOptions {
   std::string out_dir;            // results go to <out_dir>/<run-id>/
   std::string dvsd_path;          // "" = $DVSD_BIN, else beside this binary
   std::string argv_line;          // the command line as given (recorded in meta.json)
+  int repeat = 1;                 // repetitions of every cell, interleaved (rows tagged "rep")
   // The remote section: two dvsd nodes linked over tcp on loopback (harness/cli/remote_cells).
   bool no_remote = false;                   // skip it
   bool remote_only = false;                 // run only it
   std::string remote_wait = "block";        // wait strategy of the dvs endpoints there
   int proxy_poll_us = 0;                    // dvsd --poll-us of both nodes (0: proxies block)
+  // Each node's dvsd pinned (dvsd --cpus) to the CPU of the measuring process on that node, so
+  // the two emulated nodes have a CPU each; false: dvsd threads float over all CPUs.
+  bool pin_nodes = true;
+  // Where the two remote nodes (and the raw TCP rows) run: "auto" = in two network namespaces
+  // joined by veth pairs when possible, else loopback; "netns"; "loopback".
+  std::string remote_net = "auto";
+  uint32_t proxy_copy_chunk = 0;            // dvsd --copy-chunk of both nodes (0: dvsd's default)
   uint64_t remote_iterations = 5'000;       // round trips of each RTT row (and raw TCP ping-pong)
   uint64_t remote_copy_iterations = 500;    // 1 MiB blocks of each vcopy row (and TCP stream)
   uint64_t remote_pair_iterations = 8'000;  // round trips of each pairs row, over all its pairs

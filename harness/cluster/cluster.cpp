@@ -457,6 +457,9 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
                        std::to_string(spec.link.dead_ms)});
     if (spec.link.batch > 0) a.insert(a.end(), {"--batch", std::to_string(spec.link.batch)});
     if (spec.link.lz4) a.push_back("--lz4");
+    if (spec.link.poll_us > 0) a.insert(a.end(), {"--poll-us", std::to_string(spec.link.poll_us)});
+    if (spec.link.copy_chunk > 0) a.insert(a.end(), {"--copy-chunk", std::to_string(spec.link.copy_chunk)});
+    if (!spec.node(n.id)->cpus.empty()) a.insert(a.end(), {"--cpus", spec.node(n.id)->cpus});
     bool has_lower = false;
     for (int p : n.peers) {
       has_lower = has_lower || p < n.id;

@@ -115,11 +115,16 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   if (const toml::node* ln = doc.get("link")) {
     const toml::table* lt = ln->as_table();
     if (!lt) return c.fail(line_of(*ln), "'link' must be a table: [link]");
-    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4"})) return false;
-    std::optional<int64_t> hb, dead, batch;
-    if (!get_int(c, *lt, "heartbeat_ms", "[link]", 10, 60000, &hb) ||
-        !get_int(c, *lt, "dead_ms", "[link]", 50, 600000, &dead) || !get_int(c, *lt, "batch", "[link]", 1, 4096, &batch))
+    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk"}))
       return false;
+    std::optional<int64_t> hb, dead, batch, poll, chunk;
+    if (!get_int(c, *lt, "heartbeat_ms", "[link]", 10, 60000, &hb) ||
+        !get_int(c, *lt, "dead_ms", "[link]", 50, 600000, &dead) || !get_int(c, *lt, "batch", "[link]", 1, 4096, &batch) ||
+        !get_int(c, *lt, "poll_us", "[link]", 0, 1000000, &poll) ||
+        !get_int(c, *lt, "copy_chunk", "[link]", 4096, 1 << 20, &chunk))
+      return false;
+    if (poll) spec->link.poll_us = static_cast<int>(*poll);
+    if (chunk) spec->link.copy_chunk = static_cast<int>(*chunk);
     if (hb) spec->link.heartbeat_ms = static_cast<int>(*hb);
     if (dead) spec->link.dead_ms = static_cast<int>(*dead);
     if (batch) spec->link.batch = static_cast<int>(*batch);
@@ -144,11 +149,11 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   for (const toml::node& e : *na) {
     const toml::table& t = *e.as_table();
     const int ln = line_of(t);
-    if (!check_keys(c, t, "[[node]]", {"id", "transport", "host", "port", "address"})) return false;
+    if (!check_keys(c, t, "[[node]]", {"id", "transport", "host", "port", "address", "cpus"})) return false;
     NodeSpec n;
     n.line = ln;
     std::optional<int64_t> id, port;
-    std::optional<std::string> transport, host, address;
+    std::optional<std::string> transport, host, address, cpus;
     if (!get_int(c, t, "id", "[[node]]", 0, 31, &id)) return false;
     if (!id) return c.fail(ln, "[[node]] needs id = 0..31");
     n.id = static_cast<int>(*id);
@@ -157,8 +162,14 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
                                                                    " (also at line " +
                                                                    std::to_string(spec->node(n.id)->line) + ")");
     if (!get_int(c, t, "port", where, 0, 65535, &port) || !get_str(c, t, "transport", where, &transport) ||
-        !get_str(c, t, "host", where, &host) || !get_str(c, t, "address", where, &address))
+        !get_str(c, t, "host", where, &host) || !get_str(c, t, "address", where, &address) ||
+        !get_str(c, t, "cpus", where, &cpus))
       return false;
+    if (cpus) {
+      if (cpus->empty() || cpus->find_first_not_of("0123456789,-") != std::string::npos)
+        return c.fail(line_of(*t.get("cpus")), where + ": cpus '" + *cpus + "' is not a CPU list like \"1\" or \"0,2-3\"");
+      n.cpus = *cpus;
+    }
     if (transport) {
       if (*transport != "tcp" && *transport != "shm")
         return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +

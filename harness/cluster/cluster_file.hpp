@@ -19,6 +19,7 @@ struct NodeSpec {
   std::string host = "127.0.0.1";  // process mode: address to listen on
   int port = 0;                    // 0: process mode picks a free port at start; netns mode uses 7000
   std::string address;             // netns mode: IPv4 address inside the cluster's subnet
+  std::string cpus;                // dvsd --cpus: CPUs this node's dvsd is pinned to ("" = any)
   int line = 0;                    // where [[node]] starts in the file
 };
 
@@ -35,6 +36,8 @@ struct LinkOptions {
   int dead_ms = 3000;      // a link silent this long is dead
   int batch = 0;           // commands per frame; 0 = dvsd's default
   bool lz4 = false;
+  int poll_us = 0;          // dvsd --poll-us; 0 = the proxies block
+  int copy_chunk = 0;       // dvsd --copy-chunk (vcopy bytes per frame); 0 = dvsd's default
 };
 
 struct ClusterSpec {

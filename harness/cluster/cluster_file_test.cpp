@@ -123,6 +123,9 @@ TEST(ClusterFile, BadFilesNameFileLineAndProblem) {
        "dead_ms (400) must be larger than heartbeat_ms (500)"},
       {"heartbeat too small", head + "[link]\nheartbeat_ms = 1\n" + kNodes, 4, "'heartbeat_ms' = 1 is out of range"},
       {"lz4 not bool", head + "[link]\nlz4 = 1\n" + kNodes, 4, "'lz4' must be true or false"},
+      {"copy_chunk too small", head + "[link]\ncopy_chunk = 100\n" + kNodes, 4, "'copy_chunk' = 100 is out of range"},
+      {"poll_us negative", head + "[link]\npoll_us = -1\n" + kNodes, 4, "'poll_us' = -1 is out of range"},
+      {"bad cpus", head + "[[node]]\nid = 0\ncpus = \"first\"\n", 5, "cpus 'first' is not a CPU list"},
   };
   for (const auto& c : cases) {
     char path[] = "/tmp/dvs-cluster-file-XXXXXX";

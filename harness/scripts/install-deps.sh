@@ -6,6 +6,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev liblz4-dev
   iproute2 procps util-linux python3 valgrind
+  qemu-system-x86 kmod cpio
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,7 +1,9 @@
 // The transport conformance suite: fixture and helpers shared by its test files.
 // Every test is a TEST_P instantiated once per registered transport scheme (after
 // register_builtin_transports()); a transport whose probe() says unavailable is skipped with
-// the reason. Run one transport:  dvs_transport_conformance_test --gtest_filter='*/tcp'
+// the reason (unless it is named in $DVS_REQUIRE_TRANSPORTS, a comma list: then it fails, so a
+// lab run cannot pass by skipping). Run one transport:
+//   dvs_transport_conformance_test --gtest_filter='*/tcp'
 //
 // Rules: every wait is bounded (timeouts on recv/accept/dial, run_bounded() for threads,
 // ForkedChild::wait for processes); no sleep is used to order events.

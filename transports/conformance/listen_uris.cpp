@@ -13,8 +13,10 @@ std::string listen_uri_for(std::string_view scheme) {
   // scheme -> listen URI. Port 0 / fresh names: the listener's uri() says what to dial.
   if (scheme == "tcp") return "tcp://127.0.0.1:0";
   if (scheme == "shm") return "shm://conf-" + pid + "-" + n;
+  // Instance 0: the listener picks a free one (its uri() names it). Node scope: the suite's
+  // services stay on this node even inside a lab cluster.
+  if (scheme == "tipc") return "tipc://18888:0?scope=node";
   // Add new transports here, e.g.
-  //   tipc: "tipc://<type>:<instance>" with an instance unique per pid and call;
   //   rdma: "rdma://<device>/127.0.0.1:0".
   return "";
 }

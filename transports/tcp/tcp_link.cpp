@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "dvs/errors.h"
@@ -15,8 +17,15 @@
 
 namespace dvs::transport::tcp {
 
-TcpLink::TcpLink(int fd, size_t max_frame)
-    : fd_(fd), max_frame_(max_frame), peer_(peer_uri(fd)), rx_(kHeaderSize + max_frame) {}
+Capabilities link_capabilities() {
+  return Capabilities{.reliable = true, .ordered = true, .message_boundaries = true, .max_frame = kMaxFrame,
+                      .rma = false, .same_host_only = false};
+}
+
+TcpLink::TcpLink(int fd, size_t max_frame) : TcpLink(fd, max_frame, peer_uri(fd)) {}
+
+TcpLink::TcpLink(int fd, size_t max_frame, std::string peer)
+    : fd_(fd), max_frame_(max_frame), peer_(std::move(peer)), rx_(kHeaderSize + max_frame) {}
 
 TcpLink::~TcpLink() {
   close();
@@ -82,15 +91,24 @@ long TcpLink::recv(std::span<const std::byte>* frame, int timeout_ms) {
       if (len < 0) return fail(EDVSBADVALUE);
       need += static_cast<size_t>(len);
       if (rx_.size() >= need) {
+        set_rcvlowat(1);
         *frame = std::span<const std::byte>(rx_.data() + kHeaderSize, static_cast<size_t>(len));
         handed_out_ = need;
         return len;
       }
     }
     rx_.make_room(need);
+    const size_t missing = need - rx_.size();
+    set_rcvlowat(rx_.size() >= kHeaderSize && missing >= kLowatMin ? missing : 1);
     int rc = read_some(dl);
     if (rc < 0) return rc == EDVSTIMEDOUT ? rc : fail(rc);
   }
+}
+
+void TcpLink::set_rcvlowat(size_t bytes) {
+  if (bytes == rcvlowat_) return;
+  const int v = static_cast<int>(std::min<size_t>(bytes, INT32_MAX / 2));
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0) rcvlowat_ = bytes;
 }
 
 int TcpLink::read_some(const Deadline& dl) {

@@ -1,4 +1,5 @@
-// One tcp link: a connected stream socket carrying frames (tcp_frame.hpp).
+// One tcp link: a connected stream socket carrying frames (tcp_frame.hpp). Nothing in it is
+// TCP-specific: the tipc transport uses it for its TIPC SOCK_STREAM sockets too.
 //  * send(): header + the caller's iovecs in one gather sendmsg() loop (no payload copy), under
 //    a mutex so concurrent senders never interleave frames. Blocks while the socket buffer is
 //    full (the peer is slow); fails with EDVSNOTCONN once the link is closed or the peer gone.
@@ -6,6 +7,9 @@
 //    header and returns a view of the payload inside that buffer, valid until the next recv()
 //    or the link's destruction. A timeout leaves a partly received frame buffered (the link stays
 //    usable); a bad header closes the link (EDVSBADVALUE, then EDVSNOTCONN).
+//    While the rest of a large frame is outstanding (>= kLowatMin bytes), SO_RCVLOWAT is set to
+//    that remainder, so the kernel wakes the receiver once when the frame is complete instead of
+//    once per segment (on a VM each of those wake-ups is an IPI the sender's CPU pays for).
 //  * close(): shutdown(SHUT_RDWR): a recv() or send() blocked in another thread returns
 //    EDVSNOTCONN. The fd itself is closed only by the destructor, so poll_fd() stays valid (and
 //    readable) until then and no other thread can ever use a recycled fd number.
@@ -21,10 +25,16 @@
 
 namespace dvs::transport::tcp {
 
+// What a TcpLink guarantees, whatever stream socket it runs on: reliable, ordered, message
+// boundaries (the header restores them), max_frame 16 MiB, no RMA, any host.
+Capabilities link_capabilities();
+
 class TcpLink final : public Link {
  public:
   // Takes ownership of fd: a connected, blocking stream socket with its options applied.
   TcpLink(int fd, size_t max_frame);
+  // The same for any connected stream socket; peer is what peer() reports.
+  TcpLink(int fd, size_t max_frame, std::string peer);
   ~TcpLink() override;
   TcpLink(const TcpLink&) = delete;
   TcpLink& operator=(const TcpLink&) = delete;
@@ -40,6 +50,10 @@ class TcpLink final : public Link {
   // Reads what is available into rx_ (waits at most until the deadline). 0, EDVSTIMEDOUT, or
   // EDVSNOTCONN (peer closed, socket error, or close() called).
   int read_some(const Deadline& dl);
+  // SO_RCVLOWAT = bytes (1 = the default); a no-op when already so. Failures are ignored: the
+  // option only saves wake-ups.
+  void set_rcvlowat(size_t bytes);
+  static constexpr size_t kLowatMin = 32 * 1024;
   // Marks the link dead and shuts the socket down; returns code.
   long fail(long code);
 
@@ -50,6 +64,7 @@ class TcpLink final : public Link {
   std::mutex send_mu_;               // one frame on the wire at a time
   RxBuffer rx_;                      // receiving thread only
   size_t handed_out_ = 0;            // bytes of the frame the last recv() returned (receiving thread)
+  size_t rcvlowat_ = 1;              // current SO_RCVLOWAT (receiving thread)
 };
 
 }  // namespace dvs::transport::tcp

@@ -13,7 +13,16 @@
 namespace dvs::transport::tcp {
 
 TcpListener::TcpListener(int fd, std::string uri, TcpOptions options, size_t max_frame)
-    : fd_(fd), uri_(std::move(uri)), options_(options), max_frame_(max_frame) {}
+    : TcpListener(fd, std::move(uri), [options, max_frame](int afd) -> std::unique_ptr<Link> {
+        if (apply_link_options(afd, options) < 0) {  // e.g. reset before we got to it
+          ::close(afd);
+          return nullptr;
+        }
+        return std::make_unique<TcpLink>(afd, max_frame);
+      }) {}
+
+TcpListener::TcpListener(int fd, std::string uri, Adopt adopt)
+    : fd_(fd), uri_(std::move(uri)), adopt_(std::move(adopt)) {}
 
 TcpListener::~TcpListener() {
   close();
@@ -36,12 +45,8 @@ std::unique_ptr<Link> TcpListener::accept(int timeout_ms, int* err) {
     // SOCK_NONBLOCK), as TcpLink expects.
     int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
-      int rc = apply_link_options(fd, options_);
-      if (rc < 0) {  // e.g. the connection was reset before we got to it: take the next one
-        ::close(fd);
-        continue;
-      }
-      return std::make_unique<TcpLink>(fd, max_frame_);
+      if (auto link = adopt_(fd)) return link;
+      continue;  // adopt_ dropped it: take the next one
     }
     switch (errno) {
       case EINTR:

@@ -1,9 +1,12 @@
 // A listening tcp socket. accept() waits with poll() (bounded by its timeout), then accepts one
 // connection and applies the listener's TcpOptions to it. close() shuts the socket down so an
 // accept() blocked in another thread returns EDVSNOTCONN; the fd is closed by the destructor.
+// The second constructor serves any listening stream socket (the tipc transport uses it): an
+// `adopt` function turns each accepted fd into a Link (nullptr: drop it, accept the next).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,6 +19,8 @@ class TcpListener final : public Listener {
  public:
   // Takes ownership of fd: a bound, listening, non-blocking socket. uri is what peers dial.
   TcpListener(int fd, std::string uri, TcpOptions options, size_t max_frame);
+  using Adopt = std::function<std::unique_ptr<Link>(int accepted_fd)>;  // owns the fd from then on
+  TcpListener(int fd, std::string uri, Adopt adopt);
   ~TcpListener() override;
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
@@ -28,8 +33,7 @@ class TcpListener final : public Listener {
  private:
   const int fd_;
   const std::string uri_;
-  const TcpOptions options_;
-  const size_t max_frame_;
+  const Adopt adopt_;
   std::atomic<bool> closed_{false};
 };
 

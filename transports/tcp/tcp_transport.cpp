@@ -39,16 +39,7 @@ class TcpTransport final : public Transport {
 
   std::string_view scheme() const override { return "tcp"; }
 
-  Capabilities capabilities() const override {
-    Capabilities c;
-    c.reliable = true;
-    c.ordered = true;
-    c.message_boundaries = true;
-    c.max_frame = kMaxFrame;
-    c.rma = false;
-    c.same_host_only = false;
-    return c;
-  }
+  Capabilities capabilities() const override { return link_capabilities(); }
 
   Availability probe() const override {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

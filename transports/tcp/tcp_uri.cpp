@@ -23,13 +23,7 @@ bool parse_int(std::string_view s, long lo, long hi, long* out) {
 
 // "k=v&k=v" into o.
 bool parse_query(std::string_view q, TcpOptions* o) {
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view kv = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    size_t eq = kv.find('=');
-    if (eq == std::string_view::npos) return false;
-    std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
+  return for_each_query_pair(q, [o](std::string_view k, std::string_view v) {
     long n = 0;
     if (k == "keepidle" && parse_int(v, 1, 32767, &n))
       o->keepidle_s = static_cast<int>(n);
@@ -41,8 +35,8 @@ bool parse_query(std::string_view q, TcpOptions* o) {
       o->user_timeout_ms = static_cast<int>(n);
     else
       return false;
-  }
-  return true;
+    return true;
+  });
 }
 
 }  // namespace

@@ -129,6 +129,15 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms);
  * then go through this node's proxy for nodeid. Remote clients are bound automatically when
  * their first message arrives. EDVSSLOTUSED if a local process holds that slot. */
 int dvs_rmtbind(int dcid, int ep, int nodeid);
+/* The original's add_node / del_node, at run time on this node. add: processes of dcid may live
+ * on nodeid from now on; this node must have a proxy (a configured peer) for it, else
+ * EDVSNOPROXY; EDVSNODEBUSY if the DC already spans it. del: the DC no longer spans nodeid:
+ * calls in flight to it and local waits for its endpoints fail (EDVSNOTCONN), its endpoints'
+ * descriptors are unbound (callers blocked on them get EDVSDSTDIED / EDVSSRCDIED), later calls
+ * and its inbound traffic for dcid get EDVSNODCNODE; EDVSNODCNODE if the DC did not span it.
+ * Both: EDVSBADDCID, EDVSBADNODEID (out of range, or this node). */
+int dvs_add_node(int dcid, int nodeid);
+int dvs_del_node(int dcid, int nodeid);
 /* Unbind ep (the caller's own, or any of this process's). Blocked peers get errors. */
 int dvs_unbind(int dcid, int ep);
 /* Endpoint of a bound local process (its process binding), EDVSNOTBIND if none. */

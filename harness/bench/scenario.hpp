@@ -1,0 +1,72 @@
+// Scenario files of `dvs bench` (TOML): a matrix run over transport x primitive x size x
+// placement x wait strategy with its counts (or durations), warm-up and repetitions. Every key
+// is in docs/BENCH.md. Parsing never guesses: an unknown key, a wrong type or value, an empty
+// list is an error "FILE:LINE: what, which key" (one line), and `dvs bench` exits 2 with it.
+#ifndef DVS_HARNESS_BENCH_SCENARIO_HPP
+#define DVS_HARNESS_BENCH_SCENARIO_HPP
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dvs::bench {
+
+// What a [defaults] table sets and a [[matrix]] may override.
+struct Settings {
+  int repetitions = 1;         // each a separate row with "rep"; interleaved by repetition
+  uint64_t warmup = 10;        // untimed iterations before each loop
+  uint32_t spin_ns = 20'000;   // spin budget of spin-then-block
+  double cell_budget_s = 15;   // a counted loop stops early (truncated) after this long
+  // Sample counts (timed iterations) when run by count:
+  uint64_t samples = 500'000;         // local ping-pongs under spin / spin-then-block (and their baselines)
+  uint64_t block_samples = 10'000;    // local ping-pongs under block (and pipe, ... baselines)
+  uint64_t copy_samples = 5'000;      // local vcopy blocks (and pipe/FIFO/SysV MQ stream blocks)
+  uint64_t remote_samples = 5'000;    // cross-node round trips (and raw TCP ping-pong)
+  uint64_t remote_copy_samples = 500; // cross-node vcopy blocks (and raw TCP stream blocks)
+  double duration_s = 0;              // > 0: every loop runs this long instead (counts unused)
+  std::string cross_node_pinning = "cross";  // measuring processes of cross-node cells: cross|same|none
+};
+
+// One vcopy size: bytes = base + perturbation.
+struct SizePoint {
+  uint64_t bytes = 0;
+  uint64_t base = 0;
+  int64_t perturbation = 0;
+};
+
+struct MatrixSpec {
+  std::string name;
+  int line = 0;                          // where its [[matrix]] starts
+  std::vector<std::string> transports;   // local | tcp | shm
+  std::vector<std::string> primitives;   // send_receive sendrec_reply notify_receive rcvrqst_reply vcopy vcopy_push
+  std::vector<std::string> waits;        // spin | spin-then-block | block
+  std::vector<std::string> placements;   // same-core | cross-core | unpinned | cross-node
+  std::vector<SizePoint> sizes;          // vcopy (and stream baseline) sizes, ascending, unique
+  std::vector<std::string> extra_baselines;
+  Settings settings;                     // [defaults] with this matrix's overrides
+};
+
+struct Scenario {
+  std::string source;       // the file (or the name given to parse_scenario_text)
+  std::string name;
+  std::string description;
+  std::vector<MatrixSpec> matrices;
+};
+
+inline constexpr uint64_t kMaxCopyBytes = uint64_t{64} << 20;
+
+// The accepted values (canonical spellings), for messages and docs.
+extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines;
+
+// "" on success, else one line "FILE:LINE: problem".
+std::string parse_scenario_file(const std::string& path, Scenario* out);
+std::string parse_scenario_text(std::string_view text, const std::string& source, Scenario* out);
+
+// --quick: cap every count at dvs run's --quick counts (5000 / 200 / 200 / 200 / 20), durations
+// at 0.2 s and the cell budget at 5 s. Repetitions are kept.
+void apply_quick(Scenario* s);
+
+}  // namespace dvs::bench
+
+#endif

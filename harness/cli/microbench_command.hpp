@@ -1,0 +1,16 @@
+// `dvs microbench`: runs the Google Benchmark microbenchmarks of the hot pieces (wire codec,
+// histogram record, transports' links and rings, copies) with repetitions, keeps each binary's
+// JSON output beside a meta.json in results/microbench/<run-id>/, and prints the medians.
+#ifndef DVS_HARNESS_CLI_MICROBENCH_COMMAND_HPP
+#define DVS_HARNESS_CLI_MICROBENCH_COMMAND_HPP
+
+#include <CLI/CLI.hpp>
+
+namespace dvs::cli {
+
+// Registers the subcommand; its callback exits with 0, 1 (a benchmark binary failed) or 2.
+void add_microbench_command(CLI::App& app);
+
+}  // namespace dvs::cli
+
+#endif
