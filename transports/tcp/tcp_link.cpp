@@ -106,6 +106,7 @@ long TcpLink::recv(std::span<const std::byte>* frame, int timeout_ms) {
 }
 
 void TcpLink::set_rcvlowat(size_t bytes) {
+  if (lowat_off_) bytes = 1;
   if (bytes == rcvlowat_) return;
   const int v = static_cast<int>(std::min<size_t>(bytes, INT32_MAX / 2));
   if (::setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0) rcvlowat_ = bytes;
@@ -114,7 +115,10 @@ void TcpLink::set_rcvlowat(size_t bytes) {
 int TcpLink::read_some(const Deadline& dl) {
   for (;;) {
     auto space = rx_.free_space();
-    const int timeout_ms = dl.remaining_ms();
+    int timeout_ms = dl.remaining_ms();
+    // With a low-water mark set, never wait longer than kLowatSafetyMs at a time (see below).
+    const bool lowat = rcvlowat_ > 1;
+    if (lowat && (timeout_ms < 0 || timeout_ms > kLowatSafetyMs)) timeout_ms = kLowatSafetyMs;
     // -1: a plain blocking read (one syscall; close() wakes it through shutdown()).
     // 0 / >0: non-blocking read, after waiting for readability when a wait is allowed.
     if (timeout_ms > 0) {
@@ -130,6 +134,15 @@ int TcpLink::read_some(const Deadline& dl) {
       pollfd p{fd_, POLLIN, 0};
       int pr = ::poll(&p, 1, timeout_ms);
       if (pr < 0 && errno == EINTR) continue;  // the caller's deadline is rechecked next round
+      if (pr == 0 && lowat) {
+        // The rest of the frame did not arrive within the safety bound. Older kernels (Debian
+        // 12's 6.1) can stall a receiver whose low-water mark the peer cannot reach (the window
+        // stops just short of it); a slow network looks the same. Either way the mark is not
+        // worth it on this link: drop it for good and keep waiting the caller's time.
+        lowat_off_ = true;
+        set_rcvlowat(1);
+        continue;
+      }
       if (pr == 0) return EDVSTIMEDOUT;
       if (pr < 0) return EDVSNOTCONN;
     }

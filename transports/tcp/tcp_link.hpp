@@ -10,6 +10,8 @@
 //    While the rest of a large frame is outstanding (>= kLowatMin bytes), SO_RCVLOWAT is set to
 //    that remainder, so the kernel wakes the receiver once when the frame is complete instead of
 //    once per segment (on a VM each of those wake-ups is an IPI the sender's CPU pays for).
+//    A wait with the mark set lasts at most kLowatSafetyMs; if the frame has not completed by
+//    then, the link stops using the mark (some kernels can stall a receiver on it).
 //  * close(): shutdown(SHUT_RDWR): a recv() or send() blocked in another thread returns
 //    EDVSNOTCONN. The fd itself is closed only by the destructor, so poll_fd() stays valid (and
 //    readable) until then and no other thread can ever use a recycled fd number.
@@ -54,6 +56,7 @@ class TcpLink final : public Link {
   // option only saves wake-ups.
   void set_rcvlowat(size_t bytes);
   static constexpr size_t kLowatMin = 32 * 1024;
+  static constexpr int kLowatSafetyMs = 5;  // longest wait with a mark set (see read_some)
   // Marks the link dead and shuts the socket down; returns code.
   long fail(long code);
 
@@ -65,6 +68,7 @@ class TcpLink final : public Link {
   RxBuffer rx_;                      // receiving thread only
   size_t handed_out_ = 0;            // bytes of the frame the last recv() returned (receiving thread)
   size_t rcvlowat_ = 1;              // current SO_RCVLOWAT (receiving thread)
+  bool lowat_off_ = false;           // a wait with the mark stalled once: never set it again
 };
 
 }  // namespace dvs::transport::tcp

@@ -204,6 +204,37 @@ TEST(TcpLink, PartialFrameSurvivesTimeouts) {
   EXPECT_EQ(0, std::memcmp(f.data(), "abc", 3));
 }
 
+// A large frame whose rest arrives long after its start (a slow peer, or a kernel that never
+// wakes a receiver on its SO_RCVLOWAT): recv() with no timeout still returns it whole, and the
+// frames after it too (the link has dropped the low-water mark).
+TEST(TcpLink, LargeFrameTrickledInWithPausesArrivesWhole) {
+  auto t = make_tcp_transport();
+  Pair p = make_pair(*t, "tcp://127.0.0.1:0");
+  ASSERT_TRUE(p.d && p.a);
+  constexpr uint32_t kLen = 256 * 1024;
+  std::vector<std::byte> raw = header(kLen);
+  for (uint32_t i = 0; i < kLen; ++i) raw.push_back(std::byte(i * 7));
+  std::thread feeder([&] {
+    // Header and 1 KiB, then the rest in three pieces 30 ms apart (> the 5 ms safety bound).
+    size_t at = 0;
+    for (size_t piece : {size_t{kHeaderSize + 1024}, size_t{100'000}, size_t{100'000}, raw.size()}) {
+      const size_t end = std::min(piece + at, raw.size());
+      EXPECT_EQ(0, p.d->inject_raw_for_test(std::span<const std::byte>(raw.data() + at, end - at)));
+      at = end;
+      if (at == raw.size()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+    std::byte small[3] = {std::byte{1}, std::byte{2}, std::byte{3}};
+    iovec v{small, sizeof small};
+    EXPECT_EQ(0, p.d->send(std::span<const iovec>(&v, 1)));
+  });
+  std::span<const std::byte> f;
+  ASSERT_EQ(long(kLen), p.a->recv(&f, -1));
+  EXPECT_EQ(0, std::memcmp(f.data(), raw.data() + kHeaderSize, kLen));
+  ASSERT_EQ(3, p.a->recv(&f, 5000));
+  feeder.join();
+}
+
 TEST(TcpTransport, CapabilitiesAndProbe) {
   auto t = make_tcp_transport();
   EXPECT_EQ(t->scheme(), "tcp");
