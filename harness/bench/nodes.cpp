@@ -20,7 +20,9 @@ BenchNodes::BenchNodes(std::string bin, std::string run_dir, std::string skip_re
 void BenchNodes::set_copylen(uint64_t local_bytes, uint64_t remote_bytes) {
   const auto a = copylen_args(local_bytes);
   local_args_ = a.empty() ? "" : a[1];
-  pair_.set_extra_args(copylen_args(remote_bytes));
+  cli::NodePairOptions d;
+  d.copylen = remote_bytes > kDefaultCopylen ? remote_bytes : 0;
+  pair_.set_defaults(d);
 }
 
 std::string BenchNodes::local(std::string* socket) {

@@ -32,7 +32,7 @@ class BenchNodes {
   std::string local(std::string* socket);
   // Nodes 0 and 1 linked over `transport` are up: "" (sockets: node_socket), else why not.
   std::string remote(const std::string& transport);
-  const std::string& node_socket(int node) const { return pair_.socket(node); }
+  std::string node_socket(int node) const { return pair_.socket(node); }
   void stop();
   // For meta.json: binary, error, local node, pairs started.
   nlohmann::json describe() const;

@@ -8,42 +8,81 @@
 
 namespace dvs::cli {
 
-std::string NodePair::ensure(const std::string& transport) {
-  if (bin_.empty()) return "no dvsd binary";
-  if (transport == cur_) return "";
+namespace {
+constexpr const char* kHost = "127.0.0.1";
+constexpr size_t kMaxStateDir = 90;  // + "/n0.sock" must fit a UNIX socket path
+}  // namespace
+
+NodePair::NodePair(std::string bin, std::string run_dir, std::string skip_reason)
+    : bin_(std::move(bin)), dir_(std::move(run_dir)), skip_(std::move(skip_reason)) {
+  if (skip_.empty() && bin_.empty()) skip_ = "no dvsd binary";
+}
+
+std::string NodePair::ensure(const NodePairOptions& o) {
+  if (!skip_.empty()) return skip_;
+  if (cluster_ && o == cur_) return "";
   stop();
-  const std::string listen = transport == "shm"
-                                 ? fmt::format("shm://dvs-pair-{}-{}", getpid(), ++seq_)
-                                 : std::string("tcp://127.0.0.1:0");
-  std::string err;
-  const std::string log1 = fmt::format("{}/dvsd-{}-node1.log", dir_, transport);
-  const std::string log0 = fmt::format("{}/dvsd-{}-node0.log", dir_, transport);
-  std::vector<std::string> a1 = {"--listen", listen, "--peer", "0"};
-  a1.insert(a1.end(), extra_.begin(), extra_.end());
-  if (!n1_.start(bin_, 1, log1, a1, &err)) return "dvsd node 1 did not start: " + err;
-  if (n1_.listen_uri().empty()) {
-    n1_.stop();
-    return "dvsd node 1 printed no listening URI (see " + log1 + ")";
+  if (o.transport != "tcp" && o.transport != "shm") return "node pair: unknown transport '" + o.transport + "'";
+  if (o.netns && o.transport != "tcp") return "node pair: only tcp links cross network namespaces";
+  cluster::ClusterSpec spec;
+  spec.name = "dvspair";
+  spec.source = "<node pair of dvs run/bench/reproduce>";
+  for (int id : {0, 1}) {
+    cluster::NodeSpec n;
+    n.id = id;
+    n.host = kHost;
+    n.transport = o.transport;
+    const int cpu = id == 0 ? o.cpu0 : o.cpu1;
+    if (cpu >= 0) n.cpus = std::to_string(cpu);
+    spec.nodes.push_back(n);
   }
-  std::vector<std::string> a0 = {"--peer", "1=" + n1_.listen_uri()};
-  a0.insert(a0.end(), extra_.begin(), extra_.end());
-  if (!n0_.start(bin_, 0, log0, a0, &err)) {
-    n1_.stop();
-    return "dvsd node 0 did not start: " + err;
+  cluster::DcSpec dc;
+  dc.id = 0;
+  dc.nodes = {0, 1};
+  if (o.copylen > 0) dc.max_copylen = static_cast<int64_t>(o.copylen);
+  spec.dcs.push_back(dc);
+  spec.link.batch = o.batch;
+  spec.link.poll_us = o.poll_us;
+  spec.link.copy_chunk = static_cast<int>(o.copy_chunk);
+  cluster::UpOptions up;
+  up.netns = o.netns;
+  up.dvsd = bin_;
+  up.owned = true;
+  up.state_dir = fmt::format("{}/pair-{}", dir_, ++seq_);
+  if (up.state_dir.size() > kMaxStateDir) up.state_dir = fmt::format("/tmp/dvs-pair-{}-{}", getpid(), seq_);
+  if (auto err = cluster::Cluster::up(spec, up, &cluster_); !err.empty()) {
+    cluster_.reset();
+    return "the two dvsd nodes did not start: " + err;
   }
-  cur_ = transport;
-  const std::string more = extra_.empty() ? "" : fmt::format(" {}", fmt::join(extra_, " "));
-  lines_.push_back(fmt::format("{}: node 1 {} --node 1 --listen {} --peer 0{} (listening on {}); "
-                               "node 0 {} --node 0 --peer 1={}{} (dvsd defaults otherwise)",
-                               transport, bin_, listen, more, n1_.listen_uri(), bin_,
-                               n1_.listen_uri(), more));
+  if (auto err = cluster_->wait_links(10'000); !err.empty()) {
+    stop();
+    return "the two dvsd nodes did not link: " + err;
+  }
+  cur_ = o;
+  std::string line = fmt::format("{} link{}:", o.transport, o.netns ? " between network namespaces" : "");
+  for (const auto& n : cluster_->state().nodes)
+    line += fmt::format(" node {}{}: {};", n.id, n.netns.empty() ? "" : " (netns " + n.netns + ", " + n.address + ")",
+                        fmt::join(n.argv, " "));
+  lines_.push_back(line + " logs in " + up.state_dir);
   return "";
 }
 
 void NodePair::stop() {
-  n0_.stop();
-  n1_.stop();
-  cur_.clear();
+  if (cluster_) (void)cluster_->down(2000);
+  cluster_.reset();
+}
+
+std::string NodePair::socket(int node) const { return cluster_ ? cluster_->socket(node) : std::string(); }
+
+std::string NodePair::address(int node) const {
+  if (!cur_.netns) return kHost;
+  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
+  return n ? n->address : std::string();
+}
+
+std::string NodePair::netns_name(int node) const {
+  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
+  return n ? n->netns : std::string();
 }
 
 }  // namespace dvs::cli

@@ -1,40 +1,67 @@
-// Two dvsd nodes on this machine linked by one transport: node 1 listens (tcp://127.0.0.1:0, or
-// shm://<unique name>), node 0 dials it; used by `dvs reproduce` and `dvs bench` for their
-// cross-node cells. Started on first use, restarted when another transport is asked for; logs
-// <run_dir>/dvsd-<transport>-node<K>.log. (`dvs run`'s remote section has its own tcp-only pair
-// with --batch control: cli/remote_cells.hpp, RemoteNodes.)
+// Two dvsd nodes on this machine linked by one transport, as a two-node cluster
+// (harness/cluster): node 1 listens (tcp://127.0.0.1:0, or shm://<unique name>), node 0 dials
+// it, DC 0 spans both. Used by `dvs run`'s remote section, `dvs reproduce` and `dvs bench` for
+// their cross-node cells. Started on first use and restarted whenever other options are asked
+// for. Options: the link's transport and dvsd settings, each node's CPUs (an emulated node gets
+// its own, as a real one has), and network namespaces (each node's dvsd in its own namespace
+// joined by veth pairs to a bridge; tcp only), in which case address()/netns_name() tell raw
+// baselines where to run. Logs and sockets live in <run_dir>/pair-<K>/ (or /tmp when that path
+// is too long for a UNIX socket).
 #ifndef DVS_HARNESS_CLI_NODE_PAIR_HPP
 #define DVS_HARNESS_CLI_NODE_PAIR_HPP
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "cli/dvsd_process.hpp"
+#include "cluster/cluster.hpp"
 
 namespace dvs::cli {
 
+struct NodePairOptions {
+  std::string transport = "tcp";  // "tcp" or "shm"
+  int batch = 0;                  // dvsd --batch (0: dvsd's default)
+  int poll_us = 0;                // dvsd --poll-us (0: the proxies block)
+  int cpu0 = -1, cpu1 = -1;       // dvsd --cpus of node 0 / node 1 (-1: unpinned)
+  uint32_t copy_chunk = 0;        // dvsd --copy-chunk (0: dvsd's default)
+  uint64_t copylen = 0;           // DC 0's max_copylen (0: dvsd's default)
+  bool netns = false;             // each node in its own network namespace (tcp only)
+  bool operator==(const NodePairOptions&) const = default;
+};
+
 class NodePair {
  public:
-  // bin "" : every ensure() fails with "no dvsd binary".
-  NodePair(std::string bin, std::string run_dir) : bin_(std::move(bin)), dir_(std::move(run_dir)) {}
+  // bin "" or skip_reason set: every ensure() fails with that reason.
+  NodePair(std::string bin, std::string run_dir, std::string skip_reason = "");
   NodePair(const NodePair&) = delete;
   NodePair& operator=(const NodePair&) = delete;
   ~NodePair() { stop(); }
 
-  // Both nodes up and linked over `transport` ("tcp" or "shm"): "" or why not.
-  std::string ensure(const std::string& transport);
-  // More dvsd arguments for both nodes from the next start on (e.g. --dc 0,copylen=N).
-  void set_extra_args(std::vector<std::string> args) { extra_ = std::move(args); }
+  // Both nodes up with these options and their link up: "" or why not.
+  std::string ensure(const NodePairOptions& o);
+  // The defaults' options with this transport (bench, reproduce).
+  std::string ensure(const std::string& transport) {
+    NodePairOptions o = defaults_;
+    o.transport = transport;
+    return ensure(o);
+  }
+  void set_defaults(NodePairOptions o) { defaults_ = std::move(o); }
   void stop();
-  const std::string& socket(int node) const { return node == 0 ? n0_.socket_path() : n1_.socket_path(); }
-  // One line per pair started (command lines), for meta.json.
+  bool running() const { return cluster_ != nullptr; }
+  std::string socket(int node) const;
+  // Node `node`'s address for raw sockets ("127.0.0.1" without namespaces) and its network
+  // namespace ("" without).
+  std::string address(int node) const;
+  std::string netns_name(int node) const;
+  // One line per pair started (the dvsd command lines), for meta.json.
   const std::vector<std::string>& lines() const { return lines_; }
 
  private:
-  std::string bin_, dir_, cur_;
+  std::string bin_, dir_, skip_;
+  NodePairOptions defaults_, cur_;
+  std::unique_ptr<cluster::Cluster> cluster_;
   int seq_ = 0;
-  DvsdProcess n0_, n1_;
-  std::vector<std::string> extra_;
   std::vector<std::string> lines_;
 };
 

@@ -55,81 +55,15 @@ const CellResult* find(const std::vector<CellResult>& rs, const std::string& id_
 
 // ---- the nodes ----
 
-RemoteNodes::RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason)
-    : bin_(std::move(bin)), run_dir_(std::move(run_dir)), skip_(std::move(skip_reason)) {}
-
 std::string remote_netns_unavailable() { return cluster::netns_unavailable_reason(); }
-
-std::string RemoteNodes::ensure(int batch) {
-  if (!skip_.empty()) return skip_;
-  if (batch_ == batch && cluster_) return "";
-  stop();
-  cluster::ClusterSpec spec;
-  spec.name = netns_ ? "dvsrun" : "dvsrun-lo";
-  spec.source = "<dvs run remote section>";
-  for (int id : {kClientNode, kServerNode}) {
-    cluster::NodeSpec n;
-    n.id = id;
-    n.host = kHost;
-    const int cpu = id == kClientNode ? cpu0_ : cpu1_;
-    if (cpu >= 0) n.cpus = std::to_string(cpu);
-    spec.nodes.push_back(n);
-  }
-  cluster::DcSpec dc;
-  dc.id = 0;
-  dc.nodes = {kClientNode, kServerNode};
-  spec.dcs.push_back(dc);
-  spec.link.batch = batch;
-  spec.link.poll_us = poll_us_;
-  spec.link.copy_chunk = static_cast<int>(copy_chunk_);
-  cluster::UpOptions up;
-  up.netns = netns_;
-  up.dvsd = bin_;
-  up.owned = true;
-  up.state_dir = fmt::format("{}/cluster-batch{}", run_dir_, batch);
-  if (auto err = cluster::Cluster::up(spec, up, &cluster_); !err.empty()) {
-    cluster_.reset();
-    return "the two dvsd nodes did not start: " + err;
-  }
-  if (auto err = cluster_->wait_links(10'000); !err.empty()) {
-    stop();
-    return "the two dvsd nodes did not link: " + err;
-  }
-  batch_ = batch;
-  std::string line;
-  for (const auto& n : cluster_->state().nodes)
-    line += fmt::format("{}node {}{}: {}", line.empty() ? "" : "; ", n.id,
-                        n.netns.empty() ? "" : " (netns " + n.netns + ", " + n.address + ")", fmt::join(n.argv, " "));
-  started_.push_back(line);
-  return "";
-}
-
-void RemoteNodes::stop() {
-  if (cluster_) (void)cluster_->down(2000);
-  cluster_.reset();
-  batch_ = 0;
-}
-
-std::string RemoteNodes::socket(int node) const { return cluster_ ? cluster_->socket(node) : std::string(); }
-
-std::string RemoteNodes::address(int node) const {
-  if (!netns_) return kHost;
-  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
-  return n ? n->address : std::string();
-}
-
-std::string RemoteNodes::netns_name(int node) const {
-  const cluster::NodeState* n = cluster_ ? cluster_->node(node) : nullptr;
-  return n ? n->netns : std::string();
-}
 
 std::string RemoteNodes::dvsd_threads() const {
   if (!pinned()) return "unpinned";
-  return fmt::format("node 0's dvsd pinned to cpu{}, node 1's to cpu{}", cpu0_, cpu1_);
+  return fmt::format("node 0's dvsd pinned to cpu{}, node 1's to cpu{}", opt_.cpu0, opt_.cpu1);
 }
 
 std::string RemoteNodes::network() const {
-  return netns_ ? std::string("tcp between two network namespaces (veth pairs to a bridge)")
+  return opt_.netns ? std::string("tcp between two network namespaces (veth pairs to a bridge)")
                 : fmt::format("tcp://{} (loopback)", kHost);
 }
 
@@ -137,12 +71,12 @@ nlohmann::json RemoteNodes::describe() const {
   return {{"binary", bin_},
           {"transport", "tcp"},
           {"network", network()},
-          {"netns", netns_},
+          {"netns", opt_.netns},
           {"client_node", kClientNode},
           {"server_node", kServerNode},
           {"dvsd_threads", dvsd_threads()},
           {"lz4", false},
-          {"pairs_started", started_},
+          {"pairs_started", pair_.lines()},
           {"error", skip_}};
 }
 

@@ -20,6 +20,7 @@
 
 #include "cli/cells.hpp"
 #include "cli/dvsd_process.hpp"
+#include "cli/node_pair.hpp"
 #include "cluster/cluster.hpp"
 #include "cli/report.hpp"
 #include "cli/run_options.hpp"
@@ -29,41 +30,40 @@ namespace dvs::cli {
 
 inline constexpr const char* kRemoteSection = "remote";
 
-// The two dvsd nodes, started on first use (as a two-node cluster: harness/cluster) and
-// restarted when another --batch is asked for. Loopback mode: plain processes, node 1 listening
-// on tcp://127.0.0.1. Netns mode: each node's dvsd in its own network namespace, joined by veth
+// The two dvsd nodes of the section (a NodePair over tcp), started on first use and restarted
+// when another --batch is asked for. Loopback mode: plain processes, node 1 listening on
+// tcp://127.0.0.1. Netns mode: each node's dvsd in its own network namespace, joined by veth
 // pairs to a bridge (real separate network stacks); the raw TCP baselines then run between the
 // same two namespaces (their sockets are made inside them: baselines/tcp_pair.hpp).
 class RemoteNodes {
  public:
   // bin "" : every ensure() fails with skip_reason.
-  RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason);
-  ~RemoteNodes() { stop(); }
-  RemoteNodes(const RemoteNodes&) = delete;
-  RemoteNodes& operator=(const RemoteNodes&) = delete;
+  RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason)
+      : bin_(bin), skip_(skip_reason), pair_(std::move(bin), std::move(run_dir), std::move(skip_reason)) {}
 
   // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` running and their link
   // up: "" or why not.
-  std::string ensure(int batch);
+  std::string ensure(int batch) {
+    opt_.batch = batch;
+    return pair_.ensure(opt_);
+  }
   // Options for nodes started from now on.
-  void set_poll_us(int us) { poll_us_ = us; }  // dvsd --poll-us (0: the proxies block)
+  void set_poll_us(int us) { opt_.poll_us = us; }  // dvsd --poll-us (0: the proxies block)
   // dvsd --cpus of each node (-1: unpinned). A node emulated on this machine gets the CPU its
   // measuring process runs on, as a real node has its own CPUs.
   void set_node_cpus(int node0_cpu, int node1_cpu) {
-    cpu0_ = node0_cpu;
-    cpu1_ = node1_cpu;
+    opt_.cpu0 = node0_cpu;
+    opt_.cpu1 = node1_cpu;
   }
-  void set_copy_chunk(uint32_t bytes) { copy_chunk_ = bytes; }  // dvsd --copy-chunk (0: default)
-  void set_netns(bool on) { netns_ = on; }
-  bool netns() const { return netns_; }
-  bool pinned() const { return cpu0_ >= 0 || cpu1_ >= 0; }
-  void stop();
-  std::string socket(int node) const;
-  // Where the raw TCP baselines run: node 1's address ("127.0.0.1" on loopback) and each node's
-  // network namespace ("" on loopback). Netns names exist only after ensure().
-  std::string address(int node) const;
-  std::string netns_name(int node) const;
-  // "dvsd <bin>: node 0 --peer 1=tcp://127.0.0.1:PORT, node 1 --listen ..., heartbeat 500 ms"
+  void set_copy_chunk(uint32_t bytes) { opt_.copy_chunk = bytes; }  // dvsd --copy-chunk (0: default)
+  void set_netns(bool on) { opt_.netns = on; }
+  bool netns() const { return opt_.netns; }
+  bool pinned() const { return opt_.cpu0 >= 0 || opt_.cpu1 >= 0; }
+  void stop() { pair_.stop(); }
+  std::string socket(int node) const { return pair_.socket(node); }
+  // Where the raw TCP baselines run (see NodePair); netns names exist only after ensure().
+  std::string address(int node) const { return pair_.address(node); }
+  std::string netns_name(int node) const { return pair_.netns_name(node); }
   nlohmann::json describe() const;
   // "unpinned" or which CPU each node's dvsd is pinned to.
   std::string dvsd_threads() const;
@@ -71,14 +71,9 @@ class RemoteNodes {
   std::string network() const;
 
  private:
-  std::string bin_, run_dir_, skip_;
-  std::unique_ptr<cluster::Cluster> cluster_;
-  int batch_ = 0;
-  int poll_us_ = 0;
-  int cpu0_ = -1, cpu1_ = -1;
-  uint32_t copy_chunk_ = 0;
-  bool netns_ = false;
-  std::vector<std::string> started_;  // one line per pair started, for meta.json
+  std::string bin_, skip_;
+  NodePair pair_;
+  NodePairOptions opt_;
 };
 
 // "" if `dvs run` can put its remote nodes in network namespaces here, else why not.
