@@ -405,6 +405,13 @@ int run_reproduce(const ReproduceOptions& o) {
   const auto cross = measure::choose_cpus(measure::Placement::Cross);
   const auto same = measure::choose_cpus(measure::Placement::Same);
   const auto unpinned = measure::choose_cpus(measure::Placement::None);
+  {
+    // Each emulated node's dvsd on the CPU of its measuring process, as `dvs run` does.
+    NodePairOptions d;
+    d.cpu0 = cross.client_cpu;
+    d.cpu1 = cross.server_cpu;
+    nodes.set_defaults(d);
+  }
   meta["placements"] = {{"cross", cross.describe()}, {"same", same.describe()}, {"unpinned", unpinned.describe()},
                         {"cross_note", cross.note}};
   const uint64_t budget_ns = uint64_t(n.cell_budget_s * 1e9);
