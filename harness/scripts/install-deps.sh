@@ -7,6 +7,7 @@ PKGS=(
   libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev liblz4-dev
   iproute2 procps util-linux python3 valgrind
   qemu-system-x86 kmod cpio
+  libibverbs-dev librdmacm-dev rdma-core ibverbs-providers
 )
 missing=()
 for p in "${PKGS[@]}"; do
