@@ -223,7 +223,7 @@ int run_bench(const BenchOptions& o) {
   Progress progress;
   RunOutcome out = run_items(plan.items, writer, interrupt, progress);
   nodes->stop();
-  meta["loadavg_end"] = cli::loadavg();
+  cli::finish_machine_info(meta);
   meta["dvsd"] = nodes->describe();
   meta["loops_planned"] = out.loops_planned;
   meta["loops_run"] = out.loops_run;

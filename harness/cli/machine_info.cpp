@@ -1,7 +1,11 @@
 // collect_machine_info and friends: see machine_info.hpp.
 #include "cli/machine_info.hpp"
 
+#include <cpuid.h>
+
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sys/utsname.h>
@@ -11,6 +15,10 @@
 
 #include "measure/clock.hpp"
 #include "measure/placement.hpp"
+
+#ifndef DVS_BUILD_TYPE
+#define DVS_BUILD_TYPE "unknown"
+#endif
 
 namespace dvs::cli {
 
@@ -50,6 +58,26 @@ std::string cpu_model() {
     }
   }
   return "unknown";
+}
+
+// "KVMKVMKVM", "Microsoft Hv", ... from CPUID leaf 0x40000000 when the CPU says it runs under
+// a hypervisor (CPUID.1:ECX bit 31), plus the DMI product name when readable; "none" otherwise.
+std::string hypervisor() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0 || !(c & (1u << 31))) return "none";
+  __cpuid(0x40000000, a, b, c, d);
+  char sig[13] = {};
+  std::memcpy(sig, &b, 4);
+  std::memcpy(sig + 4, &c, 4);
+  std::memcpy(sig + 8, &d, 4);
+  std::string s = sig;
+  const std::string product = first_line_of("/sys/class/dmi/id/product_name");
+  if (!product.empty()) s += " (" + product + ")";
+  return s.empty() ? "unknown" : s;
+#else
+  return "unknown";
+#endif
 }
 
 std::string shell_quote(const std::string& s) {
@@ -116,7 +144,39 @@ nlohmann::json collect_machine_info(const std::string& source_dir) {
                 {"clocksource", first_line_of(
                      "/sys/devices/system/clocksource/clocksource0/current_clocksource")}};
   j["cpufreq_governor"] = first_line_of("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  j["hypervisor"] = hypervisor();
+  j["build"] = {{"type", DVS_BUILD_TYPE}, {"compiler", fmt::format("g++ {}", __VERSION__)}};
+  j["cpu_ticks_start"] = cpu_ticks();
   return j;
+}
+
+nlohmann::json cpu_ticks() {
+  // /proc/stat "cpu user nice system idle iowait irq softirq steal ...", in USER_HZ ticks.
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  uint64_t v[8] = {};
+  f >> cpu;
+  for (auto& x : v) f >> x;
+  if (!f || cpu != "cpu") return nullptr;
+  uint64_t total = 0;
+  for (auto x : v) total += x;
+  return {{"total", total}, {"idle", v[3] + v[4]}, {"steal", v[7]}};
+}
+
+void finish_machine_info(nlohmann::json& meta) {
+  meta["loadavg_end"] = loadavg();
+  const nlohmann::json end = cpu_ticks();
+  meta["cpu_ticks_end"] = end;
+  const nlohmann::json& start = meta.contains("cpu_ticks_start") ? meta["cpu_ticks_start"] : nlohmann::json();
+  if (start.is_object() && end.is_object()) {
+    const double total = double(end["total"].get<uint64_t>() - start["total"].get<uint64_t>());
+    const double steal = double(end["steal"].get<uint64_t>() - start["steal"].get<uint64_t>());
+    const double idle = double(end["idle"].get<uint64_t>() - start["idle"].get<uint64_t>());
+    if (total > 0) {
+      meta["steal_pct"] = 100.0 * steal / total;  // CPU time the hypervisor gave to others
+      meta["busy_pct"] = 100.0 * (total - idle) / total;
+    }
+  }
 }
 
 }  // namespace dvs::cli

@@ -10,7 +10,16 @@ namespace dvs::cli {
 
 // CPU model, online CPUs, the CPUs this process may use with their core/package ids, kernel,
 // hostname, date (UTC, ISO 8601), git sha and dirty flag of source_dir, clock_gettime cost.
+// Also: hypervisor (CPUID signature + DMI product), build type and compiler, and
+// cpu_ticks_start (for finish_machine_info).
 nlohmann::json collect_machine_info(const std::string& source_dir);
+
+// /proc/stat's aggregate CPU ticks: {total, idle, steal} (null if unreadable).
+nlohmann::json cpu_ticks();
+
+// At the end of a run: loadavg_end, cpu_ticks_end, and over the run steal_pct (CPU time the
+// hypervisor gave to other guests) and busy_pct (all CPUs, including other work on the machine).
+void finish_machine_info(nlohmann::json& meta);
 
 // /proc/loadavg as given ("0.99 1.49 0.75 2/180 12345"): other work competing for the CPUs.
 std::string loadavg();

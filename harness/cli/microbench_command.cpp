@@ -126,7 +126,7 @@ int run_microbench(const MicrobenchOptions& o) {
     }
   }
   meta["binaries"] = files;
-  meta["loadavg_end"] = loadavg();
+  finish_machine_info(meta);
   std::ofstream(dir + "/meta.json") << meta.dump(2) << "\n";
   fmt::print("\nresults: {}/ (meta.json, <binary>.json as written by Google Benchmark, <binary>.txt)\n", dir);
   return failed > 0 ? 1 : 0;

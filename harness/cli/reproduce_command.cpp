@@ -629,7 +629,7 @@ int run_reproduce(const ReproduceOptions& o) {
   }
   dvsd.stop();
   nodes.stop();
-  meta["loadavg_end"] = loadavg();
+  finish_machine_info(meta);
   meta["remote_nodes"] = nodes.lines();
   for (auto& [id, x] : m) {
     std::vector<const CellResult*> ok;

@@ -118,7 +118,7 @@ int run_command(const RunOptions& o) {
   const bool failed = (!dvs_skip.empty() && !o.remote_only) || out.any_failed;
   dvsd.stop();
   remote_nodes->stop();
-  meta["loadavg_end"] = loadavg();
+  finish_machine_info(meta);
   // The table shows each cell's median repetition by p50 (every repetition is a row).
   const std::vector<CellResult> results = bench::median_repetitions(out);
   if (!o.no_remote) {
