@@ -17,6 +17,7 @@
 #include "cli/run_command.hpp"
 #include "cli/run_options.hpp"
 #include "lab/lab_command.hpp"
+#include "rpc/rpc_command.hpp"
 
 namespace {
 
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   dvs::cli::add_reproduce_command(app);  // exits from its callback (reproduce_command.hpp)
   dvs::bench::add_bench_command(app, o.argv_line);  // exits from its callback (bench/bench_command.hpp)
   dvs::lab::add_lab_command(app);  // exits from its callback (harness/lab/lab_command.hpp)
+  dvs::rpc::add_rpc_command(app);  // exits from its callback (harness/rpc/rpc_command.hpp)
 
   try {
     app.parse(argc, argv);
