@@ -1,6 +1,6 @@
 // The transport seam: how two dvsd nodes (or two test processes) move frames between them.
 // A transport is selected by URI scheme (tcp://host:port, shm://name, tipc://type:instance,
-// rdma://device/host:port) and registered explicitly (see registry.hpp); it must pass the one
+// rdma://addr:port) and registered explicitly (see registry.hpp); it must pass the one
 // conformance suite in transports/conformance/, which is its definition.
 //
 // Errors are negative EDVS codes (dvs/errors.h):

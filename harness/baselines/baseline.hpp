@@ -34,7 +34,8 @@ struct BaselineConfig {
   // tcp_stream: the reader sets SO_RCVLOWAT = block_bytes, so the kernel wakes it once per block
   // rather than once per arriving segment (what dvs's tcp transport does for large frames).
   bool stream_rcvlowat = false;
-  int poll_us = 0;  // fd ping-pongs on sockets: poll this long before blocking (see read_full_polling)
+  int poll_us = 0;  // fd ping-pongs on sockets, rdma_pingpong: poll this long before blocking (see read_full_polling)
+  std::string rdma_addr;  // rdma_pingpong: an IP address of the RDMA device to use ("" = the first one)
 };
 
 // How the shared-memory ping-pong waits for the peer's line to change.
@@ -74,6 +75,14 @@ measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
 // 64 bytes each way, the fd_pingpong loop. Where the kernel has no AF_TIPC it fails at once with
 // the error "AF_TIPC not supported by this kernel (EAFNOSUPPORT)" (the VM lab has it: docs/LAB.md).
 measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg);
+
+// Raw verbs ping-pong: one RC QP pair on one RDMA device (both processes on the device of
+// cfg.rdma_addr; Soft-RoCE loops back inside the device), 64-byte SENDs each way into pre-posted
+// receives, each side waiting for its completions as the rdma transport does: polling the CQ for
+// cfg.poll_us, then sleeping on the completion channel. QPs are connected through the rdma
+// transport's Hello over a socketpair. Without a device it fails at once with the transport's
+// reason, "no RDMA device (ibv_get_device_list: 0 devices...)" (the VM lab has one: docs/LAB.md).
+measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg);
 
 // FIFO (named pipe) ping-pong: two FIFOs in a private temp directory (removed once open),
 // 64 bytes each way, the fd_pingpong loop of pipe/UNIX.

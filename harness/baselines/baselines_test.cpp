@@ -77,6 +77,12 @@ TEST(Baselines, Tipc) {
   expect_good(o, 500);
 }
 
+TEST(Baselines, RdmaVerbs) {
+  auto o = rdma_pingpong(small(measure::Placement::Cross, 500));
+  if (!o.ok && o.error.find("no RDMA device") != std::string::npos) GTEST_SKIP() << o.error;
+  expect_good(o, 500);
+}
+
 TEST(Baselines, Fifo) { expect_good(fifo_pingpong(small(measure::Placement::Cross, 500)), 500); }
 
 TEST(Baselines, FifoSameCore) {

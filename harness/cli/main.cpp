@@ -18,6 +18,7 @@
 #include "cli/run_options.hpp"
 #include "lab/lab_command.hpp"
 #include "rpc/rpc_command.hpp"
+#include "web/web_command.hpp"
 
 namespace {
 
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   dvs::bench::add_bench_command(app, o.argv_line);  // exits from its callback (bench/bench_command.hpp)
   dvs::lab::add_lab_command(app);  // exits from its callback (harness/lab/lab_command.hpp)
   dvs::rpc::add_rpc_command(app);  // exits from its callback (harness/rpc/rpc_command.hpp)
+  dvs::web::add_web_command(app);  // exits from its callback (harness/web/web_command.hpp)
 
   try {
     app.parse(argc, argv);

@@ -19,27 +19,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../cli/test_shell.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Ran {
-  int status = -1;
-  std::string out;
-};
-
-Ran run_shell(const std::string& cmd) {
-  Ran r;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (f == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-  const int st = pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using dvs::testing::Ran;
+using dvs::testing::run_shell;
 
 json read_json(const fs::path& p) {
   std::ifstream f(p);

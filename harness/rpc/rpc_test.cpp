@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/node_pair.hpp"
+#include "cli/test_shell.hpp"
 #include "cli/test_temp_dir.hpp"
 #include "rpc/rpc.hpp"
 #include "rpc/sweep.hpp"
@@ -160,22 +161,10 @@ TEST(RpcSweep, BracketsTheLimitOfAThreshold) {
   EXPECT_LE(none.steps.size(), 5u);
 }
 
-struct Cmd {
-  int status = -1;
-  std::string out;
-};
+using Cmd = dvs::testing::Ran;
 
 Cmd run_cli(const std::string& args) {
-  Cmd c;
-  const std::string cmd = std::string(DVS_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) c.out.append(buf, n);
-  const int st = pclose(p);
-  c.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return c;
+  return dvs::testing::run_shell(std::string(DVS_CLI_PATH) + " " + args + " 2>&1");
 }
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& p) {

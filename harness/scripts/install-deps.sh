@@ -5,9 +5,9 @@ PKGS=(
   build-essential cmake g++ pkg-config make
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev liblz4-dev
-  iproute2 procps util-linux python3 valgrind
+  iproute2 procps util-linux python3 valgrind curl wrk nginx
   qemu-system-x86 kmod cpio
-  libibverbs-dev librdmacm-dev rdma-core ibverbs-providers
+  libibverbs-dev ibverbs-providers
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "transports/conformance/listen_uris.hpp"
+#include "transports/transport_testing.hpp"
 
 namespace dvs::transport::conformance {
 
@@ -102,14 +103,7 @@ void ConformanceTest::SetUp() {
   register_builtin_transports();
   t_ = find_transport(GetParam());
   ASSERT_NE(t_, nullptr) << "no transport registered for scheme " << GetParam();
-  Availability a = t_->probe();
-  if (!a.available) {
-    // DVS_REQUIRE_TRANSPORTS=tipc,... (set by the lab tests): these must run here, not skip.
-    const char* req = getenv("DVS_REQUIRE_TRANSPORTS");
-    if (req && ("," + std::string(req) + ",").find("," + GetParam() + ",") != std::string::npos)
-      FAIL() << GetParam() << " is required here (DVS_REQUIRE_TRANSPORTS) but unavailable: " << a.reason;
-    GTEST_SKIP() << GetParam() << " unavailable: " << a.reason;
-  }
+  DVS_SKIP_UNLESS_AVAILABLE(t_);  // DVS_REQUIRE_TRANSPORTS=tipc,... (the lab tests): fail instead
   caps_ = t_->capabilities();
 }
 

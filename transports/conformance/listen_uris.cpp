@@ -16,8 +16,9 @@ std::string listen_uri_for(std::string_view scheme) {
   // Instance 0: the listener picks a free one (its uri() names it). Node scope: the suite's
   // services stay on this node even inside a lab cluster.
   if (scheme == "tipc") return "tipc://18888:0?scope=node";
-  // Add new transports here, e.g.
-  //   rdma: "rdma://<device>/127.0.0.1:0".
+  // No host: the first IPv4 address of an RDMA device (the lab's rxe0: 10.89.0.1); port 0.
+  if (scheme == "rdma") return "rdma://:0";
+  // Add new transports here.
   return "";
 }
 

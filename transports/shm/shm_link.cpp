@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "dvs/errors.h"
+#include "transports/transport_util.hpp"
 #include "transports/shm/shm_socket.hpp"
 #include "transports/shm/shm_wait.hpp"
 
@@ -79,13 +80,8 @@ bool ShmLink::socket_hung_up() {
 // ---------------------------------------------------------------- send
 
 int ShmLink::send(std::span<const iovec> frame) {
-  size_t total = 0;
-  for (const iovec& v : frame) {
-    if (v.iov_len > kMaxFrame) return EDVSMSGSIZE;
-    total += v.iov_len;
-  }
-  if (total > kMaxFrame) return EDVSMSGSIZE;
-  if (total == 0) return EDVSINVAL;
+  const long total = frame_length(frame, kMaxFrame);
+  if (total < 0) return static_cast<int>(total);
   std::lock_guard<std::mutex> lk(send_mu_);
   if (closed_.load(std::memory_order_acquire)) return EDVSNOTCONN;
   if (peer_closed()) {

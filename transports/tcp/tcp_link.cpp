@@ -14,6 +14,7 @@
 #include "transports/tcp/tcp_deadline.hpp"
 #include "transports/tcp/tcp_frame.hpp"
 #include "transports/tcp/tcp_socket.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport::tcp {
 
@@ -42,13 +43,8 @@ long TcpLink::fail(long code) {
 }
 
 int TcpLink::send(std::span<const iovec> frame) {
-  size_t total = 0;
-  for (const iovec& v : frame) {
-    if (v.iov_len > max_frame_) return EDVSMSGSIZE;  // also keeps the sum from overflowing
-    total += v.iov_len;
-  }
-  if (total == 0) return EDVSINVAL;
-  if (total > max_frame_) return EDVSMSGSIZE;
+  const long total = frame_length(frame, max_frame_);
+  if (total < 0) return static_cast<int>(total);
   if (closed_.load(std::memory_order_relaxed)) return EDVSNOTCONN;
 
   std::byte hdr[kHeaderSize];

@@ -14,6 +14,7 @@
 #include "transports/tcp/tcp_listener.hpp"
 #include "transports/tcp/tcp_socket.hpp"
 #include "transports/tcp/tcp_uri.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport {
 
@@ -54,10 +55,10 @@ class TcpTransport final : public Transport {
 
   std::unique_ptr<Listener> listen(const std::string& uri, int* err) override {
     TcpAddress a;
-    if (int rc = parse_tcp_uri(uri, defaults_, &a); rc < 0) return fail<Listener>(err, rc);
+    if (int rc = parse_tcp_uri(uri, defaults_, &a); rc < 0) return fail_with<Listener>(err, rc);
     addrinfo* ais = nullptr;
     if (int rc = resolve(a, true, &ais); rc < 0)
-      return fail<Listener>(err, rc == EDVSDSTNOTRCH ? EDVSADDRNOTAVAIL : rc);
+      return fail_with<Listener>(err, rc == EDVSDSTNOTRCH ? EDVSADDRNOTAVAIL : rc);
     int last = EDVSADDRNOTAVAIL;
     for (addrinfo* ai = ais; ai; ai = ai->ai_next) {
       int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
@@ -80,15 +81,15 @@ class TcpTransport final : public Transport {
       return std::make_unique<TcpListener>(fd, std::move(bound), a.options, kMaxFrame);
     }
     freeaddrinfo(ais);
-    return fail<Listener>(err, last);
+    return fail_with<Listener>(err, last);
   }
 
   std::unique_ptr<Link> dial(const std::string& uri, int timeout_ms, int* err) override {
     TcpAddress a;
-    if (int rc = parse_tcp_uri(uri, defaults_, &a); rc < 0) return fail<Link>(err, rc);
-    if (a.host.empty() || a.port == 0) return fail<Link>(err, EDVSINVAL);
+    if (int rc = parse_tcp_uri(uri, defaults_, &a); rc < 0) return fail_with<Link>(err, rc);
+    if (a.host.empty() || a.port == 0) return fail_with<Link>(err, EDVSINVAL);
     addrinfo* ais = nullptr;
-    if (int rc = resolve(a, false, &ais); rc < 0) return fail<Link>(err, rc);
+    if (int rc = resolve(a, false, &ais); rc < 0) return fail_with<Link>(err, rc);
     // Try each address in getaddrinfo's order, all within the one timeout.
     Deadline dl(timeout_ms);
     int last = EDVSDSTNOTRCH;
@@ -105,16 +106,10 @@ class TcpTransport final : public Transport {
       if (rc == EDVSTIMEDOUT) break;
     }
     freeaddrinfo(ais);
-    return fail<Link>(err, last);
+    return fail_with<Link>(err, last);
   }
 
  private:
-  template <class T>
-  static std::unique_ptr<T> fail(int* err, int code) {
-    if (err) *err = code;
-    return nullptr;
-  }
-
   TcpOptions defaults_;
 };
 

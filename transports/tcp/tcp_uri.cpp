@@ -3,35 +3,25 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
 
 #include "dvs/errors.h"
-#include "transports/transport.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport::tcp {
 
 namespace {
 
-bool parse_int(std::string_view s, long lo, long hi, long* out) {
-  if (s.empty()) return false;
-  long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 // "k=v&k=v" into o.
 bool parse_query(std::string_view q, TcpOptions* o) {
   return for_each_query_pair(q, [o](std::string_view k, std::string_view v) {
     long n = 0;
-    if (k == "keepidle" && parse_int(v, 1, 32767, &n))
+    if (k == "keepidle" && parse_long(v, 1, 32767, &n))
       o->keepidle_s = static_cast<int>(n);
-    else if (k == "keepintvl" && parse_int(v, 1, 32767, &n))
+    else if (k == "keepintvl" && parse_long(v, 1, 32767, &n))
       o->keepintvl_s = static_cast<int>(n);
-    else if (k == "keepcnt" && parse_int(v, 1, 127, &n))
+    else if (k == "keepcnt" && parse_long(v, 1, 127, &n))
       o->keepcnt = static_cast<int>(n);
-    else if (k == "user_timeout_ms" && parse_int(v, 0, 0x7fffffff, &n))
+    else if (k == "user_timeout_ms" && parse_long(v, 0, 0x7fffffff, &n))
       o->user_timeout_ms = static_cast<int>(n);
     else
       return false;
@@ -42,16 +32,11 @@ bool parse_query(std::string_view q, TcpOptions* o) {
 }  // namespace
 
 int parse_tcp_uri(std::string_view uri, const TcpOptions& defaults, TcpAddress* out) {
-  std::string_view scheme, rest;
-  if (!split_uri(uri, &scheme, &rest) || scheme != "tcp") return EDVSINVAL;
   TcpAddress a;
   a.options = defaults;
-  size_t qm = rest.find('?');
-  if (qm != std::string_view::npos) {
-    a.query = std::string(rest.substr(qm));
-    if (!parse_query(rest.substr(qm + 1), &a.options)) return EDVSINVAL;
-    rest = rest.substr(0, qm);
-  }
+  std::string_view rest;
+  if (!split_uri_query(uri, "tcp", &rest, &a.query, [&](std::string_view q) { return parse_query(q, &a.options); }))
+    return EDVSINVAL;
   std::string_view host, port;
   if (!rest.empty() && rest.front() == '[') {
     size_t close = rest.find(']');
@@ -69,7 +54,7 @@ int parse_tcp_uri(std::string_view uri, const TcpOptions& defaults, TcpAddress* 
   }
   if (host.find_first_of("/ \t@") != std::string_view::npos) return EDVSINVAL;
   long p = 0;
-  if (!parse_int(port, 0, 65535, &p)) return EDVSINVAL;
+  if (!parse_long(port, 0, 65535, &p)) return EDVSINVAL;
   a.host = std::string(host);
   a.port = static_cast<uint16_t>(p);
   *out = std::move(a);

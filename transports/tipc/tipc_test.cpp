@@ -16,6 +16,7 @@
 #include "transports/registry.hpp"
 #include "transports/tipc/tipc_transport.hpp"
 #include "transports/tipc/tipc_uri.hpp"
+#include "transports/transport_testing.hpp"
 
 namespace dvs::transport::tipc {
 namespace {
@@ -54,11 +55,7 @@ TEST(TipcUri, RejectsMalformed) {
     EXPECT_EQ(EDVSINVAL, parse_tipc_uri(bad, &a)) << bad;
 }
 
-// The registered transport, and whether this kernel has TIPC.
-Transport* tipc_transport() {
-  if (!find_transport("tipc")) register_tipc();
-  return find_transport("tipc");
-}
+Transport* tipc_transport() { return registered("tipc", register_tipc); }
 
 TEST(TipcProbe, SaysWhyWhenUnavailable) {
   Transport* t = tipc_transport();
@@ -79,20 +76,11 @@ TEST(TipcProbe, SaysWhyWhenUnavailable) {
   EXPECT_EQ(err, EDVSINVAL);
 }
 
-class TipcLive : public ::testing::Test {
+class TipcLive : public AvailableTransportTest {
  protected:
-  void SetUp() override {
-    t_ = tipc_transport();
-    ASSERT_NE(t_, nullptr);
-    Availability a = t_->probe();
-    if (a.available) return;
-    const char* req = getenv("DVS_REQUIRE_TRANSPORTS");  // set by the lab tests: must not skip
-    if (req && std::string(req).find("tipc") != std::string::npos) FAIL() << "tipc required but unavailable: " << a.reason;
-    GTEST_SKIP() << "tipc unavailable: " << a.reason;
-  }
+  TipcLive() : AvailableTransportTest("tipc", register_tipc) {}
   // A service type of its own per process, so parallel runs never meet.
   uint32_t type() const { return 20000 + static_cast<uint32_t>(getpid() % 100000); }
-  Transport* t_ = nullptr;
 };
 
 TEST_F(TipcLive, ANameHasOneListener) {

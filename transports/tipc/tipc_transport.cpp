@@ -17,6 +17,7 @@
 #include "transports/tcp/tcp_socket.hpp"
 #include "transports/tipc/tipc_topology.hpp"
 #include "transports/tipc/tipc_uri.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport {
 
@@ -51,25 +52,6 @@ std::unique_ptr<Link> make_link(int fd, std::string peer) {
   return std::make_unique<TcpLink>(fd, kMaxFrame, std::move(peer));
 }
 
-template <class T>
-std::unique_ptr<T> fail(int* err, int code) {
-  if (err) *err = code;
-  return nullptr;
-}
-
-// A socket of ours that owns its fd until release().
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() {
-    int f = fd;
-    fd = -1;
-    return f;
-  }
-};
-
 // Binds fd to {type, instance}, listens, and checks through the topology service that ours is the
 // only publication of that name (TIPC lets several sockets bind one name and spreads connections
 // over them; two dvs listeners on one name would be a configuration error). 0 or an EDVS code
@@ -89,7 +71,7 @@ int bind_exclusive(int fd, const TipcAddress& a, uint32_t instance) {
   return n == 1 ? 0 : EDVSADDRINUSE;
 }
 
-int new_socket(int extra_flags, Fd* out) {
+int new_socket(int extra_flags, OwnedFd* out) {
   out->fd = ::socket(AF_TIPC, SOCK_STREAM | SOCK_CLOEXEC | extra_flags, 0);
   return out->fd < 0 ? errno_to_dvs(errno) : 0;
 }
@@ -117,46 +99,46 @@ class TipcTransport final : public Transport {
 
   std::unique_ptr<Listener> listen(const std::string& uri, int* err) override {
     TipcAddress a;
-    if (int rc = parse_tipc_uri(uri, &a); rc < 0) return fail<Listener>(err, rc);
-    if (a.wait_ms != 0) return fail<Listener>(err, EDVSINVAL);  // a dial option
+    if (int rc = parse_tipc_uri(uri, &a); rc < 0) return fail_with<Listener>(err, rc);
+    if (a.wait_ms != 0) return fail_with<Listener>(err, EDVSINVAL);  // a dial option
     for (int attempt = 0; attempt < (a.instance == 0 ? kPickAttempts : 1); ++attempt) {
-      Fd s;
-      if (int rc = new_socket(SOCK_NONBLOCK, &s); rc < 0) return fail<Listener>(err, rc);
+      OwnedFd s;
+      if (int rc = new_socket(SOCK_NONBLOCK, &s); rc < 0) return fail_with<Listener>(err, rc);
       uint32_t instance = a.instance;
       if (instance == 0) {
         // Our own port number is unique on this node: a good first guess for a free instance
         // cluster-wide (the check below catches the rare clash with another node's service).
         sockaddr_tipc self{};
         socklen_t len = sizeof self;
-        if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&self), &len) < 0) return fail<Listener>(err, errno_to_dvs(errno));
+        if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&self), &len) < 0) return fail_with<Listener>(err, errno_to_dvs(errno));
         instance = self.addr.id.ref != 0 ? self.addr.id.ref : static_cast<uint32_t>(attempt + 1);
       }
       int n = count_publications(a.type, instance);
-      if (n < 0) return fail<Listener>(err, n);
+      if (n < 0) return fail_with<Listener>(err, n);
       int rc = n == 0 ? bind_exclusive(s.fd, a, instance) : EDVSADDRINUSE;
       if (rc == EDVSADDRINUSE && a.instance == 0) continue;  // taken: try another
-      if (rc < 0) return fail<Listener>(err, rc);
+      if (rc < 0) return fail_with<Listener>(err, rc);
       const std::string bound = format_tipc_uri(a.type, instance, a.query);
       return std::make_unique<TcpListener>(s.release(), bound,
                                            [](int afd) { return make_link(afd, port_string(afd)); });
     }
-    return fail<Listener>(err, EDVSADDRINUSE);
+    return fail_with<Listener>(err, EDVSADDRINUSE);
   }
 
   std::unique_ptr<Link> dial(const std::string& uri, int timeout_ms, int* err) override {
     TipcAddress a;
-    if (int rc = parse_tipc_uri(uri, &a); rc < 0) return fail<Link>(err, rc);
+    if (int rc = parse_tipc_uri(uri, &a); rc < 0) return fail_with<Link>(err, rc);
     // Instance 0 is listen-only ("pick one"); scope is a listen option, ignored here so that a
     // listener's uri() can be dialed as it is.
-    if (a.instance == 0) return fail<Link>(err, EDVSINVAL);
+    if (a.instance == 0) return fail_with<Link>(err, EDVSINVAL);
     Deadline dl(timeout_ms);
     if (a.wait_ms > 0) {
       // Node discovery: the peer's node may not be in the cluster yet; the topology service
       // tells us when its service is published.
       int left = dl.remaining_ms();
       int rc = wait_published(a.type, a.instance, left < 0 ? a.wait_ms : std::min(left, a.wait_ms));
-      if (rc == EDVSTIMEDOUT) return fail<Link>(err, EDVSCONNREFUSED);
-      if (rc < 0) return fail<Link>(err, rc);
+      if (rc == EDVSTIMEDOUT) return fail_with<Link>(err, EDVSCONNREFUSED);
+      if (rc < 0) return fail_with<Link>(err, rc);
     }
     sockaddr_tipc sa{};
     sa.family = AF_TIPC;
@@ -173,7 +155,7 @@ class TipcTransport final : public Transport {
     int rc = tcp::connect_with_timeout(&ai, dl.remaining_ms(), &fd);
     // TIPC answers a connect to a name nobody publishes with EHOSTUNREACH: nobody listens.
     if (rc == EDVSDSTNOTRCH) rc = EDVSCONNREFUSED;
-    if (rc < 0) return fail<Link>(err, rc);
+    if (rc < 0) return fail_with<Link>(err, rc);
     return make_link(fd, format_tipc_uri(a.type, a.instance) + " (" + port_string(fd) + ")");
   }
 };

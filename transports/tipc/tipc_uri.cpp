@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "dvs/errors.h"
-#include "transports/transport.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport::tipc {
 
@@ -40,14 +40,10 @@ bool parse_query(std::string_view q, TipcAddress* a) {
 }  // namespace
 
 int parse_tipc_uri(std::string_view uri, TipcAddress* out) {
-  std::string_view scheme, rest;
-  if (!split_uri(uri, &scheme, &rest) || scheme != "tipc") return EDVSINVAL;
   TipcAddress a;
-  if (size_t qm = rest.find('?'); qm != std::string_view::npos) {
-    a.query = std::string(rest.substr(qm));
-    if (!parse_query(rest.substr(qm + 1), &a)) return EDVSINVAL;
-    rest = rest.substr(0, qm);
-  }
+  std::string_view rest;
+  if (!split_uri_query(uri, "tipc", &rest, &a.query, [&](std::string_view q) { return parse_query(q, &a); }))
+    return EDVSINVAL;
   size_t colon = rest.find(':');
   if (colon == std::string_view::npos) return EDVSINVAL;
   uint64_t type = 0, instance = 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "measure/clock.hpp"
+#include "rpc/children.hpp"
 #include "rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {
@@ -140,11 +141,9 @@ struct Client {
     if (cfg.server_node >= 0 && c == 0 && t == 0) {
       for (int k = 0; k < cfg.servers; ++k) {
         const int sep = cfg.server_p_nr + k;
-        if ((rc = dvs_rmtbind(cfg.dc, sep, cfg.server_node)) < 0)
-          return ctx.fail("client 0: dvs_rmtbind(dc %d, ep %d, node %d): %s", cfg.dc, sep, cfg.server_node, dvs_errname(rc));
-        // The link comes up asynchronously: EDVSNOTCONN until both proxies have it.
-        while ((rc = dvs_notify(sep)) == EDVSNOTCONN && measure::now_ns() < deadline) nap_us(10'000);
-        if (rc < 0) return ctx.fail("client 0: link probe (notify to %d on node %d): %s", sep, cfg.server_node, dvs_errname(rc));
+        const char* what = "";
+        if ((rc = rmtbind_and_probe(cfg.dc, sep, cfg.server_node, deadline, &what)) < 0)
+          return ctx.fail("client 0: %s (dc %d, ep %d, node %d): %s", what, cfg.dc, sep, cfg.server_node, dvs_errname(rc));
       }
       ctl.links_ready.store(1, std::memory_order_release);
     } else if (cfg.server_node >= 0 && !wait_flag(ctl.links_ready, ctl.abort, deadline)) {

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "measure/clock.hpp"
+#include "rpc/children.hpp"
 #include "rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {
@@ -57,53 +58,6 @@ size_t block_size(int nsec) { return sizeof(ClientBlock) + size_t(nsec) * sizeof
 void* map_shared(size_t len) {
   void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
-}
-
-// fork a child that runs body(ctx) and leaves with its status; -errno if fork failed.
-template <class Body>
-pid_t fork_child(char* err, size_t errlen, Body&& body) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid != 0) return pid < 0 ? -errno : pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the caller
-  measure::ChildCtx ctx(err, errlen, -1);
-  int rc;
-  try {
-    rc = body(ctx);
-  } catch (const std::exception& e) {
-    rc = ctx.fail("exception: %s", e.what());
-  }
-  _exit(rc & 0xff);
-}
-
-struct Child {
-  pid_t pid = -1;
-  bool done = false, killed = false;
-  int status = 0;
-};
-
-// Reap whatever exited; true if every child in [from, to) is done.
-bool reap(std::vector<Child>& ch, size_t from, size_t to) {
-  bool all = true;
-  for (size_t i = from; i < to; ++i) {
-    if (ch[i].done) continue;
-    if (waitpid(ch[i].pid, &ch[i].status, WNOHANG) == ch[i].pid) ch[i].done = true;
-    else all = false;
-  }
-  return all;
-}
-
-bool failed(const Child& c) {
-  return c.killed || (c.done && !(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0));
-}
-
-void kill_all(std::vector<Child>& ch) {
-  for (auto& c : ch)
-    if (!c.done) {
-      kill(c.pid, SIGKILL);
-      waitpid(c.pid, &c.status, 0);
-      c.done = c.killed = true;
-    }
 }
 
 // Wait (polling every poll_ms) until pred() or every child of [from, to) is done or a failure

@@ -1,0 +1,36 @@
+// `dvs web serve`: the web-server workload (workloads/web) on a private dvsd, or two dvsd nodes
+// linked by tcp or shm when the layout spans both (docs/WEB.md). Bad input: one line on stderr,
+// exit 2.
+#ifndef DVS_HARNESS_WEB_WEB_COMMAND_HPP
+#define DVS_HARNESS_WEB_WEB_COMMAND_HPP
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/dvsd_process.hpp"
+#include "cli/node_pair.hpp"
+#include "web/web.hpp"
+
+namespace dvs::web {
+
+// The dvsd nodes a layout needs: one private dvsd (every endpoint on node 0) or a NodePair.
+// DC 0's max_copylen is raised to the chunk. Fills cfg->sockets. "" or why not.
+class WebNodes {
+ public:
+  WebNodes(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)), pair_(bin_, dir_) {}
+  std::string up(const std::string& transport, workloads::web::WebConfig* cfg);
+
+ private:
+  std::string bin_, dir_;
+  cli::DvsdProcess local_;
+  cli::NodePair pair_;
+};
+
+// Adds `web` with its `serve` subcommand; the callback runs it and exits with its status.
+void add_web_command(CLI::App& app);
+
+}  // namespace dvs::web
+
+#endif

@@ -1,0 +1,273 @@
+// The web workload against the real curl binary, real dvsd nodes and real processes (no mocks):
+// statuses and methods, malformed / oversized / slow requests, keep-alive, ranges, layouts A-F,
+// an 8 MiB file byte-identical across two nodes, `dvs web serve` end to end.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "cli/test_shell.hpp"
+#include "cli/test_temp_dir.hpp"
+#include "core/testing/dvsd_process.hpp"
+#include "web/web_command.hpp"
+
+namespace {
+
+namespace wl = dvs::workloads::web;
+using dvs::testing::TempDir;
+
+using Out = dvs::testing::Ran;
+
+Out run(const std::string& cmd) { return dvs::testing::run_shell(cmd + " 2>&1"); }
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+void write_file(const std::filesystem::path& p, size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = char(rng());
+  std::ofstream(p, std::ios::binary) << s;
+}
+
+// One server with its nodes, files under root.
+struct Site {
+  TempDir dir{"dvs-web-test"};
+  std::unique_ptr<dvs::web::WebNodes> nodes;
+  wl::WebServer server;
+  std::string base;
+
+  ::testing::AssertionResult start(char layout, int request_timeout_ms = 5000, int workers = 4) {
+    std::filesystem::create_directories(dir / "root" / "sub");
+    std::ofstream(dir / "root" / "index.html") << "<html>hello dvs</html>\n";
+    std::ofstream(dir / "root" / "sub" / "a.txt") << "0123456789abcdefghijklmnopqrstuvwxyz";
+    write_file(dir / "root" / "big.bin", (size_t{8} << 20) + 12345, 7);
+    nodes = std::make_unique<dvs::web::WebNodes>(dvs::testing::dvsd_binary(), dir.path().string());
+    wl::WebConfig cfg;
+    cfg.root = (dir / "root").string();
+    if (!wl::layout_of(layout, &cfg.layout)) return ::testing::AssertionFailure() << "layout";
+    cfg.chunk = 256 * 1024;
+    cfg.workers = workers;
+    cfg.request_timeout_ms = request_timeout_ms;
+    if (auto e = nodes->up("tcp", &cfg); !e.empty()) return ::testing::AssertionFailure() << e;
+    std::string err;
+    if (!server.start(cfg, &err)) return ::testing::AssertionFailure() << err;
+    base = "http://127.0.0.1:" + std::to_string(server.port());
+    return ::testing::AssertionSuccess();
+  }
+  // curl's status code for args (-o body file).
+  std::string code(const std::string& args, const std::string& path, const std::string& body = "/dev/null") {
+    return run("curl -s --max-time 20 -o " + body + " -w '%{http_code}' " + args + " '" + base + path + "'").out;
+  }
+};
+
+int connect_to(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Send raw bytes, read the answer until the server closes or timeout_ms.
+std::string raw(int port, const std::string& req, int timeout_ms = 5000) {
+  const int fd = connect_to(port);
+  if (fd < 0) return "connect failed";
+  if (!req.empty() && send(fd, req.data(), req.size(), MSG_NOSIGNAL) < 0) return "send failed";
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, int(left)) <= 0) break;
+    char b[4096];
+    const ssize_t n = recv(fd, b, sizeof b, 0);
+    if (n <= 0) break;
+    out.append(b, size_t(n));
+  }
+  close(fd);
+  return out;
+}
+
+TEST(WebServer, StatusesMethodsAndRanges) {
+  Site s;
+  ASSERT_TRUE(s.start('C', 800));
+  const auto body = (s.dir / "body").string();
+  // GET, with the file's bytes; "/" is index.html; a query string is ignored.
+  EXPECT_EQ(s.code("", "/sub/a.txt", body), "200");
+  EXPECT_EQ(slurp(body), "0123456789abcdefghijklmnopqrstuvwxyz");
+  EXPECT_EQ(s.code("", "/?x=1", body), "200");
+  EXPECT_EQ(slurp(body), "<html>hello dvs</html>\n");
+  // HEAD: the headers of the GET, no body.
+  Out h = run("curl -s --max-time 10 -I '" + s.base + "/sub/a.txt'");
+  EXPECT_NE(h.out.find("HTTP/1.1 200 OK"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("Content-Length: 36"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("Accept-Ranges: bytes"), std::string::npos) << h.out;
+  // 404, 405 (with Allow), 400.
+  EXPECT_EQ(s.code("", "/nope.txt"), "404");
+  EXPECT_EQ(s.code("", "/sub"), "404");  // a directory
+  Out p = run("curl -s --max-time 10 -i -X POST '" + s.base + "/sub/a.txt'");
+  EXPECT_NE(p.out.find("HTTP/1.1 405"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("Allow: GET, HEAD"), std::string::npos) << p.out;
+  EXPECT_EQ(s.code("-X DELETE", "/sub/a.txt"), "405");
+  EXPECT_EQ(s.code("-H 'Host:'", "/sub/a.txt"), "400");          // HTTP/1.1 without Host
+  EXPECT_EQ(s.code("--path-as-is", "/../../etc/passwd"), "400");  // out of the root
+  EXPECT_EQ(s.code("--path-as-is", "/sub/%2e%2e/%2e%2e/etc/passwd"), "400");
+  EXPECT_EQ(s.code("", "/bad%zz"), "400");
+  // 413: a head above 8 KiB, a body above 64 KiB.
+  EXPECT_EQ(s.code("-H 'X-Big: " + std::string(10000, 'x') + "'", "/sub/a.txt"), "413");
+  write_file(s.dir / "upload", 100000, 3);
+  EXPECT_EQ(s.code("-X GET --data-binary @" + (s.dir / "upload").string(), "/sub/a.txt"), "413");
+  // A small body is read and skipped: the connection stays usable.
+  EXPECT_EQ(s.code("-X GET --data-binary abc", "/sub/a.txt", body), "200");
+  // Ranges: 206 with the bytes, 416 beyond the end, several ranges -> the whole file.
+  EXPECT_EQ(s.code("-r 2-5", "/sub/a.txt", body), "206");
+  EXPECT_EQ(slurp(body), "2345");
+  EXPECT_EQ(s.code("-r 30-", "/sub/a.txt", body), "206");
+  EXPECT_EQ(slurp(body), "uvwxyz");
+  EXPECT_EQ(s.code("-r -3", "/sub/a.txt", body), "206");
+  EXPECT_EQ(slurp(body), "xyz");
+  EXPECT_EQ(s.code("-r 30-1000", "/sub/a.txt", body), "206");
+  EXPECT_EQ(slurp(body), "uvwxyz");
+  Out r = run("curl -s --max-time 10 -i -r 36- '" + s.base + "/sub/a.txt'");
+  EXPECT_NE(r.out.find("HTTP/1.1 416"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Content-Range: bytes */36"), std::string::npos) << r.out;
+  EXPECT_EQ(s.code("-r 0-1,4-5", "/sub/a.txt", body), "200");
+  EXPECT_EQ(slurp(body).size(), 36u);
+  // A range of the 8 MiB file crossing chunk boundaries.
+  EXPECT_EQ(s.code("-r 200000-700000", "/big.bin", body), "206");
+  EXPECT_EQ(slurp(body), slurp(s.dir / "root" / "big.bin").substr(200000, 500001));
+  // Keep-alive: two requests on one connection.
+  Out k = run("curl -sv --max-time 10 -o /dev/null -o /dev/null '" + s.base + "/sub/a.txt' '" + s.base + "/index.html'");
+  EXPECT_NE(k.out.find("Re-using existing connection"), std::string::npos) << k.out;
+  // Raw malformed requests.
+  const int port = s.server.port();
+  EXPECT_EQ(raw(port, "GARBAGE\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/9.9\r\nHost: x\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost x\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/1.0\r\n\r\n").substr(0, 12), "HTTP/1.1 200");  // 1.0: no Host needed, closes
+  EXPECT_EQ(raw(port, std::string(20000, 'G')).substr(0, 12), "HTTP/1.1 413");
+  // A request head that never completes: 408 after the request timeout (800 ms).
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\n", 5000).substr(0, 12), "HTTP/1.1 408");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  // Still serving after all that.
+  EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
+  EXPECT_EQ(s.server.check(), "");
+}
+
+TEST(WebServer, SlowClientDoesNotBlockOthers) {
+  Site s;
+  ASSERT_TRUE(s.start('B', 10000, 3));
+  // Two slow clients hold a worker each for up to the 10 s request timeout: one sends nothing,
+  // one half a request line. A third client is served at once by the third worker.
+  const int silent = connect_to(s.server.port());
+  const int half = connect_to(s.server.port());
+  ASSERT_GE(silent, 0);
+  ASSERT_GE(half, 0);
+  ASSERT_GT(send(half, "GET / HT", 8, MSG_NOSIGNAL), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  }
+  close(half);
+  close(silent);
+}
+
+TEST(WebServer, LayoutsAtoFServeTheSameBytes) {
+  for (char l : {'A', 'B', 'C', 'D', 'E', 'F'}) {
+    SCOPED_TRACE(std::string("layout ") + l);
+    Site s;
+    ASSERT_TRUE(s.start(l));
+    const auto body = (s.dir / "body").string();
+    EXPECT_EQ(s.code("", "/sub/a.txt", body), "200");
+    EXPECT_EQ(slurp(body), "0123456789abcdefghijklmnopqrstuvwxyz");
+    EXPECT_EQ(s.code("-r 1-2", "/sub/a.txt", body), "206");
+    EXPECT_EQ(slurp(body), "12");
+    EXPECT_EQ(s.code("", "/missing"), "404");
+  }
+}
+
+TEST(WebServer, LargeFileByteIdenticalAcrossTwoNodes) {
+  for (char l : {'E', 'F', 'D'}) {
+    SCOPED_TRACE(std::string("layout ") + l);
+    Site s;
+    ASSERT_TRUE(s.start(l));
+    const auto body = (s.dir / "body").string();
+    EXPECT_EQ(s.code("", "/big.bin", body), "200");
+    const std::string want = run("sha256sum < " + (s.dir / "root" / "big.bin").string()).out;
+    const std::string got = run("sha256sum < " + body).out;
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(std::filesystem::file_size(body), (size_t{8} << 20) + 12345);
+  }
+}
+
+TEST(WebCommand, ServeEndToEndAndBadInput) {
+  TempDir dir("dvs-web-cmd");
+  std::filesystem::create_directories(dir / "root");
+  std::ofstream(dir / "root" / "f.txt") << "served by dvs web\n";
+  const std::string cli = DVS_CLI_PATH;
+  Out bad = run(cli + " web serve --root " + (dir / "root").string() + " --layout Z");
+  EXPECT_EQ(bad.status, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--layout must be one of"), std::string::npos) << bad.out;
+  Out nodir = run(cli + " web serve --root /nonexistent-dir");
+  EXPECT_EQ(nodir.status, 2) << nodir.out;
+  // Serve for 3 s on a free port (layout E: two nodes) and fetch a file meanwhile.
+  FILE* p = popen((cli + " web serve --root " + (dir / "root").string() + " --layout E --port 0 --duration 4 --dir " +
+                   (dir / "run").string() + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512] = {0};
+  ASSERT_NE(fgets(line, sizeof line, p), nullptr);
+  const std::string l = line;
+  const auto at = l.find("http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << l;
+  const std::string url = l.substr(at, l.find('/', at + 17) - at) + "/f.txt";
+  Out got = run("curl -s --max-time 10 '" + url + "'");
+  EXPECT_EQ(got.out, "served by dvs web\n");
+  std::string rest;
+  while (fgets(line, sizeof line, p) != nullptr) rest += line;
+  const int st = pclose(p);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << rest;
+  EXPECT_NE(rest.find("dvs web: stopped"), std::string::npos) << rest;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(WebCommand, BenchAgainstNginx) {
+  if (run("command -v wrk && command -v nginx").status != 0) GTEST_SKIP() << "wrk or nginx not installed (install-deps.sh)";
+  TempDir dir("dvs-web-bench");
+  Out b = run(std::string(DVS_CLI_PATH) + " web bench --duration 1 --connections 4 --layout C --dir " +
+              (dir / "run").string());
+  EXPECT_EQ(b.status, 0) << b.out;
+  EXPECT_NE(b.out.find("ratio dvs/nginx: "), std::string::npos) << b.out;
+  Out bad = run(std::string(DVS_CLI_PATH) + " web bench --threads 9 --connections 4");
+  EXPECT_EQ(bad.status, 2) << bad.out;
+}
+
+}  // namespace

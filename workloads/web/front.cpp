@@ -1,0 +1,409 @@
+// The HTTP/1.1 front end (see web.hpp): a bounded pool of workers, each with its own endpoint,
+// each serving one connection at a time with keep-alive; every wait on a client is bounded.
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "dvs/dvs.h"
+#include "measure/clock.hpp"
+#include "web/internal.hpp"
+
+namespace dvs::workloads::web {
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000u;
+
+const char* reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 206: return "Partial Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    default: return "Error";
+  }
+}
+
+const char* content_type(const std::string& path) {
+  const auto dot = path.rfind('.');
+  const std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
+  if (ext == "html" || ext == "htm") return "text/html";
+  if (ext == "txt") return "text/plain";
+  if (ext == "css") return "text/css";
+  if (ext == "js") return "application/javascript";
+  if (ext == "json") return "application/json";
+  return "application/octet-stream";
+}
+
+bool iequals(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+struct Request {
+  std::string method, target, version;
+  bool keep_alive = true;
+  bool has_host = false;
+  std::optional<std::string> range;
+  uint64_t content_length = 0;
+  bool chunked = false;
+};
+
+// Parse the head (without the final CRLFCRLF). 0 or the status to answer with.
+int parse_head(const std::string& head, Request* r) {
+  size_t eol = head.find("\r\n");
+  const std::string line = head.substr(0, eol);
+  const size_t s1 = line.find(' '), s2 = line.rfind(' ');
+  if (s1 == std::string::npos || s2 == s1) return 400;
+  r->method = line.substr(0, s1);
+  r->target = line.substr(s1 + 1, s2 - s1 - 1);
+  r->version = line.substr(s2 + 1);
+  if (r->method.empty() || r->target.empty() || r->target.find(' ') != std::string::npos) return 400;
+  for (char c : r->method)
+    if (c < 'A' || c > 'Z') return 400;
+  if (r->version != "HTTP/1.1" && r->version != "HTTP/1.0") return 400;
+  r->keep_alive = r->version == "HTTP/1.1";
+  while (eol != std::string::npos) {
+    const size_t start = eol + 2;
+    eol = head.find("\r\n", start);
+    const std::string h = head.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
+    if (h.empty()) continue;
+    const size_t colon = h.find(':');
+    if (colon == std::string::npos || colon == 0 || h[0] == ' ' || h[0] == '\t') return 400;
+    const std::string name = h.substr(0, colon), value = trim(h.substr(colon + 1));
+    if (name.find_first_of(" \t") != std::string::npos) return 400;
+    if (iequals(name, "host")) r->has_host = true;
+    else if (iequals(name, "connection")) {
+      if (iequals(value, "close")) r->keep_alive = false;
+      else if (iequals(value, "keep-alive")) r->keep_alive = true;
+    } else if (iequals(name, "range")) r->range = value;
+    else if (iequals(name, "transfer-encoding")) r->chunked = true;
+    else if (iequals(name, "content-length")) {
+      if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos) return 400;
+      r->content_length = std::stoull(value);
+    }
+  }
+  if (r->version == "HTTP/1.1" && !r->has_host) return 400;
+  return 0;
+}
+
+// Decode the origin-form target into a path; "" if malformed.
+std::string decode_path(const std::string& target) {
+  if (target.empty() || target[0] != '/') return "";
+  std::string t = target.substr(0, target.find_first_of("?#")), out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '%') {
+      if (i + 2 >= t.size() || !isxdigit(uint8_t(t[i + 1])) || !isxdigit(uint8_t(t[i + 2]))) return "";
+      const char c = char(std::stoi(t.substr(i + 1, 2), nullptr, 16));
+      if (c == '\0') return "";
+      out += c;
+      i += 2;
+    } else {
+      out += t[i];
+    }
+  }
+  // No ".." segment may climb out of the root.
+  for (size_t p = 0; p != std::string::npos;) {
+    const size_t n = out.find('/', p + 1);
+    if (out.substr(p + 1, n == std::string::npos ? std::string::npos : n - p - 1) == "..") return "";
+    p = n;
+  }
+  if (out.back() == '/') out += "index.html";
+  return out.size() > kMaxPath ? "" : out;
+}
+
+// Single byte range of "bytes=a-b" / "bytes=a-" / "bytes=-n" against size. nullopt: ignore the
+// header (malformed or several ranges: the whole file, RFC 9110 §14.2); first > last: 416.
+struct Range {
+  uint64_t first, last;
+};
+std::optional<Range> parse_range(const std::string& v, uint64_t size, bool* unsatisfiable) {
+  *unsatisfiable = false;
+  if (v.rfind("bytes=", 0) != 0 || v.find(',') != std::string::npos) return std::nullopt;
+  const std::string spec = trim(v.substr(6));
+  const size_t dash = spec.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  const std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  auto num = [](const std::string& s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(s);
+  };
+  if (a.empty()) {
+    const auto n = num(b);
+    if (!n) return std::nullopt;
+    if (*n == 0 || size == 0) {
+      *unsatisfiable = true;
+      return std::nullopt;
+    }
+    return Range{size - std::min(*n, size), size - 1};
+  }
+  const auto f = num(a);
+  if (!f) return std::nullopt;
+  std::optional<uint64_t> l = b.empty() ? std::optional<uint64_t>(UINT64_MAX) : num(b);
+  if (!l || *l < *f) return std::nullopt;
+  if (*f >= size) {
+    *unsatisfiable = true;
+    return std::nullopt;
+  }
+  return Range{*f, std::min(*l, size - 1)};
+}
+
+class Worker {
+ public:
+  Worker(const WebConfig& cfg, int fs_ep, std::atomic<uint32_t>& stop)
+      : cfg_(cfg), fs_ep_(fs_ep), stop_(stop), buf_(cfg.chunk) {}
+
+  void serve(int fd) {
+    std::string in;
+    for (bool first = true;; first = false) {
+      Request r;
+      std::string head;
+      int status = read_head(fd, in, first, &head);
+      if (status < 0) return;  // closed or idle
+      if (status == 0) status = parse_head(head, &r);
+      if (status == 0 && r.chunked) status = 400;  // no request bodies of unknown length
+      if (status == 0 && r.content_length > cfg_.max_body) status = 413;
+      if (status == 0 && r.content_length > 0 && !skip_body(fd, in, r.content_length)) return;
+      if (status != 0) {
+        error(fd, status, false);
+        return;
+      }
+      if (!respond(fd, r)) return;
+      if (!r.keep_alive) return;
+    }
+  }
+
+ private:
+  // Wait for fd readable until deadline_ns: 1 ready, 0 timed out or stopping.
+  int wait_in(int fd, uint64_t deadline_ns) {
+    for (;;) {
+      const uint64_t now = measure::now_ns();
+      if (now >= deadline_ns || stop_.load() != 0) return 0;
+      pollfd p{fd, POLLIN, 0};
+      const int n = poll(&p, 1, int(std::min<uint64_t>((deadline_ns - now) / kMs + 1, 100)));
+      if (n > 0) return 1;
+    }
+  }
+
+  // The next request head into *head. 0 read; 408 / 413 / 400 to answer; -1 closed, idle or stopping.
+  int read_head(int fd, std::string& in, bool first, std::string* head) {
+    (void)first;
+    const uint64_t idle_deadline = measure::now_ns() + uint64_t(cfg_.idle_timeout_ms) * kMs;
+    uint64_t deadline = in.empty() ? idle_deadline : measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
+    for (;;) {
+      const size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        if (end + 4 > cfg_.max_header) return 413;
+        *head = in.substr(0, end);
+        in.erase(0, end + 4);
+        return 0;
+      }
+      if (in.size() > cfg_.max_header) return 413;
+      if (wait_in(fd, deadline) == 0) return in.empty() || stop_.load() != 0 ? -1 : 408;
+      char b[4096];
+      const ssize_t n = recv(fd, b, sizeof b, 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return -1;
+      if (in.empty()) deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
+      in.append(b, size_t(n));
+      // Skip empty lines before a request (RFC 9112 §2.2).
+      while (in.rfind("\r\n", 0) == 0) in.erase(0, 2);
+    }
+  }
+
+  bool skip_body(int fd, std::string& in, uint64_t n) {
+    const uint64_t deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
+    while (in.size() < n) {
+      if (wait_in(fd, deadline) == 0) {
+        error(fd, 408, false);
+        return false;
+      }
+      char b[4096];
+      const ssize_t k = recv(fd, b, sizeof b, 0);
+      if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (k <= 0) return false;
+      in.append(b, size_t(k));
+    }
+    in.erase(0, n);
+    return true;
+  }
+
+  bool send_all(int fd, const char* p, size_t n) {
+    const uint64_t deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
+    while (n > 0) {
+      const ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) {
+        p += k;
+        n -= size_t(k);
+        continue;
+      }
+      if (k < 0 && errno != EAGAIN && errno != EINTR) return false;
+      pollfd q{fd, POLLOUT, 0};
+      if (measure::now_ns() >= deadline || stop_.load() != 0) return false;  // a client that does not read
+      poll(&q, 1, 100);
+    }
+    return true;
+  }
+
+  bool error(int fd, int status, bool keep, const std::string& extra = "") {
+    const std::string body = fmt::format("{} {}\n", status, reason(status));
+    const std::string h = fmt::format(
+        "HTTP/1.1 {} {}\r\nServer: dvs-web\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{}{}"
+        "Connection: {}\r\n\r\n{}",
+        status, reason(status), body.size(), status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
+        keep ? "keep-alive" : "close", body);
+    return send_all(fd, h.data(), h.size()) && keep;
+  }
+
+  ReadReply fetch(const std::string& path, uint64_t off, uint32_t len) {
+    if (fs_ep_ < 0) return read_local(cfg_.root, path, off, len, buf_.data());
+    return read_remote(fs_ep_, path, off, len, buf_.data(), cfg_.ipc_timeout_ms);
+  }
+
+  // Answer one parsed request; false: close the connection.
+  bool respond(int fd, const Request& r) {
+    const bool head_only = r.method == "HEAD";
+    if (r.method != "GET" && !head_only) return error(fd, 405, r.keep_alive);
+    const std::string path = decode_path(r.target);
+    if (path.empty()) return error(fd, 400, r.keep_alive);
+    // First fetch: the size only (HEAD, Range) or the first chunk.
+    const bool size_first = head_only || r.range.has_value();
+    ReadReply rr = fetch(path, 0, size_first ? 0 : uint32_t(cfg_.chunk));
+    if (rr.status == -ENOENT || rr.status == -ENOTDIR || rr.status == -EISDIR || rr.status == -EACCES ||
+        rr.status == -ENAMETOOLONG)
+      return error(fd, 404, r.keep_alive);
+    if (rr.status != 0) return error(fd, rr.status < -200 ? 502 : 500, false);  // dvs errors are < -200
+    const uint64_t size = rr.size;
+    uint64_t first = 0, count = size;
+    int status = 200;
+    std::string extra;
+    if (r.range) {
+      bool unsat = false;
+      const auto rg = parse_range(*r.range, size, &unsat);
+      if (unsat) return error(fd, 416, r.keep_alive, fmt::format("Content-Range: bytes */{}\r\n", size));
+      if (rg) {
+        status = 206;
+        first = rg->first;
+        count = rg->last - rg->first + 1;
+        extra = fmt::format("Content-Range: bytes {}-{}/{}\r\n", rg->first, rg->last, size);
+      }
+    }
+    const std::string h = fmt::format(
+        "HTTP/1.1 {} {}\r\nServer: dvs-web\r\nContent-Type: {}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\n{}"
+        "Connection: {}\r\n\r\n",
+        status, reason(status), content_type(path), count, extra, r.keep_alive ? "keep-alive" : "close");
+    if (!send_all(fd, h.data(), h.size())) return false;
+    if (head_only) return true;
+    uint64_t sent = 0;
+    if (!size_first) {  // the first chunk is in the buffer already
+      const uint64_t n = std::min<uint64_t>(rr.bytes, count);
+      if (!send_all(fd, buf_.data(), n)) return false;
+      sent = n;
+    }
+    while (sent < count) {
+      const uint32_t want = uint32_t(std::min<uint64_t>(cfg_.chunk, count - sent));
+      rr = fetch(path, first + sent, want);
+      if (rr.status != 0 || rr.bytes == 0) return false;  // the file changed or a server failed: cut
+      const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
+      if (!send_all(fd, buf_.data(), n)) return false;
+      sent += n;
+    }
+    return true;
+  }
+
+  const WebConfig& cfg_;
+  int fs_ep_;
+  std::atomic<uint32_t>& stop_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready, std::atomic<uint32_t>& stop,
+               char* err, size_t errlen) {
+  auto fail = [&](const std::string& why) {
+    std::snprintf(err, errlen, "%s", why.c_str());
+    return 1;
+  };
+  const Layout& l = cfg.layout;
+  const bool ipc = l.fs_node >= 0;
+  if (ipc) {
+    int rc = dvs_open(cfg.sockets[l.front_node].c_str());
+    if (rc < 0) return fail(fmt::format("dvs_open({}): {}", cfg.sockets[l.front_node], dvs_errname(rc)));
+  }
+  std::atomic<int> bound{0}, bind_err{0};
+  std::string probe_err;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < cfg.workers; ++w)
+    threads.emplace_back([&, w] {
+      if (ipc) {
+        const int ep = dvs_tbind(cfg.dc, DVS_ANY);
+        if (ep < 0) {
+          bind_err.store(ep);
+          bound.fetch_add(1);
+          return;
+        }
+        dvs_set_wait(DVS_WAIT_SPIN_THEN_BLOCK, 20000);
+        if (w == 0 && l.fs_node != l.front_node) {  // declare the remote file server, wait for the link
+          const char* what = "";
+          const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
+          const int rc = rpc::rmtbind_and_probe(cfg.dc, cfg.fs_p_nr, l.fs_node, deadline, &what);
+          if (rc < 0) {
+            probe_err = fmt::format("{} (ep {} on node {}): {}", what, cfg.fs_p_nr, l.fs_node, dvs_errname(rc));
+            bind_err.store(rc);
+            bound.fetch_add(1);
+            return;
+          }
+        }
+      }
+      bound.fetch_add(1);
+      Worker wk(cfg, ipc ? cfg.fs_p_nr : -1, stop);
+      while (stop.load() == 0) {
+        pollfd p{listen_fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) continue;
+        const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) continue;  // another worker took it
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        wk.serve(fd);
+        close(fd);
+      }
+    });
+  while (bound.load() < cfg.workers) {
+    const timespec ts{0, 1'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  int status = 0;
+  if (bind_err.load() != 0) {
+    stop.store(1);
+    status = fail(!probe_err.empty() ? probe_err : fmt::format("dvs_tbind(ANY): {}", dvs_errname(bind_err.load())));
+  } else {
+    ready.store(1);
+  }
+  for (auto& t : threads) t.join();
+  if (ipc) dvs_close();
+  return status;
+}
+
+}  // namespace dvs::workloads::web

@@ -1,0 +1,303 @@
+// The web workload's DVS side: file reads, the file and disk servers, starting and stopping the
+// processes (see web.hpp).
+#include "web/web.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <vector>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "dvs/dvs.h"
+#include "measure/clock.hpp"
+#include "web/internal.hpp"
+
+namespace dvs::workloads::web {
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000u;
+enum Proc { kDisk = 0, kFs = 1, kFront = 2, kProcs = 3 };
+
+void nap_ms(long ms) {
+  const timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace
+
+struct WebServer::Shared {
+  std::atomic<uint32_t> ready[kProcs];
+  std::atomic<uint32_t> stop;
+  char err[kProcs][200];
+};
+
+bool layout_of(char letter, Layout* out) {
+  switch (letter) {
+    case 'A': case 'a': *out = {0, -1, -1}; return true;
+    case 'B': case 'b': *out = {0, 0, -1}; return true;
+    case 'C': case 'c': *out = {0, 0, 0}; return true;
+    case 'D': case 'd': *out = {0, 0, 1}; return true;
+    case 'E': case 'e': *out = {0, 1, -1}; return true;
+    case 'F': case 'f': *out = {0, 1, 1}; return true;
+    default: return false;
+  }
+}
+
+std::string describe(const Layout& l) {
+  std::string s = fmt::format("front@{}", l.front_node);
+  if (l.fs_node >= 0) s += fmt::format(" -> fs@{}", l.fs_node);
+  if (l.disk_node >= 0) s += fmt::format(" -> disk@{}", l.disk_node);
+  return s;
+}
+
+std::string validate(const WebConfig& c) {
+  struct stat st{};
+  if (c.root.empty() || stat(c.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fmt::format("root '{}' is not a directory", c.root);
+  const Layout& l = c.layout;
+  for (int n : {l.front_node, l.fs_node, l.disk_node})
+    if (n < -1 || n > 1) return fmt::format("nodes are 0 or 1, not {}", n);
+  if (l.front_node < 0) return "the front end needs a node";
+  if (l.disk_node >= 0 && l.fs_node < 0) return "a disk server needs a file server in front of it";
+  for (int n : {l.front_node, l.fs_node, l.disk_node})
+    if (n >= 0 && c.sockets[n].empty()) return fmt::format("no dvsd socket for node {}", n);
+  if (c.workers < 1 || c.workers > 128) return fmt::format("workers must be 1..128, not {}", c.workers);
+  if (c.chunk < 4096 || c.chunk > (size_t{64} << 20)) return "chunk must be 4 KiB..64 MiB";
+  if (c.port < 0 || c.port > 65535) return fmt::format("port must be 0..65535, not {}", c.port);
+  for (int t : {c.request_timeout_ms, c.idle_timeout_ms, c.ipc_timeout_ms, c.setup_timeout_ms})
+    if (t < 1 || t > 3'600'000) return "timeouts must be 1 ms..1 h";
+  if (c.max_header < 256 || c.max_header > (1u << 20)) return "max header must be 256 B..1 MiB";
+  return "";
+}
+
+ReadReply read_local(const std::string& root, const std::string& path, uint64_t offset, uint32_t len, void* dst) {
+  ReadReply r{0, 0, 0};
+  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos ||
+      (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)) {
+    r.status = -EACCES;
+    return r;
+  }
+  const int fd = open((root + path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r.status = -errno;
+    return r;
+  }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+    close(fd);
+    return r;
+  }
+  r.size = uint64_t(st.st_size);
+  uint64_t want = offset >= r.size ? 0 : std::min<uint64_t>(len, r.size - offset);
+  auto* p = static_cast<char*>(dst);
+  while (r.bytes < want) {
+    const ssize_t n = pread(fd, p + r.bytes, want - r.bytes, off_t(offset + r.bytes));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) r.status = -errno;
+      break;
+    }
+    r.bytes += uint64_t(n);
+  }
+  close(fd);
+  return r;
+}
+
+ReadReply read_remote(int ep, const std::string& path, uint64_t offset, uint32_t len, void* dst, long timeout_ms) {
+  dvs_message_t m{};
+  m.m_type = kWebRead;
+  const ReadRequest q{offset, reinterpret_cast<uint64_t>(path.data()), reinterpret_cast<uint64_t>(dst), len,
+                      uint32_t(path.size())};
+  std::memcpy(m.m_u.raw, &q, sizeof q);
+  const int rc = dvs_sendrec_T(ep, &m, timeout_ms);
+  ReadReply r{0, 0, 0};
+  if (rc < 0) {
+    r.status = rc;
+    return r;
+  }
+  if (m.m_type != kWebReply) {
+    r.status = EDVSBADCALL;
+    return r;
+  }
+  std::memcpy(&r, m.m_u.raw, sizeof r);
+  return r;
+}
+
+namespace {
+
+// The file server (downstream_ep >= 0: forwards to the disk server) or the disk server.
+int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, int downstream_ep,
+                     int downstream_node, std::atomic<uint32_t>& ready, std::atomic<uint32_t>& stop,
+                     measure::ChildCtx& ctx) {
+  int rc = dvs_open(socket.c_str());
+  if (rc < 0) return ctx.fail("dvs_open(%s): %s", socket.c_str(), dvs_errname(rc));
+  const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
+  int ep;
+  while ((ep = dvs_bind(cfg.dc, p_nr)) == EDVSSLOTUSED && measure::now_ns() < deadline) nap_ms(2);
+  if (ep < 0) return ctx.fail("dvs_bind(dc %d, p_nr %d): %s", cfg.dc, p_nr, dvs_errname(ep));
+  if ((rc = dvs_set_wait(DVS_WAIT_BLOCK, 0)) < 0) return ctx.fail("dvs_set_wait: %s", dvs_errname(rc));
+  if (downstream_node >= 0) {
+    const char* what = "";
+    if ((rc = rpc::rmtbind_and_probe(cfg.dc, downstream_ep, downstream_node, deadline, &what)) < 0)
+      return ctx.fail("%s (ep %d on node %d): %s", what, downstream_ep, downstream_node, dvs_errname(rc));
+  }
+  std::vector<char> buf(cfg.chunk);
+  std::string path;
+  ready.store(1);
+  for (;;) {
+    dvs_message_t m{};
+    rc = dvs_rcvrqst_T(&m, 100);
+    if (stop.load() != 0) break;
+    if (rc == EDVSTIMEDOUT) continue;
+    if (rc < 0) return ctx.fail("dvs_rcvrqst: %s", dvs_errname(rc));
+    if (DVS_IS_NOTIFY(m.m_type)) continue;  // a link probe
+    const int src = m.m_source;
+    ReadRequest q;
+    std::memcpy(&q, m.m_u.raw, sizeof q);
+    ReadReply r{0, 0, 0};
+    if (m.m_type != kWebRead || q.path_len == 0 || q.path_len > kMaxPath || q.len > cfg.chunk) {
+      r.status = EDVSBADCALL;
+    } else {
+      path.assign(q.path_len, '\0');
+      long n = dvs_vcopy(src, reinterpret_cast<const void*>(q.path_addr), DVS_SELF, path.data(), q.path_len);
+      if (n < 0) r.status = n;
+      else if (downstream_ep >= 0) r = read_remote(downstream_ep, path, q.offset, q.len, buf.data(), cfg.ipc_timeout_ms);
+      else r = read_local(cfg.root, path, q.offset, q.len, buf.data());
+      if (r.status == 0 && r.bytes > 0) {
+        n = dvs_vcopy(DVS_SELF, buf.data(), src, reinterpret_cast<void*>(q.dst_addr), r.bytes);
+        if (n < 0) r = {n, 0, 0};
+      }
+    }
+    m.m_type = kWebReply;
+    std::memcpy(m.m_u.raw, &r, sizeof r);
+    if ((rc = dvs_reply_T(src, &m, cfg.ipc_timeout_ms)) < 0 && rc != EDVSPROCSTS)
+      return ctx.fail("dvs_reply(%d): %s", src, dvs_errname(rc));  // EDVSPROCSTS: the caller timed out
+  }
+  dvs_close();
+  return 0;
+}
+
+int make_listener(const std::string& host, int port, int* out_port, std::string* err) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    *err = fmt::format("host '{}' is not an IPv4 address", host);
+    return -1;
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 1024) != 0) {
+    *err = fmt::format("listen on {}:{}: {}", host, port, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *out_port = ntohs(a.sin_port);
+  return fd;
+}
+
+}  // namespace
+
+bool WebServer::start(const WebConfig& cfg, std::string* err) {
+  stop();
+  if (*err = validate(cfg); !err->empty()) return false;
+  void* p = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    *err = fmt::format("mmap: {}", strerror(errno));
+    return false;
+  }
+  sh_ = new (p) Shared{};
+  const int lfd = make_listener(cfg.host, cfg.port, &port_, err);
+  if (lfd < 0) return false;
+  const Layout& l = cfg.layout;
+  const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
+  auto spawn = [&](Proc k, const char* name, auto&& body) {
+    const pid_t pid = rpc::fork_child(sh_->err[k], sizeof sh_->err[k], body);
+    if (pid < 0) {
+      *err = fmt::format("fork: {}", strerror(int(-pid)));
+      return false;
+    }
+    ch_.push_back(rpc::Child{pid});
+    names_.push_back(name);
+    // Wait until it is ready (or died, or the deadline).
+    while (sh_->ready[k].load() == 0) {
+      rpc::reap(ch_, 0, ch_.size());
+      for (size_t i = 0; i < ch_.size(); ++i)
+        if (ch_[i].done) {
+          *err = check();
+          return false;
+        }
+      if (measure::now_ns() > deadline) {
+        *err = fmt::format("{} not ready within {} ms", name, cfg.setup_timeout_ms);
+        return false;
+      }
+      nap_ms(1);
+    }
+    return true;
+  };
+  bool ok = true;
+  if (l.disk_node >= 0)
+    ok = spawn(kDisk, "disk server", [&](measure::ChildCtx& ctx) {
+      close(lfd);
+      return file_server_main(cfg, cfg.sockets[l.disk_node], cfg.disk_p_nr, -1, -1, sh_->ready[kDisk], sh_->stop, ctx);
+    });
+  if (ok && l.fs_node >= 0)
+    ok = spawn(kFs, "file server", [&](measure::ChildCtx& ctx) {
+      close(lfd);
+      const int down = l.disk_node >= 0 ? cfg.disk_p_nr : -1;
+      const int down_node = l.disk_node >= 0 && l.disk_node != l.fs_node ? l.disk_node : -1;
+      return file_server_main(cfg, cfg.sockets[l.fs_node], cfg.fs_p_nr, down, down_node, sh_->ready[kFs], sh_->stop, ctx);
+    });
+  if (ok)
+    ok = spawn(kFront, "front end", [&](measure::ChildCtx& ctx) {
+      const int rc = front_main(cfg, lfd, sh_->ready[kFront], sh_->stop, sh_->err[kFront], sizeof sh_->err[kFront]);
+      (void)ctx;
+      return rc;
+    });
+  close(lfd);
+  if (!ok) stop();
+  return ok;
+}
+
+std::string WebServer::check() {
+  if (sh_ == nullptr) return "not started";
+  rpc::reap(ch_, 0, ch_.size());
+  for (size_t i = 0; i < ch_.size(); ++i)
+    if (ch_[i].done) {
+      const int k = names_[i] == "disk server" ? kDisk : names_[i] == "file server" ? kFs : kFront;
+      std::string e = fmt::format("{} stopped", names_[i]);
+      if (WIFEXITED(ch_[i].status)) e += fmt::format(" (exit status {})", WEXITSTATUS(ch_[i].status));
+      else if (WIFSIGNALED(ch_[i].status)) e += fmt::format(" (signal {})", WTERMSIG(ch_[i].status));
+      if (sh_->err[k][0] != '\0') e += fmt::format(": {}", sh_->err[k]);
+      return e;
+    }
+  return "";
+}
+
+void WebServer::stop() {
+  if (sh_ == nullptr) return;
+  sh_->stop.store(1);
+  const uint64_t deadline = measure::now_ns() + 3000 * kMs;  // workers notice within ~100 ms
+  while (!rpc::reap(ch_, 0, ch_.size()) && measure::now_ns() < deadline) nap_ms(5);
+  rpc::kill_all(ch_);
+  ch_.clear();
+  names_.clear();
+  munmap(sh_, sizeof(Shared));
+  sh_ = nullptr;
+}
+
+}  // namespace dvs::workloads::web

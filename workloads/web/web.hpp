@@ -1,0 +1,104 @@
+// Web-server workload (docs/WEB.md, issue 6): an HTTP/1.1 front end whose file contents come
+// through DVS endpoints, in the configurations A–F of the original (seed-system.md §4.3, §5.4).
+//
+// Processes (fork()ed by WebServer::start; the caller keeps only their pids):
+//   disk server  (optional) system slot disk_p_nr on node disk_node: reads byte ranges of files
+//                under root and pushes them by vcopy into the requester's buffer.
+//   file server  (optional) system slot fs_p_nr on node fs_node: the same request; with a disk
+//                server it forwards it (sendrec) into its own buffer, then pushes that by vcopy
+//                to the front end; without one it reads the file itself.
+//   front end    the HTTP server on node front_node: `workers` threads, each bound to its own
+//                user slot (dvs_tbind ANY), each serving one connection at a time (keep-alive);
+//                without a file server it reads the files itself (configuration A).
+//
+// Protocol (one 64-byte message each way, m_u.raw):
+//   request  m_type kWebRead; ReadRequest {offset, path_addr, dst_addr, len, path_len}: the
+//            server pulls the path (vcopy from path_addr), reads at most len bytes at offset and
+//            pushes them to dst_addr (vcopy) while the requester is blocked in its sendrec.
+//            len 0: only the size.
+//   reply    m_type kWebReply; ReadReply {status (0, -errno, or a dvs error), size, bytes}.
+#ifndef DVS_WORKLOADS_WEB_WEB_HPP
+#define DVS_WORKLOADS_WEB_WEB_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rpc/children.hpp"
+
+namespace dvs::workloads::web {
+
+inline constexpr int32_t kWebRead = 0x5701;
+inline constexpr int32_t kWebReply = 0x5702;
+inline constexpr size_t kMaxPath = 1024;
+
+struct ReadRequest {
+  uint64_t offset;
+  uint64_t path_addr;
+  uint64_t dst_addr;
+  uint32_t len;
+  uint32_t path_len;
+};
+struct ReadReply {
+  int64_t status;
+  uint64_t size;
+  uint64_t bytes;
+};
+static_assert(sizeof(ReadRequest) == 32 && sizeof(ReadReply) == 24);
+
+// Where each endpoint runs. fs_node / disk_node -1: that server is not used.
+struct Layout {
+  int front_node = 0;
+  int fs_node = -1;
+  int disk_node = -1;
+};
+// A..F of the original: A same node, direct; B via file server; C via file server + disk server;
+// D front + FS on node 0, disk on node 1; E front on 0, FS on 1; F front on 0, FS + disk on 1.
+bool layout_of(char letter, Layout* out);
+std::string describe(const Layout& l);  // "front@0 -> fs@1 -> disk@1"
+
+struct WebConfig {
+  std::string root;                // directory served
+  std::string sockets[2];          // dvsd of node 0 and node 1 ("" if that node is not needed)
+  Layout layout;
+  std::string host = "127.0.0.1";
+  int port = 0;                    // 0: any free port (WebServer::port() tells)
+  int workers = 16;                // connections served at once
+  size_t chunk = size_t{1} << 20;  // bytes per vcopy (<= the DC's max_copylen)
+  int request_timeout_ms = 5000;   // a request head (and body) must arrive within this
+  int idle_timeout_ms = 5000;      // keep-alive: close after this long without a request
+  int ipc_timeout_ms = 10000;      // one sendrec
+  int setup_timeout_ms = 10000;    // binds and links
+  size_t max_header = 8192;        // request head larger: 413
+  size_t max_body = 65536;         // request body larger: 413
+  int dc = 0;
+  int fs_p_nr = 24, disk_p_nr = 25;  // system slots of the servers
+};
+
+std::string validate(const WebConfig& c);  // "" or why not (one line)
+
+class WebServer {
+ public:
+  WebServer() = default;
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+  ~WebServer() { stop(); }
+  // Listen, fork the servers and the front end, wait (bounded) until all are ready.
+  bool start(const WebConfig& cfg, std::string* err);
+  int port() const { return port_; }
+  // "" while every process runs, else which one stopped and why.
+  std::string check();
+  void stop();
+
+ private:
+  struct Shared;
+  Shared* sh_ = nullptr;
+  std::vector<rpc::Child> ch_;
+  std::vector<std::string> names_;
+  int port_ = 0;
+};
+
+}  // namespace dvs::workloads::web
+
+#endif
