@@ -108,23 +108,35 @@ bool waits_on_someone(Slot& s) {
   return (f & DVS_RECEIVING) && s.getfrom.load(kRelaxed) != DVS_ANY;
 }
 
-// Called with `start` locked (and self running, or locked). Returns EDVSLOCKED if blocking would deadlock (verified
-// with every member locked), 0 if not, EDVSAGAIN if it could not be verified now (retry).
-int check_deadlock(DcTable& t, int self, int start) {
+// Called with `start` locked (and self running, or locked), after self published its wait.
+// Returns EDVSLOCKED if blocking would deadlock, 0 if not, EDVSAGAIN if it could not be verified
+// now (retry). The verdict is taken under the table's cycle_lock with every other member locked,
+// and on EDVSLOCKED `withdraw` (which must undo self's published wait) runs before that lock is
+// released: of callers closing one cycle at the same moment (each holding the next one's lock,
+// as in two processes sending to each other), the first to get the cycle_lock is refused and
+// withdraws; the others then find no cycle and block as usual.
+template <typename Withdraw>
+int check_deadlock(DcTable& t, int self, int start, Withdraw&& withdraw) {
   std::vector<int> members;
   if (!closes_cycle(t, self, start, &members)) return 0;
+  if (lock_cycle(t) != 0) return EDVSAGAIN;
   std::vector<int> taken;
+  auto release = [&] {
+    for (int x : taken) unlock_slot(t.slot(x));
+    unlock_cycle(t);
+  };
   for (int m : members) {
     if (m == start || m == self) continue;
     if (trylock_slot(t.slot(m)) != 0) {
-      for (int x : taken) unlock_slot(t.slot(x));
+      release();
       return EDVSAGAIN;
     }
     taken.push_back(m);
   }
   std::vector<int> again;
   bool cycle = closes_cycle(t, self, start, &again) && again == members;
-  for (int x : taken) unlock_slot(t.slot(x));
+  if (cycle) withdraw();
+  release();
   return cycle ? EDVSLOCKED : 0;
 }
 
@@ -184,12 +196,15 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
     uint32_t before = self.flags.load(kRelaxed);
     self.flags.store(before | DVS_SENDING | (then_receive ? DVS_RECEIVING : 0u), std::memory_order_seq_cst);
     if (waits_on_someone(ds)) {
-      int dl = check_deadlock(t, c.index, d);
-      if (dl != 0) {  // undo: nobody acts on a sender that is not in a queue yet
+      auto withdraw = [&] {  // nobody acts on a sender that is not in a queue yet
         self.flags.store(before, kRelaxed);
         self.sendto.store(kNoSlot, kRelaxed);
         self.getfrom.store(DVS_NONE, kRelaxed);
         self.wake.store(1, kRelaxed);
+      };
+      int dl = check_deadlock(t, c.index, d, withdraw);
+      if (dl != 0) {
+        withdraw();
         unlock_slot(ds);
         if (dl == EDVSAGAIN && attempt < 1000) {
           sched_yield();
@@ -263,15 +278,18 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     if (src_index != kNoSlot && waits_on_someone(t.slot(src_index))) {
       // Waiting for a blocked source: make sure it does not wait (transitively) for us. Our own
       // lock is held, so nobody can deliver to us while we look or undo.
-      int dl = lock_second(t, c.index, src_index);
-      if (dl == 0) {
-        dl = check_deadlock(t, c.index, src_index);
-        unlock_slot(t.slot(src_index));
-      }
-      if (dl != 0) {
+      auto withdraw = [&] {
         self.flags.store(before, kRelaxed);
         self.getfrom.store(DVS_NONE, kRelaxed);
         self.wake.store(1, kRelaxed);
+      };
+      int dl = lock_second(t, c.index, src_index);
+      if (dl == 0) {
+        dl = check_deadlock(t, c.index, src_index, withdraw);
+        unlock_slot(t.slot(src_index));
+      }
+      if (dl != 0) {
+        withdraw();
         unlock_slot(self);
         if (dl == EDVSAGAIN && attempt < 1000) {
           if (lock_pair(t, c.index, src_index) == 0) unlock_pair(t, c.index, src_index);

@@ -106,6 +106,7 @@ int DcTable::create(const DcGeometry& g) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&h->cycle_lock, &attr);
   for (int i = 0; i < g.total_slots(); ++i) {
     Slot* s = new (&slots[i]) Slot{};
     pthread_mutex_init(&s->lock, &attr);
@@ -177,32 +178,31 @@ int DcTable::map_fd(int fd) {
 }
 
 namespace {
-int map_lock_result(Slot& s, int rc) {
+int map_lock_result(pthread_mutex_t& lock, int rc) {
   if (rc == 0) return 0;
   if (rc == EOWNERDEAD) {
     // The holder died inside a critical section. Critical sections only move whole fields; dvsd
     // repairs the dead process's own slot when it learns of the death.
-    pthread_mutex_consistent(&s.lock);
+    pthread_mutex_consistent(&lock);
     return 0;
   }
   if (rc == EBUSY) return EDVSAGAIN;
   if (rc == ETIMEDOUT) return EDVSBUSY;
   return EDVSBADSRCDST;  // ENOTRECOVERABLE, EINVAL: the mutex bytes are garbage
 }
-}  // namespace
 
-int trylock_slot(Slot& s) { return map_lock_result(s, pthread_mutex_trylock(&s.lock)); }
+int trylock_mutex(pthread_mutex_t& lock) { return map_lock_result(lock, pthread_mutex_trylock(&lock)); }
 
-int lock_slot(Slot& s) {
-  int rc = trylock_slot(s);
+int lock_mutex(pthread_mutex_t& lock) {
+  int rc = trylock_mutex(lock);
   if (rc != EDVSAGAIN) return rc;
   // Contended: spin reading the lock word (glibc keeps the owner's tid in the mutex's first
   // int; 0 = free) and try again only when it looks free, so waiters do not steal the cache line
   // from the holder; then a bounded blocking wait.
-  const auto* word = reinterpret_cast<const std::atomic<int>*>(&s.lock);
+  const auto* word = reinterpret_cast<const std::atomic<int>*>(&lock);
   for (int i = 0; i < 2000; ++i) {
     if (word->load(std::memory_order_relaxed) == 0) {
-      rc = trylock_slot(s);
+      rc = trylock_mutex(lock);
       if (rc != EDVSAGAIN) return rc;
     }
     __builtin_ia32_pause();
@@ -212,8 +212,14 @@ int lock_slot(Slot& s) {
   int64_t ns = deadline.tv_nsec + g_lock_bound_ns.load(std::memory_order_relaxed);
   deadline.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
   deadline.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  return map_lock_result(s, pthread_mutex_timedlock(&s.lock, &deadline));
+  return map_lock_result(lock, pthread_mutex_timedlock(&lock, &deadline));
 }
+}  // namespace
+
+int trylock_slot(Slot& s) { return trylock_mutex(s.lock); }
+int lock_slot(Slot& s) { return lock_mutex(s.lock); }
+int lock_cycle(DcTable& t) { return lock_mutex(t.header().cycle_lock); }
+void unlock_cycle(DcTable& t) { pthread_mutex_unlock(&t.header().cycle_lock); }
 
 void unlock_slot(Slot& s) { pthread_mutex_unlock(&s.lock); }
 

@@ -26,7 +26,7 @@
 namespace dvs::core {
 
 constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
-constexpr uint32_t kTableVersion = 1;
+constexpr uint32_t kTableVersion = 2;
 constexpr int kMaxSlots = DVS_MAX_SLOTS;
 constexpr int kNoSlot = -1;
 
@@ -91,6 +91,11 @@ struct alignas(128) TableHeader {
   // queues work for a proxy slot. Written by anyone, trusted by nobody.
   alignas(64) std::atomic<uint32_t> doorbell;
   std::atomic<uint32_t> dvsd_sleeping;
+  // Serialises deadlock verdicts (robust, process-shared): a caller that found a wait-for cycle
+  // re-checks it and, if it refuses its call, withdraws its own published wait under this lock,
+  // so of callers closing the same cycle at once exactly one is refused. Taken only when a
+  // lock-free walk already saw a cycle; only trylocks of slots are made while holding it.
+  alignas(64) pthread_mutex_t cycle_lock;
 };
 
 // Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).
@@ -182,6 +187,9 @@ void unlock_slot(Slot& s);
 
 // Locks slots a and b (a != b) in ascending index order.
 int lock_pair(DcTable& t, int a, int b);
+// The table's cycle_lock (bounded like a slot lock; EDVSBUSY if not taken within the bound).
+int lock_cycle(DcTable& t);
+void unlock_cycle(DcTable& t);
 void unlock_pair(DcTable& t, int a, int b);
 
 // Lock bound in nanoseconds (default 2 s). Tests shorten it.
