@@ -233,6 +233,45 @@ TEST_P(TwoNodes, RemoteServerKilledMidSendrecFailsTheClient) {
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
 }
 
+// Notifies are not acknowledged: a steady one-way stream keeps node 1's proxy busy receiving.
+// Node 1 must still send its heartbeats, or node 0 would declare the link dead after dead_ms.
+TEST_P(TwoNodes, OneWayNotifyStreamKeepsTheLinkUp) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  Pipe ready, done;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    // Take every notify (a pending one would absorb the next: nothing would cross the link).
+    int got = 0;
+    while (!done.readable()) {
+      dvs_message_t m{};
+      int rc = dvs_receive_T(DVS_ANY, &m, 200);
+      CHILD_CHECK(rc == 0 || rc == EDVSTIMEDOUT);
+      if (rc == 0) ++got;
+    }
+    CHILD_CHECK(got > 50);
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    CHILD_CHECK(wait_link(kServer));
+    // 20 ms apart (heartbeat 100 ms, dead 1000 ms) for 2.5 s: node 1's receive never idles.
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+    int sent = 0;
+    while (std::chrono::steady_clock::now() < until) {
+      CHILD_CHECK_EQ(0, dvs_notify(kServer));
+      ++sent;
+      usleep(20'000);
+    }
+    CHILD_CHECK(sent > 50);
+    return 0;
+  });
+  EXPECT_TRUE(client.wait_ok(Millis(20000)));
+  done.send(1);
+  EXPECT_TRUE(server.wait_ok(Millis(20000)));
+}
+
 TEST_P(TwoNodes, KilledNodeFailsBlockedCallerWithNotConnected) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
   Pipe ready, blocked;

@@ -433,13 +433,15 @@ void ProxySet::serve_link(Peer& p, const std::shared_ptr<transport::Link>& link)
     }
     if (n == EDVSTIMEDOUT) n = link->recv(&frame, opt_.heartbeat_ms);
     int64_t now = now_ns();
+    // Our side of the heartbeat: the peer must hear from us every heartbeat_ms even while it
+    // keeps us busy receiving (one-way traffic), or it would declare this link dead.
+    if (now - p.last_tx_ns.load(std::memory_order_relaxed) >= int64_t{opt_.heartbeat_ms} * 1'000'000)
+      send_cmd(p, 0, wire::CMD_HELLO, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
     if (n == EDVSTIMEDOUT) {
       if (now - last_rx > int64_t{opt_.dead_ms} * 1'000'000) {
         log("link to node " + std::to_string(p.node) + " down: silent for " + std::to_string(opt_.dead_ms) + " ms");
         return;
       }
-      if (now - p.last_tx_ns.load(std::memory_order_relaxed) >= int64_t{opt_.heartbeat_ms} * 1'000'000)
-        send_cmd(p, 0, wire::CMD_HELLO, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
       continue;
     }
     if (n < 0) {
