@@ -71,10 +71,18 @@ measure::TwoProcessOutcome tcp_pingpong(const BaselineConfig& cfg);
 // one block received (the pipe_stream loop). Throughput = block_bytes * iterations / elapsed.
 measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
 
-// TIPC ping-pong: one TIPC SOCK_STREAM connection by service name on this node (TIPC_NODELAY),
-// 64 bytes each way, the fd_pingpong loop. Where the kernel has no AF_TIPC it fails at once with
-// the error "AF_TIPC not supported by this kernel (EAFNOSUPPORT)" (the VM lab has it: docs/LAB.md).
+// TIPC ping-pong: one TIPC SOCK_STREAM connection by service name (TIPC_NODELAY), 64 bytes each
+// way, the fd_pingpong loop. On this node, or — with cfg.tcp_client_netns / tcp_server_netns set
+// (they name the namespaces of the TIPC ends too) — between two namespaces that are nodes of one
+// TIPC cluster, over the TIPC link between them (name published with cluster scope). Where the
+// kernel has no AF_TIPC it fails at once with the error "AF_TIPC not supported by this kernel
+// (EAFNOSUPPORT)" (the VM lab has it: docs/LAB.md).
 measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg);
+
+// TIPC stream: the same kind of connection; the server writes blocks of cfg.block_bytes as fast
+// as it can, the client reads whole blocks (the pipe_stream / tcp_stream loop). The comparator of
+// remote vcopy over tipc.
+measure::TwoProcessOutcome tipc_stream(const BaselineConfig& cfg);
 
 // Raw verbs ping-pong: one RC QP pair on one RDMA device (both processes on the device of
 // cfg.rdma_addr; Soft-RoCE loops back inside the device), 64-byte SENDs each way into pre-posted
@@ -83,6 +91,14 @@ measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg);
 // transport's Hello over a socketpair. Without a device it fails at once with the transport's
 // reason, "no RDMA device (ibv_get_device_list: 0 devices...)" (the VM lab has one: docs/LAB.md).
 measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg);
+
+// RDMA WRITE throughput (the comparator of remote vcopy over rdma; cross-check: perftest's
+// ib_write_bw): the writer keeps 4 signalled WRITEs of cfg.block_bytes in flight into one
+// registered landing area of the reader (its rkey exchanged at set-up; the reader's CPU is not
+// involved); one op = one WRITE completed, i.e. its bytes placed in the reader's memory.
+// Throughput = block_bytes * iterations / elapsed. Same device choice and failure texts as
+// rdma_pingpong.
+measure::TwoProcessOutcome rdma_write_stream(const BaselineConfig& cfg);
 
 // FIFO (named pipe) ping-pong: two FIFOs in a private temp directory (removed once open),
 // 64 bytes each way, the fd_pingpong loop of pipe/UNIX.

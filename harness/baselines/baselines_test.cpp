@@ -83,6 +83,24 @@ TEST(Baselines, RdmaVerbs) {
   expect_good(o, 500);
 }
 
+TEST(Baselines, TipcStream) {
+  auto c = small(measure::Placement::Cross, 100);
+  c.block_bytes = 65536;
+  auto o = tipc_stream(c);
+  if (!o.ok && o.error.find("EAFNOSUPPORT") != std::string::npos) GTEST_SKIP() << o.error << " (run it in dvs lab)";
+  expect_good(o, 100);
+  EXPECT_EQ(o.result->bytes_per_op, 65536u);
+}
+
+TEST(Baselines, RdmaWriteStream) {
+  auto c = small(measure::Placement::Cross, 100);
+  c.block_bytes = 65536;
+  auto o = rdma_write_stream(c);
+  if (!o.ok && o.error.find("no RDMA device") != std::string::npos) GTEST_SKIP() << o.error;
+  expect_good(o, 100);
+  EXPECT_EQ(o.result->bytes_per_op, 65536u);
+}
+
 TEST(Baselines, Fifo) { expect_good(fifo_pingpong(small(measure::Placement::Cross, 500)), 500); }
 
 TEST(Baselines, FifoSameCore) {

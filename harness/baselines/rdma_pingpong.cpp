@@ -1,6 +1,8 @@
-// rdma_pingpong: 64 bytes each way as verbs SENDs over one RC QP pair on one RDMA device (the
-// rdma transport's device selection, QP set-up and Hello: transports/rdma/rdma_verbs.hpp). See
-// baseline.hpp.
+// The raw verbs baselines, over one RC QP pair on one RDMA device (the rdma transport's device
+// selection, QP set-up and Hello: transports/rdma/rdma_verbs.hpp):
+//  - rdma_pingpong: 64 bytes each way as verbs SENDs;
+//  - rdma_write_stream: RDMA WRITEs of cfg.block_bytes into the peer's registered memory.
+// See baseline.hpp.
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -61,7 +63,9 @@ int next_completion(rd::Endpoint& ep, ibv_cq* cq, int poll_us, ibv_wc* wc) {
 
 // One side: its endpoint on the device of `addr`, connected through the Hello exchange on the
 // socket `fd` (the other end of a socketpair made before fork). 0 or a reason in *why.
-int connect_side(const std::string& addr, int fd, std::unique_ptr<rd::Endpoint>* out, std::string* why) {
+// c: the endpoint's slots (its receives are all posted before the QP connects).
+int connect_side(const std::string& addr, int fd, const rd::EndpointConfig& c, std::unique_ptr<rd::Endpoint>* out,
+                 std::string* why) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (!rd::to_sockaddr(addr, 0, &ss, &len)) {
@@ -74,11 +78,6 @@ int connect_side(const std::string& addr, int fd, std::unique_ptr<rd::Endpoint>*
     *why = fmt::format("rdma_pingpong: no RDMA device has the address {}", addr);
     return -1;
   }
-  rd::EndpointConfig c;
-  c.recv_slots = 2;
-  c.send_slots = 1;
-  c.ctrl_slots = 0;
-  c.slot_bytes = kMsgBytes;
   if (rd::Endpoint::create(ctx, pa, c, out) < 0) {
     *why = "rdma_pingpong: " + rd::last_verbs_error();
     return -1;
@@ -87,8 +86,8 @@ int connect_side(const std::string& addr, int fd, std::unique_ptr<rd::Endpoint>*
   mine.qp = (*out)->local_info();
   mine.data_slots = c.recv_slots;
   mine.ctrl_slots = 1;
-  mine.slot_bytes = kMsgBytes;
-  mine.max_frame = kMsgBytes;
+  mine.slot_bytes = c.slot_bytes;
+  mine.max_frame = c.slot_bytes;
   std::byte buf[rd::kHelloBytes];
   rd::encode_hello(mine, buf);
   const transport::tcp::Deadline dl(kIoTimeoutMs);
@@ -113,6 +112,15 @@ int connect_side(const std::string& addr, int fd, std::unique_ptr<rd::Endpoint>*
     return -1;
   }
   return 0;
+}
+
+rd::EndpointConfig pingpong_slots() {
+  rd::EndpointConfig c;
+  c.recv_slots = 2;
+  c.send_slots = 1;
+  c.ctrl_slots = 0;
+  c.slot_bytes = kMsgBytes;
+  return c;
 }
 
 // One side's messages: a send is posted and its completion reaped only before the send slot is
@@ -158,22 +166,29 @@ class Side {
   bool outstanding_ = false;
 };
 
+
+measure::TwoProcessOutcome failed(std::string why) {
+  measure::TwoProcessOutcome o;
+  o.result = std::make_unique<measure::LoopResult>();
+  o.error = std::move(why);
+  return o;
+}
+
+// The device address to use (cfg.rdma_addr or the first one), or "" with *why.
+std::string device_address(const BaselineConfig& cfg, std::string* why) {
+  if (*why = rd::devices_unavailable_reason(); !why->empty()) return "";
+  if (!cfg.rdma_addr.empty()) return cfg.rdma_addr;
+  auto all = rd::rdma_ipv4_addresses();
+  if (all.empty()) *why = "no RDMA device has an IPv4 address on an active port";
+  return all.empty() ? "" : all.front();
+}
+
 }  // namespace
 
 measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg) {
-  auto failed = [](std::string why) {
-    measure::TwoProcessOutcome o;
-    o.result = std::make_unique<measure::LoopResult>();
-    o.error = std::move(why);
-    return o;
-  };
-  if (std::string why = rd::devices_unavailable_reason(); !why.empty()) return failed(why);
-  std::string addr = cfg.rdma_addr;
-  if (addr.empty()) {
-    auto all = rd::rdma_ipv4_addresses();
-    if (all.empty()) return failed("no RDMA device has an IPv4 address on an active port");
-    addr = all.front();
-  }
+  std::string unavailable;
+  const std::string addr = device_address(cfg, &unavailable);
+  if (addr.empty()) return failed(unavailable);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return failed(fmt::format("rdma_pingpong: socketpair: {}", strerror(errno)));
@@ -181,7 +196,7 @@ measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg) {
     close(sv[0]);
     std::unique_ptr<rd::Endpoint> ep;
     std::string why;
-    if (connect_side(addr, sv[1], &ep, &why) < 0) return ctx.fail("server: %s", why.c_str());
+    if (connect_side(addr, sv[1], pingpong_slots(), &ep, &why) < 0) return ctx.fail("server: %s", why.c_str());
     Side me(*ep, cfg.poll_us);
     for (;;) {
       const int type = me.recv(true);
@@ -194,7 +209,7 @@ measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg) {
     close(sv[1]);
     std::unique_ptr<rd::Endpoint> ep;
     std::string why;
-    if (connect_side(addr, sv[0], &ep, &why) < 0) return ctx.fail("client: %s", why.c_str());
+    if (connect_side(addr, sv[0], pingpong_slots(), &ep, &why) < 0) return ctx.fail("client: %s", why.c_str());
     Side me(*ep, cfg.poll_us);
     std::memset(me.out(), 0xa5, kMsgBytes);
     *me.out() = std::byte{kPing};
@@ -211,6 +226,87 @@ measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg) {
     *me.out() = std::byte{kStop};
     if (me.send() < 0 || me.recv(false) != kStop) return ctx.fail("client: stop exchange failed");
     return 0;
+  };
+  return measure::run_two_process(cfg.cpus, server, client, cfg.timeout_ms, 3'000, [&] {
+    close(sv[0]);
+    close(sv[1]);
+  });
+}
+
+measure::TwoProcessOutcome rdma_write_stream(const BaselineConfig& cfg) {
+  constexpr uint32_t kWindow = 4;  // WRITEs in flight (perftest's ib_write_bw keeps a window too)
+  std::string unavailable;
+  const std::string addr = device_address(cfg, &unavailable);
+  if (addr.empty()) return failed(unavailable);
+  if (cfg.block_bytes == 0 || cfg.block_bytes > (size_t{1} << 30)) return failed("rdma_write_stream: bad block size");
+  const auto block = static_cast<uint32_t>(cfg.block_bytes);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return failed(fmt::format("rdma_write_stream: socketpair: {}", strerror(errno)));
+  // The reader: its receive slot is the landing area; it tells the writer where it is, then
+  // waits (bounded) for the writer's one-byte "done" on the socketpair.
+  auto server = [&](measure::ChildCtx& ctx) -> int {
+    close(sv[0]);
+    rd::EndpointConfig c;
+    c.recv_slots = 1;
+    c.send_slots = 1;
+    c.slot_bytes = block;
+    c.remote_write = true;
+    std::unique_ptr<rd::Endpoint> ep;
+    std::string err;
+    if (connect_side(addr, sv[1], c, &ep, &err) < 0) return ctx.fail("reader: %s", err.c_str());
+    struct {
+      uint64_t addr;
+      uint32_t rkey;
+    } where{reinterpret_cast<uintptr_t>(ep->recv_slot(0)), ep->rkey()};
+    const transport::tcp::Deadline dl(kIoTimeoutMs);
+    if (rd::write_exact(sv[1], &where, sizeof where, dl) < 0) return ctx.fail("reader: cannot send the rkey");
+    uint8_t done = 0;
+    const transport::tcp::Deadline end(cfg.timeout_ms);
+    return rd::read_exact(sv[1], &done, 1, end) < 0 ? ctx.fail("reader: the writer never finished") : 0;
+  };
+  // The writer: kWindow WRITEs in flight from its own slots; one op = one WRITE completed (the
+  // bytes are in the reader's memory), so throughput = block * completions / elapsed.
+  auto client = [&](measure::ChildCtx& ctx, measure::LoopResult& res) -> int {
+    close(sv[1]);
+    rd::EndpointConfig c;
+    c.recv_slots = 1;
+    c.send_slots = kWindow;
+    c.slot_bytes = block;
+    std::unique_ptr<rd::Endpoint> ep;
+    std::string err;
+    if (connect_side(addr, sv[0], c, &ep, &err) < 0) return ctx.fail("writer: %s", err.c_str());
+    struct {
+      uint64_t addr;
+      uint32_t rkey;
+    } where{};
+    const transport::tcp::Deadline dl(kIoTimeoutMs);
+    if (rd::read_exact(sv[0], &where, sizeof where, dl) < 0) return ctx.fail("writer: no rkey from the reader");
+    for (uint32_t i = 0; i < kWindow; ++i) std::memset(ep->send_slot(i), 0x5a + int(i), block);
+    uint64_t posted = 0;
+    auto post = [&]() -> int {
+      const uint32_t slot = uint32_t(posted % kWindow);
+      if (ep->post_write(posted, ep->send_slot(slot), block, where.addr, where.rkey) < 0) return -ECONNRESET;
+      ++posted;
+      return 0;
+    };
+    for (uint32_t i = 0; i < kWindow; ++i)
+      if (post() < 0) return ctx.fail("writer: %s", rd::last_verbs_error().c_str());
+    res.bytes_per_op = block;
+    measure::run_timed_loop(
+        [&]() -> int {
+          ibv_wc wc;
+          if (int rc = next_completion(*ep, ep->send_cq(), cfg.poll_us, &wc); rc < 0) return rc;
+          return post();
+        },
+        cfg.loop, res);
+    if (res.error < 0) return ctx.fail("writer: %s", strerror(-res.error));
+    for (uint32_t i = 0; i < kWindow; ++i) {  // the ones still in flight, before the QP goes
+      ibv_wc wc;
+      if (next_completion(*ep, ep->send_cq(), cfg.poll_us, &wc) < 0) return ctx.fail("writer: a WRITE failed");
+    }
+    const uint8_t done = 1;
+    return rd::write_exact(sv[0], &done, 1, dl) < 0 ? ctx.fail("writer: the reader is gone") : 0;
   };
   return measure::run_two_process(cfg.cpus, server, client, cfg.timeout_ms, 3'000, [&] {
     close(sv[0]);

@@ -1,5 +1,6 @@
 // make_tcp_pair: see tcp_pair.hpp.
 #include "baselines/tcp_pair.hpp"
+#include "baselines/scoped_netns.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,40 +16,6 @@
 #include <fmt/format.h>
 
 namespace dvs::baselines {
-
-namespace {
-
-// Enters /run/netns/<name> for the calling thread until destroyed ("" = stays where it is).
-class ScopedNetns {
- public:
-  explicit ScopedNetns(const std::string& name) {
-    if (name.empty()) return;
-    home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int target = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (home_ < 0 || target < 0) {
-      error_ = fmt::format("cannot open network namespace {}: {}", name, strerror(errno));
-    } else if (setns(target, CLONE_NEWNET) != 0) {
-      error_ = fmt::format("cannot enter network namespace {}: {}", name, strerror(errno));
-    } else {
-      entered_ = true;
-    }
-    if (target >= 0) close(target);
-  }
-  ~ScopedNetns() {
-    if (entered_) (void)setns(home_, CLONE_NEWNET);
-    if (home_ >= 0) close(home_);
-  }
-  ScopedNetns(const ScopedNetns&) = delete;
-  ScopedNetns& operator=(const ScopedNetns&) = delete;
-  const std::string& error() const { return error_; }
-
- private:
-  int home_ = -1;
-  bool entered_ = false;
-  std::string error_;
-};
-
-}  // namespace
 
 int make_tcp_pair(const std::string& host, int* client_fd, int* server_fd, std::string* err,
                   const std::string& client_netns, const std::string& server_netns) {

@@ -29,11 +29,13 @@ using namespace dvs::testing;  // DvsdProcess, run_in_child, Pipe, CHILD_CHECK h
 
 ::testing::AssertionResult start_nodes(const std::string& listen_uri, const std::string& dial_suffix,
                                        const std::string& ns0, const std::string& ns1,
-                                       std::unique_ptr<DvsdProcess>* n0, std::unique_ptr<DvsdProcess>* n1) {
+                                       std::unique_ptr<DvsdProcess>* n0, std::unique_ptr<DvsdProcess>* n1,
+                                       const std::vector<std::string>& extra0, const std::vector<std::string>& extra1) {
   DvsdOptions o1;
   o1.node = 1;
   o1.extra_args = {"--listen", listen_uri, "--peer", "0"};
   o1.extra_args.insert(o1.extra_args.end(), kTiming.begin(), kTiming.end());
+  o1.extra_args.insert(o1.extra_args.end(), extra1.begin(), extra1.end());
   *n1 = std::make_unique<DvsdProcess>(o1);
   if (auto r = start_in(ns1, n1->get()); !r) return r;
   const std::string uri = (*n1)->listen_uri();
@@ -42,6 +44,7 @@ using namespace dvs::testing;  // DvsdProcess, run_in_child, Pipe, CHILD_CHECK h
   o0.node = 0;
   o0.extra_args = {"--peer", "1=" + uri + dial_suffix};
   o0.extra_args.insert(o0.extra_args.end(), kTiming.begin(), kTiming.end());
+  o0.extra_args.insert(o0.extra_args.end(), extra0.begin(), extra0.end());
   *n0 = std::make_unique<DvsdProcess>(o0);
   return start_in(ns0, n0->get());
 }

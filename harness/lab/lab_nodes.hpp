@@ -26,10 +26,13 @@ inline const std::vector<std::string> kTiming = {"--heartbeat-ms", "200", "--dea
 
 // Starts node 1 (in namespace ns1) with --listen listen_uri, then node 0 (in ns0) dialing the URI
 // node 1 reports, followed by dial_suffix (e.g. "?wait_ms=5000"); both with kTiming.
+// extra0 / extra1: more dvsd arguments of node 0 / node 1 (e.g. --cpus to pin a node).
 ::testing::AssertionResult start_nodes(const std::string& listen_uri, const std::string& dial_suffix,
                                        const std::string& ns0, const std::string& ns1,
                                        std::unique_ptr<dvs::testing::DvsdProcess>* n0,
-                                       std::unique_ptr<dvs::testing::DvsdProcess>* n1);
+                                       std::unique_ptr<dvs::testing::DvsdProcess>* n1,
+                                       const std::vector<std::string>& extra0 = {},
+                                       const std::vector<std::string>& extra1 = {});
 
 // A client on node 0: bound, server rmtbound, then notifies until the link carries them.
 // The client's endpoint, or a negative code.

@@ -18,7 +18,9 @@
 
 #include "baselines/baseline.hpp"
 #include "core/testing/dvsd_process.hpp"
+#include "lab/lab_bench.hpp"
 #include "lab/lab_nodes.hpp"
+#include "measure/placement.hpp"
 #include "measure/two_process.hpp"
 #include "remote/remote.hpp"
 #include "transports/registry.hpp"
@@ -122,50 +124,71 @@ TEST_F(RdmaNodes, KilledNodeFailsABlockedCaller) {
 }
 
 // dvs sendrec across the two nodes vs the raw verbs ping-pong on the same device, in one run;
-// and, for context, the rdma link alone (link_pingpong) and the same over tcp (a second pair of
-// nodes on loopback) vs a raw TCP ping-pong. Everything waits the same way (no spinning: the rdma side sleeps on completion
-// channels, the tcp side in recv). Reported, not asserted: under TCG the ratios are a property of
-// the emulator as much as of dvs.
+// and, for context, the rdma link alone (link_pingpong, two processes, no dvsd) vs raw verbs and
+// dvs over tcp (a second pair of nodes on loopback) vs a raw TCP ping-pong. Everything waits the
+// same way (no spinning: the rdma side sleeps on completion channels, the tcp side in recv).
+// And dvs vcopy of 1 MiB over rdma (chunked SENDs: the transport does not use RDMA WRITE yet) vs
+// raw RDMA WRITE throughput of 1 MiB blocks.
+// Two placements: unpinned, and one CPU per emulated node (node 0's dvsd and the client on cpu0,
+// node 1's dvsd and the server on cpu1; the raw ends on the same CPUs). Repetitions interleaved.
+// Reported, not asserted: under TCG the ratios are a property of the emulator as much as of dvs.
 TEST_F(RdmaNodes, SendrecVsRawVerbs) {
-  constexpr uint64_t kIters = 2000;
-  auto rate = [](const dvs::measure::TwoProcessOutcome& o) {
-    return 1e9 * double(o.result->iterations) / double(o.result->elapsed_ns);
-  };
-  auto p50_us = [](const dvs::measure::TwoProcessOutcome& o) { return double(o.result->samples.percentile(50)) / 1e3; };
-  dvs::baselines::BaselineConfig b;
-  b.loop.warmup = 20;
-  b.loop.iterations = kIters;
-  b.cpus = dvs::measure::choose_cpus(dvs::measure::Placement::None);
-
-  auto dvs_rdma = remote::run_remote(remote::RemoteLoop::SendrecReply, config(kIters));
-  ASSERT_TRUE(dvs_rdma.ok) << dvs_rdma.error;
-  auto raw_rdma = dvs::baselines::rdma_pingpong(b);
-  ASSERT_TRUE(raw_rdma.ok) << raw_rdma.error;
-  auto link = link_pingpong(dvs::transport::find_transport("rdma"), b);
-  ASSERT_TRUE(link.ok) << link.error;
-
-  std::unique_ptr<DvsdProcess> t0, t1;
-  ASSERT_TRUE(start_nodes("tcp://127.0.0.1:0", "", "", "", &t0, &t1));
-  auto c = config(kIters);
-  c.client_socket = t0->socket_path();
-  c.server_socket = t1->socket_path();
-  auto dvs_tcp = remote::run_remote(remote::RemoteLoop::SendrecReply, c);
-  ASSERT_TRUE(dvs_tcp.ok) << dvs_tcp.error;
-  auto raw_tcp = dvs::baselines::tcp_pingpong(b);
-  ASSERT_TRUE(raw_tcp.ok) << raw_tcp.error;
-
-  std::printf("remote sendrec vs raw ping-pong, 64 B, %llu round trips each, one VM run:\n",
-              static_cast<unsigned long long>(kIters));
-  std::printf("  %-24s p50 %8.1f us  %7.0f round trips/s\n", "raw verbs (rxe0)", p50_us(raw_rdma), rate(raw_rdma));
-  std::printf("  %-24s p50 %8.1f us  %7.0f round trips/s\n", "rdma link ping-pong", p50_us(link), rate(link));
-  std::printf("  %-24s p50 %8.1f us  %7.0f round trips/s\n", "dvs sendrec over rdma", p50_us(dvs_rdma), rate(dvs_rdma));
-  std::printf("  %-24s p50 %8.1f us  %7.0f round trips/s\n", "raw tcp (loopback)", p50_us(raw_tcp), rate(raw_tcp));
-  std::printf("  %-24s p50 %8.1f us  %7.0f round trips/s\n", "dvs sendrec over tcp", p50_us(dvs_tcp), rate(dvs_tcp));
-  std::printf("  ratio dvs/raw (rate): rdma %.2f, tcp %.2f; rdma link/raw verbs %.2f\n", rate(dvs_rdma) / rate(raw_rdma),
-              rate(dvs_tcp) / rate(raw_tcp), rate(link) / rate(raw_rdma));
-  RecordProperty("ratio_rdma", std::to_string(rate(dvs_rdma) / rate(raw_rdma)));
-  RecordProperty("ratio_tcp", std::to_string(rate(dvs_tcp) / rate(raw_tcp)));
-  RecordProperty("ratio_rdma_link", std::to_string(rate(link) / rate(raw_rdma)));
+  using dvs::measure::Placement;
+  constexpr uint64_t kIters = 600, kBlocks = 16;
+  constexpr int kReps = 3;
+  for (Placement placement : {Placement::None, Placement::Cross}) {
+    const auto cpus = dvs::measure::choose_cpus(placement);
+    std::vector<std::string> pin0, pin1;
+    if (placement == Placement::Cross) {
+      pin0 = {"--cpus", std::to_string(cpus.client_cpu)};
+      pin1 = {"--cpus", std::to_string(cpus.server_cpu)};
+      n0.reset();
+      n1.reset();
+      ASSERT_TRUE(start_nodes("rdma://:0", "", "", "", &n0, &n1, pin0, pin1));
+    }
+    std::unique_ptr<DvsdProcess> t0, t1;
+    ASSERT_TRUE(start_nodes("tcp://127.0.0.1:0", "", "", "", &t0, &t1, pin0, pin1));
+    dvs::baselines::BaselineConfig b;
+    b.loop.warmup = 20;
+    b.loop.iterations = kIters;
+    b.cpus = cpus;
+    auto dvs_over = [&](const DvsdProcess& c0, const DvsdProcess& c1) {
+      auto c = config(kIters);
+      c.client_socket = c0.socket_path();
+      c.server_socket = c1.socket_path();
+      c.cpus = cpus;
+      return remote::run_remote(remote::RemoteLoop::SendrecReply, c);
+    };
+    auto* rdma = dvs::transport::find_transport("rdma");
+    std::vector<Versus> cases = {
+        {"dvs sendrec 64 B", "raw verbs (rxe0)", [&] { return dvs::baselines::rdma_pingpong(b); },
+         [&] { return dvs_over(*n0, *n1); }, false},
+        {"rdma link 64 B", "raw verbs (rxe0)", [&] { return dvs::baselines::rdma_pingpong(b); },
+         [&] { return link_pingpong(rdma, b); }, false},
+        {"dvs sendrec over tcp", "raw TCP (loopback)", [&] { return dvs::baselines::tcp_pingpong(b); },
+         [&] { return dvs_over(*t0, *t1); }, false},
+        {"dvs vcopy pull 1 MiB", "raw RDMA WRITE 1 MiB",
+         [&] {
+           auto w = b;
+           w.loop.iterations = kBlocks;
+           w.block_bytes = size_t{1} << 20;
+           return dvs::baselines::rdma_write_stream(w);
+         },
+         [&] {
+           auto c = config(kBlocks);
+           c.cpus = cpus;
+           return remote::run_remote(remote::RemoteLoop::VcopyPull, c);
+         },
+         true},
+    };
+    auto results = run_versus("remote sendrec vs raw ping-pong, endpoints block, " + cpus.describe(), cases, kReps);
+    const std::string prefix = placement == Placement::Cross ? "pinned_" : "";
+    const char* names[] = {"ratio_rdma", "ratio_rdma_link", "ratio_tcp", "ratio_vcopy_rdma_write"};
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(results[i].error.empty()) << cases[i].what << ": " << results[i].error;
+      RecordProperty(prefix + names[i], std::to_string(results[i].ratio));
+    }
+  }
 }
 
 }  // namespace

@@ -13,9 +13,13 @@
 #include <memory>
 #include <string>
 
+#include "baselines/baseline.hpp"
 #include "cluster/exec.hpp"
 #include "core/testing/dvsd_process.hpp"
+#include "lab/lab_bench.hpp"
 #include "lab/lab_nodes.hpp"
+#include "measure/placement.hpp"
+#include "remote/remote.hpp"
 
 namespace {
 
@@ -38,6 +42,61 @@ struct TipcNodes : ::testing::Test {
     dvs::lab::testing::blocked_caller_fails_when(n0->socket_path(), n1->socket_path(), cut);
   }
 };
+
+// dvs over tipc against raw TIPC between the same two namespaces (the same TIPC link), in one
+// run: sendrec vs a raw TIPC ping-pong (64 B), vcopy of 1 MiB vs a raw TIPC stream of 1 MiB
+// blocks. Endpoints block (no spinning anywhere). Two placements: unpinned, and one CPU per
+// emulated node (node 0's dvsd and the client on cpu0, node 1's dvsd and the server on cpu1; the
+// raw ends on the same CPUs). Reported, not asserted: under TCG the ratios are a property of the
+// emulator as much as of dvs (docs/LAB.md has the figures).
+TEST_F(TipcNodes, SendrecAndVcopyVsRawTipc) {
+  namespace remote = dvs::workloads::remote;
+  using dvs::measure::Placement;
+  constexpr uint64_t kRoundTrips = 600, kBlocks = 16;
+  constexpr int kReps = 3;
+  for (Placement placement : {Placement::None, Placement::Cross}) {
+    const auto cpus = dvs::measure::choose_cpus(placement);
+    if (placement == Placement::Cross) {
+      n0.reset();
+      n1.reset();
+      ASSERT_TRUE(start_nodes("tipc://18900:0", "?wait_ms=5000", "ns0", "ns1", &n0, &n1,
+                              {"--cpus", std::to_string(cpus.client_cpu)}, {"--cpus", std::to_string(cpus.server_cpu)}));
+    }
+    auto raw_cfg = [&](uint64_t iterations) {
+      dvs::baselines::BaselineConfig b;
+      b.loop.warmup = 20;
+      b.loop.iterations = iterations;
+      b.cpus = cpus;
+      b.block_bytes = size_t{1} << 20;
+      b.tcp_client_netns = "ns0";
+      b.tcp_server_netns = "ns1";
+      return b;
+    };
+    auto dvs_cfg = [&](uint64_t iterations) {
+      remote::RemoteConfig c;
+      c.client_socket = n0->socket_path();
+      c.server_socket = n1->socket_path();
+      c.server_node = 1;
+      c.loop.warmup = 20;
+      c.loop.iterations = iterations;
+      c.cpus = cpus;
+      c.timeout_ms = 120'000;
+      return c;
+    };
+    std::vector<Versus> cases = {
+        {"sendrec 64 B", "raw TIPC ping-pong", [&] { return dvs::baselines::tipc_pingpong(raw_cfg(kRoundTrips)); },
+         [&] { return remote::run_remote(remote::RemoteLoop::SendrecReply, dvs_cfg(kRoundTrips)); }, false},
+        {"vcopy pull 1 MiB", "raw TIPC stream", [&] { return dvs::baselines::tipc_stream(raw_cfg(kBlocks)); },
+         [&] { return remote::run_remote(remote::RemoteLoop::VcopyPull, dvs_cfg(kBlocks)); }, true},
+    };
+    auto results = run_versus("dvs over tipc vs raw TIPC, ns0 <-> ns1, endpoints block, " + cpus.describe(), cases, kReps);
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(results[i].error.empty()) << cases[i].what << ": " << results[i].error;
+      RecordProperty((placement == Placement::Cross ? "pinned_ratio_" : "ratio_") + std::to_string(i),
+                     std::to_string(results[i].ratio));
+    }
+  }
+}
 
 TEST_F(TipcNodes, SendrecAcrossTheCluster) { sendrec_rounds(n0->socket_path(), n1->socket_path(), kRounds); }
 

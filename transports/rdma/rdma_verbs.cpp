@@ -186,7 +186,8 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
   if (mem == MAP_FAILED) return verbs_fail(EDVSNOMEM, "mmap", errno);
   ep->buf_ = static_cast<std::byte*>(mem);
   ep->buf_len_ = len;
-  ep->mr_ = ibv_reg_mr(ep->pd_, mem, len, IBV_ACCESS_LOCAL_WRITE);
+  const int access = IBV_ACCESS_LOCAL_WRITE | (cfg.remote_write ? IBV_ACCESS_REMOTE_WRITE : 0);
+  ep->mr_ = ibv_reg_mr(ep->pd_, mem, len, access);
   if (!ep->mr_)  // EPERM/ENOMEM here is usually RLIMIT_MEMLOCK (ulimit -l)
     return verbs_fail(errno_code(errno), dev + "ibv_reg_mr of " + std::to_string(len) + " bytes (ulimit -l?)", errno);
   ep->local_.qpn = ep->qp_->qp_num;
@@ -197,7 +198,8 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
   a.qp_state = IBV_QPS_INIT;
   a.pkey_index = 0;
   a.port_num = addr.port;
-  a.qp_access_flags = 0;  // SEND/RECV only: no remote access to our memory
+  // SEND/RECV only (no remote access to our memory) unless the endpoint was made for RDMA WRITE.
+  a.qp_access_flags = cfg.remote_write ? IBV_ACCESS_REMOTE_WRITE : 0;
   if (int e = ibv_modify_qp(ep->qp_, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
     return verbs_fail(errno_code(e), dev + "ibv_modify_qp(INIT)", e);
   *out = std::move(ep);
@@ -283,6 +285,21 @@ int Endpoint::post_send(uint64_t wr_id, const std::byte* addr, uint32_t len) {
   wr.send_flags = IBV_SEND_SIGNALED;
   ibv_send_wr* bad = nullptr;
   if (int e = ibv_post_send(qp_, &wr, &bad)) return verbs_fail(EDVSNOTCONN, addr_.device + ": ibv_post_send", e);
+  return 0;
+}
+
+int Endpoint::post_write(uint64_t wr_id, const std::byte* addr, uint32_t len, uint64_t remote_addr, uint32_t rkey) {
+  ibv_sge sge{reinterpret_cast<uintptr_t>(addr), len, mr_->lkey};
+  ibv_send_wr wr{};
+  wr.wr_id = wr_id;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.opcode = IBV_WR_RDMA_WRITE;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.rdma.remote_addr = remote_addr;
+  wr.wr.rdma.rkey = rkey;
+  ibv_send_wr* bad = nullptr;
+  if (int e = ibv_post_send(qp_, &wr, &bad)) return verbs_fail(EDVSNOTCONN, addr_.device + ": ibv_post_send(WRITE)", e);
   return 0;
 }
 

@@ -60,6 +60,9 @@ struct EndpointConfig {
   uint32_t ctrl_slots = 0;
   uint32_t slot_bytes = 0;
   bool completion_channel = true;  // both CQs report to one channel (for blocking waits)
+  // The peer may RDMA WRITE into this endpoint's buffer (its MR and QP grant remote write; the
+  // peer needs rkey() and an address in it). Off for the transport: no remote access there.
+  bool remote_write = false;
 };
 inline constexpr uint32_t kCtrlSlotBytes = 64;
 
@@ -90,6 +93,12 @@ class Endpoint {
   int post_recv(uint32_t i);
   // Posts one signalled SEND of [addr, addr + len) (inside this endpoint's buffer). 0 or an EDVS code.
   int post_send(uint64_t wr_id, const std::byte* addr, uint32_t len);
+  // Posts one signalled RDMA WRITE of [addr, addr + len) (inside this endpoint's buffer) to
+  // remote_addr in the peer's memory registered with rkey (the peer set remote_write). Its
+  // completion means the bytes are in the peer's memory. 0 or an EDVS code.
+  int post_write(uint64_t wr_id, const std::byte* addr, uint32_t len, uint64_t remote_addr, uint32_t rkey);
+  // The key a peer needs to RDMA WRITE into this endpoint's buffer (remote_write endpoints).
+  uint32_t rkey() const { return mr_->rkey; }
 
   const EndpointConfig& config() const { return cfg_; }
   const PortAddress& address() const { return addr_; }
