@@ -1,6 +1,7 @@
-// Remote IPC between two real dvsd nodes linked over tcp on loopback: every message primitive
-// across nodes, the end-to-end acknowledgement of send, auto-binding of remote clients, errors
-// coming back from the remote node, and a dead node failing blocked callers.
+// Remote IPC between two real dvsd nodes linked over tcp on loopback (and shm; tipc and rdma
+// where the machine has them — the lab runs `--gtest_filter=*/tipc` and `*/rdma` in its VM):
+// every message primitive across nodes, the end-to-end acknowledgement of send, auto-binding of
+// remote clients, errors coming back from the remote node, and a dead node failing blocked callers.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <chrono>
 
 #include "core/testing/dvsd_process.hpp"
+#include "transports/registry.hpp"
+#include "transports/transport_testing.hpp"
 
 namespace {
 using dvs::testing::DvsdOptions;
@@ -22,25 +25,36 @@ constexpr int kServer = 5;  // a system slot: its endpoint is 5 on every node
 std::string listen_uri_for(const std::string& param) {
   static int n = 0;
   if (param == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  if (param == "tipc") return "tipc://18900:0";  // this TIPC node; an instance of its own
+  if (param == "rdma") return "rdma://:0";       // the first RDMA device's address
   return "tcp://127.0.0.1:0";
 }
+
+// The transports a machine may lack run with slower timing: the lab runs them under emulation.
+bool lab_transport(const std::string& param) { return param == "tipc" || param == "rdma"; }
 
 // Two nodes linked over the transport named by the test parameter ("tcp_polling": tcp with
 // proxies that poll after traffic, dvsd --poll-us).
 struct TwoNodes : ::testing::TestWithParam<std::string> {
   std::unique_ptr<DvsdProcess> n0, n1;
   void SetUp() override {
+    if (lab_transport(GetParam())) {
+      dvs::transport::register_builtin_transports();
+      DVS_SKIP_UNLESS_AVAILABLE(dvs::transport::find_transport(GetParam()));
+    }
+    const std::string heartbeat = lab_transport(GetParam()) ? "200" : "100";
+    const std::string dead = lab_transport(GetParam()) ? "5000" : "1000";
     DvsdOptions o1;
     o1.node = 1;
-    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", "100",
-                     "--dead-ms", "1000"};
+    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", heartbeat,
+                     "--dead-ms", dead};
     if (GetParam() == "tcp_polling") o1.extra_args.insert(o1.extra_args.end(), {"--poll-us", "100"});
     n1 = std::make_unique<DvsdProcess>(o1);
     ASSERT_TRUE(n1->start());
     ASSERT_FALSE(n1->listen_uri().empty());
     DvsdOptions o0;
     o0.node = 0;
-    o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", "100", "--dead-ms", "1000"};
+    o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", heartbeat, "--dead-ms", dead};
     if (GetParam() == "tcp_polling") o0.extra_args.insert(o0.extra_args.end(), {"--poll-us", "100"});
     n0 = std::make_unique<DvsdProcess>(o0);
     ASSERT_TRUE(n0->start());
@@ -374,7 +388,7 @@ TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
 }
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm", "tcp_polling"),
+INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm", "tcp_polling", "tipc", "rdma"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 namespace {
