@@ -13,7 +13,7 @@ namespace dvs::transport::rdma {
 namespace {
 
 constexpr uint8_t kHelloMagic[4] = {'D', 'V', 'R', 'H'};
-constexpr uint16_t kHelloVersion = 1;
+constexpr uint16_t kHelloVersion = 2;
 
 void put32(std::byte* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = std::byte(static_cast<uint8_t>(v >> (8 * i)));
@@ -50,6 +50,10 @@ void encode_hello(const Hello& h, std::byte out[kHelloBytes]) {
   put32(out + 40, h.ctrl_slots);
   put32(out + 44, h.slot_bytes);
   put32(out + 48, h.max_frame);
+  put32(out + 52, static_cast<uint32_t>(h.landing_addr));
+  put32(out + 56, static_cast<uint32_t>(h.landing_addr >> 32));
+  put32(out + 60, h.landing_rkey);
+  put32(out + 64, h.landing_bytes);
 }
 
 bool decode_hello(const std::byte in[kHelloBytes], Hello* h) {
@@ -59,7 +63,7 @@ bool decode_hello(const std::byte in[kHelloBytes], Hello* h) {
     return false;
   for (size_t i : {size_t{6}, size_t{7}})
     if (in[i] != std::byte{0}) return false;
-  for (size_t i = 52; i < kHelloBytes; ++i)
+  for (size_t i = 68; i < kHelloBytes; ++i)
     if (in[i] != std::byte{0}) return false;
   Hello x;
   x.qp.qpn = get32(in + 8);
@@ -70,6 +74,10 @@ bool decode_hello(const std::byte in[kHelloBytes], Hello* h) {
   x.ctrl_slots = get32(in + 40);
   x.slot_bytes = get32(in + 44);
   x.max_frame = get32(in + 48);
+  x.landing_addr = uint64_t{get32(in + 52)} | (uint64_t{get32(in + 56)} << 32);
+  x.landing_rkey = get32(in + 60);
+  x.landing_bytes = get32(in + 64);
+  if (x.landing_bytes > (64u << 20) || (x.landing_bytes > 0 && x.landing_addr == 0)) return false;
   if (x.qp.qpn == 0 || x.qp.qpn >= (1u << 24) || x.qp.psn >= (1u << 24)) return false;
   if (mtu < IBV_MTU_256 || mtu > IBV_MTU_4096) return false;
   x.qp.mtu = static_cast<ibv_mtu>(mtu);

@@ -1,5 +1,6 @@
 // Connection set-up of the rdma transport, over the link's TCP control connection:
-//   dialer   -> listener  Hello (64 bytes): QP number, PSN, GID, MTU, slot geometry, max_frame
+//   dialer   -> listener  Hello (80 bytes): QP number, PSN, GID, MTU, slot geometry, max_frame,
+//                         the landing area for bulk frames (address, rkey, size)
 //   listener -> dialer    Hello, sent once the listener's QP is in RTS with its receives posted
 //   dialer   -> listener  one byte 'R', sent once the dialer's QP is in RTS with its receives posted
 // After that the control connection carries nothing: its end (EOF, reset, keepalive failure)
@@ -15,7 +16,7 @@
 
 namespace dvs::transport::rdma {
 
-inline constexpr size_t kHelloBytes = 64;
+inline constexpr size_t kHelloBytes = 80;
 inline constexpr uint8_t kReadyByte = 'R';
 
 struct Hello {
@@ -24,12 +25,16 @@ struct Hello {
   uint32_t ctrl_slots = 0;  // receive slots for the peer's CREDIT messages
   uint32_t slot_bytes = 0;  // size of one receive slot (header + payload)
   uint32_t max_frame = 0;
+  // Where the peer may RDMA WRITE bulk frames to us (0 bytes: send everything as SENDs).
+  uint64_t landing_addr = 0;
+  uint32_t landing_rkey = 0;
+  uint32_t landing_bytes = 0;
 };
 
 void encode_hello(const Hello& h, std::byte out[kHelloBytes]);
-// False if the bytes are not a version-1 Hello or a value is out of range (QP number 0 or above
+// False if the bytes are not a version-2 Hello or a value is out of range (QP number 0 or above
 // 2^24, PSN above 2^24, unknown MTU, slots 0 or above 4096, slot_bytes below 64 or above 1 MiB,
-// max_frame 0).
+// max_frame 0, a landing area above 64 MiB or without an address).
 bool decode_hello(const std::byte in[kHelloBytes], Hello* h);
 
 // Writes / reads exactly n bytes on a connected socket within the deadline. 0, EDVSTIMEDOUT, or

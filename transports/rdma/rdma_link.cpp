@@ -29,9 +29,13 @@ uint64_t wr_id(uint64_t kind, uint32_t slot) { return (kind << 32) | slot; }
 
 }  // namespace
 
-RdmaLink::RdmaLink(std::unique_ptr<Endpoint> ep, int ctl_fd, LinkGeometry geo, LinkOptions opt, std::string peer)
+RdmaLink::RdmaLink(std::unique_ptr<Endpoint> ep, int ctl_fd, LinkGeometry geo, LinkOptions opt, std::string peer,
+                   PeerLanding landing)
     : ep_(std::move(ep)), ctl_fd_(ctl_fd), geo_(geo), opt_(opt), peer_(std::move(peer)),
-      chunk_(geo.slot_bytes - kMsgHeader) {
+      chunk_(geo.slot_bytes - kMsgHeader), peer_landing_(landing) {
+  // Without our own staging area we cannot post WRITEs: the peer's area goes unused.
+  if (ep_->staging() == nullptr) peer_landing_ = PeerLanding{};
+  landing_credit_ = peer_landing_.bytes > 0 ? 1 : 0;
   data_credits_ = geo_.data_slots;
   ctrl_credits_ = geo_.ctrl_slots;
   for (uint32_t i = geo_.data_slots; i-- > 0;) free_send_.push_back(i);
@@ -120,8 +124,11 @@ void RdmaLink::on_recv_locked(const ibv_wc& wc) {
   const uint32_t slot = static_cast<uint32_t>(wc.wr_id);
   MsgHeader h;
   bool ok = slot < geo_.data_slots + geo_.ctrl_slots && decode_message(ep_->recv_slot(slot), wc.byte_len, &h);
-  // Credits can only come back for messages we sent: never more than the slots.
-  ok = ok && data_credits_ + h.data_credits <= geo_.data_slots && ctrl_credits_ + h.ctrl_credits <= geo_.ctrl_slots;
+  // Credits can only come back for messages we sent: never more than the slots (and the one
+  // landing area). A LANDED frame must fit our landing area.
+  ok = ok && data_credits_ + h.data_credits <= geo_.data_slots && ctrl_credits_ + h.ctrl_credits <= geo_.ctrl_slots &&
+       landing_credit_ + h.landing_credits <= (peer_landing_.bytes > 0 ? 1u : 0u) &&
+       (h.kind != MsgKind::Landed || (ep_->landing() != nullptr && h.value <= ep_->config().landing_bytes));
   if (!ok) {
     ready_.push_back({slot, wc.byte_len, true});
     poisoned_ = true;
@@ -129,6 +136,7 @@ void RdmaLink::on_recv_locked(const ibv_wc& wc) {
   }
   data_credits_ += h.data_credits;
   ctrl_credits_ += h.ctrl_credits;
+  landing_credit_ += h.landing_credits;
   if (h.kind == MsgKind::Credit) {
     if (ep_->post_recv(slot) < 0 && fault_ == 0) fault_ = EDVSNOTCONN;
     ++ctrl_to_return_;
@@ -142,8 +150,8 @@ void RdmaLink::on_send_locked(const ibv_wc& wc) {
   const uint32_t slot = static_cast<uint32_t>(wc.wr_id);
   if ((wc.wr_id >> 32) == kSendCtrl)
     free_ctrl_.push_back(slot);
-  else
-    free_send_.push_back(slot);
+  else if ((wc.wr_id >> 32) == kSendData)
+    free_send_.push_back(slot);  // a WRITE holds no slot (the landing credit covers its area)
   // A failed send: the peer's QP is gone or in error (retries exhausted), or we flushed it.
   if (wc.status != IBV_WC_SUCCESS && !closed_ && fault_ == 0) fault_ = EDVSNOTCONN;
 }
@@ -180,13 +188,15 @@ int RdmaLink::post_locked(uint64_t id, std::byte* msg, uint32_t len) {
   // The returned credits go into the header at the last moment, so none is returned twice.
   const uint32_t data = std::min<uint32_t>(data_to_return_, 0xffff);
   const uint32_t ctrl = std::min<uint32_t>(ctrl_to_return_, 0xff);
-  set_returned_credits(static_cast<uint8_t>(ctrl), static_cast<uint16_t>(data), msg);
+  const uint32_t landing = landing_to_return_;
+  set_returned_credits(static_cast<uint8_t>(ctrl), static_cast<uint16_t>(data), static_cast<uint8_t>(landing), msg);
   if (ep_->post_send(id, msg, len) < 0) {
     if (fault_ == 0) fault_ = EDVSNOTCONN;
     return EDVSNOTCONN;
   }
   data_to_return_ -= data;
   ctrl_to_return_ -= ctrl;
+  landing_to_return_ -= landing;
   ++sends_posted_;
   return 0;
 }
@@ -202,10 +212,13 @@ void RdmaLink::repost_data_locked(uint32_t slot) {
 }
 
 void RdmaLink::maybe_send_credit_locked() {
-  if (data_to_return_ < kCreditBatch || ctrl_credits_ == 0 || free_ctrl_.empty() || failure_locked() != 0) return;
+  // A landing credit goes back at once: the peer may be waiting for it to send its next bulk frame.
+  if ((data_to_return_ < kCreditBatch && landing_to_return_ == 0) || ctrl_credits_ == 0 || free_ctrl_.empty() ||
+      failure_locked() != 0)
+    return;
   const uint32_t slot = free_ctrl_.back();
   std::byte* msg = ep_->ctrl_slot(slot);
-  encode_message_header(MsgHeader{MsgKind::Credit, 0, 0, 0}, msg);
+  encode_message_header(MsgHeader{MsgKind::Credit, 0, 0, 0, 0}, msg);
   if (post_locked(wr_id(kSendCtrl, slot), msg, kMsgHeader) == 0) {
     free_ctrl_.pop_back();
     --ctrl_credits_;
@@ -311,13 +324,14 @@ int RdmaLink::send(std::span<const iovec> frame) {
   if (len < 0) return static_cast<int>(len);
   const size_t total = static_cast<size_t>(len);
   std::lock_guard<std::mutex> frame_lock(send_mu_);
+  if (total > chunk_ && total <= peer_landing_.bytes && take_landing_credit()) return send_landed(frame, total);
   size_t piece = 0, off = 0, sent = 0;
   while (sent < total) {
     const size_t n = std::min(total - sent, chunk_);
     const long slot = acquire_send_slot();
     if (slot < 0) return slot == EDVSBADVALUE ? EDVSNOTCONN : static_cast<int>(slot);
     const MsgHeader h{sent == 0 ? MsgKind::First : MsgKind::More, 0, 0,
-                      static_cast<uint32_t>(sent == 0 ? total : sent)};
+                      static_cast<uint32_t>(sent == 0 ? total : sent), 0};
     if (int rc = post_data(static_cast<uint32_t>(slot), h, frame.data(), frame.size(), &piece, &off, n); rc < 0) {
       // Part of the frame may be out: the peer could not tell where the next one starts.
       if (sent > 0) close();
@@ -326,6 +340,55 @@ int RdmaLink::send(std::span<const iovec> frame) {
     sent += n;
   }
   return 0;
+}
+
+bool RdmaLink::take_landing_credit() {
+  std::lock_guard<std::mutex> g(mu_);
+  drain_locked();
+  if (landing_credit_ == 0 || failure_locked() != 0) return false;
+  --landing_credit_;
+  return true;
+}
+
+int RdmaLink::send_landed(std::span<const iovec> frame, size_t total) {
+  // The staging area is ours: the previous WRITE was placed before its LANDED message, which
+  // the peer took before returning the credit.
+  std::byte* dst = ep_->staging();
+  for (const iovec& v : frame) {
+    std::memcpy(dst, v.iov_base, v.iov_len);
+    dst += v.iov_len;
+  }
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    int rc = failure_locked();
+    if (rc == 0 && ep_->post_write(wr_id(kSendWrite, 0), ep_->staging(), static_cast<uint32_t>(total), peer_landing_.addr,
+                                   peer_landing_.rkey) < 0) {
+      if (fault_ == 0) fault_ = EDVSNOTCONN;
+      rc = EDVSNOTCONN;
+    }
+    if (rc != 0) {
+      ++landing_credit_;
+      return EDVSNOTCONN;
+    }
+    ++sends_posted_;
+  }
+  const long slot = acquire_send_slot();
+  if (slot >= 0) {
+    std::byte* msg = ep_->send_slot(static_cast<uint32_t>(slot));
+    encode_message_header(MsgHeader{MsgKind::Landed, 0, 0, static_cast<uint32_t>(total), 0}, msg);
+    std::lock_guard<std::mutex> g(mu_);
+    int rc = failure_locked();
+    if (rc == 0) rc = post_locked(wr_id(kSendData, static_cast<uint32_t>(slot)), msg, static_cast<uint32_t>(kMsgHeader));
+    if (rc == 0) {
+      ++frames_written_;
+      return 0;
+    }
+    free_send_.push_back(static_cast<uint32_t>(slot));
+    ++data_credits_;
+  }
+  // The bytes may be in the peer's area without their LANDED: the link cannot go on.
+  close();
+  return EDVSNOTCONN;
 }
 
 int RdmaLink::inject_raw_for_test(std::span<const std::byte> bytes) {
@@ -358,6 +421,11 @@ long RdmaLink::recv(std::span<const std::byte>* frame, int timeout_ms) {
     repost_data_locked(static_cast<uint32_t>(held_slot_));
     held_slot_ = -1;
   }
+  if (held_landing_) {  // ... also when it was in the landing area: the peer may write the next
+    held_landing_ = false;
+    ++landing_to_return_;
+    maybe_send_credit_locked();
+  }
   for (;;) {
     int rc = wait_locked(lk, [&] { return !ready_.empty(); }, dl, false);
     if (rc == EDVSTIMEDOUT) {
@@ -376,6 +444,13 @@ long RdmaLink::recv(std::span<const std::byte>* frame, int timeout_ms) {
     const std::byte* msg = ep_->recv_slot(m.slot);
     if (m.bad || !decode_message(msg, m.len, &h)) return fail(EDVSBADVALUE);
     const size_t n = m.len - kMsgHeader;
+    if (!assembling_ && h.kind == MsgKind::Landed) {  // its size was checked on arrival
+      lk.lock();
+      repost_data_locked(m.slot);  // a header-only message: its slot is free at once
+      held_landing_ = true;
+      *frame = std::span<const std::byte>(ep_->landing(), h.value);
+      return static_cast<long>(h.value);
+    }
     if (!assembling_) {
       if (h.kind != MsgKind::First || h.value == 0 || h.value > kMaxFrame || n > h.value) return fail(EDVSBADVALUE);
       if (n == h.value) {  // the whole frame in one slot: handed out in place

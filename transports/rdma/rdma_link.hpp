@@ -11,9 +11,16 @@
 //    returns the credits in the header of the next message it sends, or in a CREDIT message once
 //    kCreditBatch have accumulated. CREDIT messages are re-posted on arrival; their control credits
 //    only ride along on other messages, so credit messages never answer each other.
-//  * Large frames are cut into slot-sized chunks (FIRST, MORE, ...) sent back to back under the
+//  * Bulk frames (larger than one slot, at most the peer's landing area: 1 MiB by default, so
+//    dvsd's vcopy chunks) go by RDMA WRITE: the sender copies the frame into its registered
+//    staging area, WRITEs it into the peer's landing area (address and rkey from the peer's
+//    Hello) and then SENDs a header-only LANDED message (a data credit, like FIRST). It holds one
+//    *landing credit*: the receiver hands the frame out in place and returns the credit (in a
+//    header, or at once in a CREDIT message) when recv() is done with it, as it does with slots.
+//    A sender never waits for that credit: without it the frame goes as chunks (below).
+//  * Larger frames are cut into slot-sized chunks (FIRST, MORE, ...) sent back to back under the
 //    send mutex; the receiver copies them into a link-owned buffer (grows to max_frame). One copy
-//    on each side, like tcp; see README.md for why not RDMA WRITE.
+//    on each side, like tcp.
 // Completions: two CQs (send, receive) on one completion channel. A thread that must wait
 // (recv() for a frame, send() for a credit or a free send slot) polls the CQs, optionally spins
 // for poll_us, then arms the CQ it needs and sleeps in poll() on the channel and the control
@@ -46,6 +53,14 @@ struct LinkGeometry {
   uint32_t data_slots = 32;
   uint32_t ctrl_slots = 4;
   uint32_t slot_bytes = 16384;
+  uint32_t landing_bytes = 1u << 20;  // our landing area for bulk frames (advertised in the Hello)
+};
+
+// The peer's landing area (from its Hello): bytes 0 means it takes no RDMA WRITEs.
+struct PeerLanding {
+  uint64_t addr = 0;
+  uint32_t rkey = 0;
+  uint32_t bytes = 0;
 };
 inline constexpr uint32_t kCreditBatch = 8;  // data credits returned by a CREDIT message at least
 // Largest frame (Capabilities::max_frame): 16 MiB, as tcp.
@@ -59,7 +74,8 @@ class RdmaLink final : public Link {
  public:
   // Takes ownership of a connected endpoint (QP in RTS, nothing posted yet) and of ctl_fd, the
   // connected control socket. Posts the receives.
-  RdmaLink(std::unique_ptr<Endpoint> ep, int ctl_fd, LinkGeometry geo, LinkOptions opt, std::string peer);
+  RdmaLink(std::unique_ptr<Endpoint> ep, int ctl_fd, LinkGeometry geo, LinkOptions opt, std::string peer,
+           PeerLanding landing = {});
   ~RdmaLink() override;
   RdmaLink(const RdmaLink&) = delete;
   RdmaLink& operator=(const RdmaLink&) = delete;
@@ -73,6 +89,8 @@ class RdmaLink final : public Link {
   int poll_fd() const override;
   std::string peer() const override { return peer_; }
   int inject_raw_for_test(std::span<const std::byte> bytes) override;
+  // Frames this link sent by RDMA WRITE (bulk) so far; for tests and statistics.
+  uint64_t frames_written() const { return frames_written_; }
 
  private:
   struct Rx {
@@ -80,7 +98,7 @@ class RdmaLink final : public Link {
     uint32_t len;  // bytes received, header included
     bool bad;      // not one of our messages: recv() fails the link when it gets here
   };
-  enum : uint64_t { kSendData = 1, kSendCtrl = 2 };  // wr_id >> 32 of sends (the low half: slot)
+  enum : uint64_t { kSendData = 1, kSendCtrl = 2, kSendWrite = 3 };  // wr_id >> 32 of sends (low half: slot)
 
   // All *_locked functions need mu_.
   void drain_locked();
@@ -108,6 +126,13 @@ class RdmaLink final : public Link {
   int post_data(uint32_t slot, const MsgHeader& h, const iovec* iov, size_t n_iov, size_t* piece, size_t* off,
                 size_t len);
   long fail(long code);
+  // Takes the landing credit if the peer has returned it (never waits: a sender waiting for it
+  // could wait on a peer that waits for ours, each from its receiving thread; the frame then goes
+  // as chunks). True if taken.
+  bool take_landing_credit();
+  // A bulk frame, the landing credit taken: WRITE into the peer's landing area, then LANDED.
+  // 0 or an EDVS code.
+  int send_landed(std::span<const iovec> frame, size_t total);
   void update_poll_fd_locked();
 
   std::unique_ptr<Endpoint> ep_;
@@ -126,6 +151,11 @@ class RdmaLink final : public Link {
   bool poisoned_ = false;    // a bad message arrived: later ones are not looked at
   uint32_t data_credits_ = 0, ctrl_credits_ = 0;
   uint32_t data_to_return_ = 0, ctrl_to_return_ = 0;
+  PeerLanding peer_landing_;  // set once in the constructor
+  uint32_t landing_credit_ = 0;     // 1: we may WRITE into the peer's landing area
+  uint32_t landing_to_return_ = 0;  // 1: recv() is done with our landing area's frame
+  bool held_landing_ = false;       // receiving thread: the frame handed out last is in the landing area
+  uint64_t frames_written_ = 0;
   std::vector<uint32_t> free_send_, free_ctrl_;
   uint32_t sends_posted_ = 0;  // posted, not completed
   std::deque<Rx> ready_;       // data messages not yet consumed by recv(), in order

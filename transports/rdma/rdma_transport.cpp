@@ -38,8 +38,15 @@ Hello our_hello(const Endpoint& ep, const LinkGeometry& g) {
   h.ctrl_slots = g.ctrl_slots;
   h.slot_bytes = g.slot_bytes;
   h.max_frame = static_cast<uint32_t>(kMaxFrame);
+  if (ep.landing() != nullptr) {
+    h.landing_addr = reinterpret_cast<uintptr_t>(ep.landing());
+    h.landing_rkey = ep.landing_rkey();
+    h.landing_bytes = ep.config().landing_bytes;
+  }
   return h;
 }
+
+PeerLanding landing_of(const Hello& h) { return PeerLanding{h.landing_addr, h.landing_rkey, h.landing_bytes}; }
 
 // Reads the peer's Hello: 0, EDVSTIMEDOUT, or EDVSCONNREFUSED (closed, or not a peer of ours:
 // another protocol, another version, another link geometry).
@@ -72,6 +79,7 @@ int endpoint_for(int fd, const LinkGeometry& g, std::unique_ptr<Endpoint>* out) 
   c.send_slots = g.data_slots;
   c.ctrl_slots = g.ctrl_slots;
   c.slot_bytes = g.slot_bytes;
+  c.landing_bytes = g.landing_bytes;
   return Endpoint::create(ctx, pa, c, out);
 }
 
@@ -87,7 +95,7 @@ std::unique_ptr<Link> accept_link(int afd, const LinkOptions& opt) {
   const Hello mine = our_hello(*ep, g);
   const std::string name = sock_name(s.fd, true) + " via " + ep->address().device;
   const int fd = s.release();
-  auto link = std::make_unique<RdmaLink>(std::move(ep), fd, g, opt, name);
+  auto link = std::make_unique<RdmaLink>(std::move(ep), fd, g, opt, name, landing_of(peer));
   if (link->start() < 0) return nullptr;
   // Our receives are posted: the dialer may send once it has our Hello. Its 'R' says that its
   // own are posted too.
@@ -165,7 +173,7 @@ class RdmaTransport final : public Transport {
     if (int rc = ep->connect(peer.qp); rc < 0) return fail_with<Link>(err, rc);
     const std::string name = sock_name(s.fd, true) + " via " + ep->address().device;
     const int fd = s.release();
-    auto link = std::make_unique<RdmaLink>(std::move(ep), fd, g, a.options, name);
+    auto link = std::make_unique<RdmaLink>(std::move(ep), fd, g, a.options, name, landing_of(peer));
     if (int rc = link->start(); rc < 0) return fail_with<Link>(err, rc);
     const uint8_t ready = kReadyByte;
     if (int rc = write_exact(fd, &ready, 1, dl); rc < 0) return fail_with<Link>(err, rc == EDVSTIMEDOUT ? rc : EDVSCONNREFUSED);

@@ -165,7 +165,7 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
     if (fl < 0 || fcntl(ep->channel_->fd, F_SETFL, fl | O_NONBLOCK) < 0)
       return verbs_fail(EDVSIO, dev + "fcntl(completion channel)", errno);
   }
-  const int sends = static_cast<int>(cfg.send_slots + cfg.ctrl_slots);
+  const int sends = static_cast<int>(cfg.send_slots + cfg.ctrl_slots + (cfg.landing_bytes > 0 ? 1 : 0));
   ep->send_cq_ = ibv_create_cq(ctx, sends, nullptr, ep->channel_, 0);
   ep->recv_cq_ = ibv_create_cq(ctx, static_cast<int>(cfg.recv_slots), nullptr, ep->channel_, 0);
   if (!ep->send_cq_ || !ep->recv_cq_) return verbs_fail(errno_code(errno), dev + "ibv_create_cq", errno);
@@ -181,7 +181,8 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
   ep->qp_ = ibv_create_qp(ep->pd_, &qa);
   if (!ep->qp_) return verbs_fail(errno_code(errno), dev + "ibv_create_qp", errno);
   // One page-aligned buffer for every slot, registered once.
-  const size_t len = size_t{cfg.recv_slots + cfg.send_slots} * cfg.slot_bytes + size_t{cfg.ctrl_slots} * kCtrlSlotBytes;
+  const size_t len = size_t{cfg.recv_slots + cfg.send_slots} * cfg.slot_bytes + size_t{cfg.ctrl_slots} * kCtrlSlotBytes +
+                     size_t{cfg.landing_bytes} * 2;
   void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return verbs_fail(EDVSNOMEM, "mmap", errno);
   ep->buf_ = static_cast<std::byte*>(mem);
@@ -190,6 +191,11 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
   ep->mr_ = ibv_reg_mr(ep->pd_, mem, len, access);
   if (!ep->mr_)  // EPERM/ENOMEM here is usually RLIMIT_MEMLOCK (ulimit -l)
     return verbs_fail(errno_code(errno), dev + "ibv_reg_mr of " + std::to_string(len) + " bytes (ulimit -l?)", errno);
+  if (cfg.landing_bytes > 0) {
+    ep->landing_mr_ = ibv_reg_mr(ep->pd_, ep->slots_end(), cfg.landing_bytes, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+    if (!ep->landing_mr_)
+      return verbs_fail(errno_code(errno), dev + "ibv_reg_mr of the landing area (ulimit -l?)", errno);
+  }
   ep->local_.qpn = ep->qp_->qp_num;
   ep->local_.psn = std::random_device{}() & 0xffffff;
   ep->local_.gid = addr.gid;
@@ -199,7 +205,7 @@ int Endpoint::create(ibv_context* ctx, const PortAddress& addr, const EndpointCo
   a.pkey_index = 0;
   a.port_num = addr.port;
   // SEND/RECV only (no remote access to our memory) unless the endpoint was made for RDMA WRITE.
-  a.qp_access_flags = cfg.remote_write ? IBV_ACCESS_REMOTE_WRITE : 0;
+  a.qp_access_flags = cfg.remote_write || cfg.landing_bytes > 0 ? IBV_ACCESS_REMOTE_WRITE : 0;
   if (int e = ibv_modify_qp(ep->qp_, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
     return verbs_fail(errno_code(e), dev + "ibv_modify_qp(INIT)", e);
   *out = std::move(ep);
@@ -220,6 +226,7 @@ Endpoint::~Endpoint() {
   if (send_cq_) ibv_destroy_cq(send_cq_);
   if (recv_cq_) ibv_destroy_cq(recv_cq_);
   if (channel_) ibv_destroy_comp_channel(channel_);
+  if (landing_mr_) ibv_dereg_mr(landing_mr_);
   if (mr_) ibv_dereg_mr(mr_);
   if (buf_) munmap(buf_, buf_len_);
   if (pd_) ibv_dealloc_pd(pd_);

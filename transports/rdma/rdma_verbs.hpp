@@ -63,6 +63,10 @@ struct EndpointConfig {
   // The peer may RDMA WRITE into this endpoint's buffer (its MR and QP grant remote write; the
   // peer needs rkey() and an address in it). Off for the transport: no remote access there.
   bool remote_write = false;
+  // Bulk frames by RDMA WRITE (rdma_link.hpp): a landing area of this many bytes the peer may
+  // WRITE into (its own MR; nothing else of ours is exposed), and as much local staging memory
+  // that our WRITEs are posted from. 0: neither. One more send work request is allowed for it.
+  uint32_t landing_bytes = 0;
 };
 inline constexpr uint32_t kCtrlSlotBytes = 64;
 
@@ -99,6 +103,11 @@ class Endpoint {
   int post_write(uint64_t wr_id, const std::byte* addr, uint32_t len, uint64_t remote_addr, uint32_t rkey);
   // The key a peer needs to RDMA WRITE into this endpoint's buffer (remote_write endpoints).
   uint32_t rkey() const { return mr_->rkey; }
+  // The landing area (landing_bytes, remote-writable with landing_rkey()) and the staging area
+  // (landing_bytes, local; what post_write sends from). nullptr / 0 without landing_bytes.
+  std::byte* landing() const { return landing_mr_ ? slots_end() : nullptr; }
+  std::byte* staging() const { return landing_mr_ ? slots_end() + cfg_.landing_bytes : nullptr; }
+  uint32_t landing_rkey() const { return landing_mr_ ? landing_mr_->rkey : 0; }
 
   const EndpointConfig& config() const { return cfg_; }
   const PortAddress& address() const { return addr_; }
@@ -114,7 +123,11 @@ class Endpoint {
   ibv_cq* send_cq_ = nullptr;
   ibv_cq* recv_cq_ = nullptr;
   ibv_qp* qp_ = nullptr;
-  ibv_mr* mr_ = nullptr;
+  std::byte* slots_end() const {
+    return buf_ + size_t{cfg_.recv_slots + cfg_.send_slots} * cfg_.slot_bytes + size_t{cfg_.ctrl_slots} * kCtrlSlotBytes;
+  }
+  ibv_mr* mr_ = nullptr;          // the whole buffer, local access (+ remote write if remote_write)
+  ibv_mr* landing_mr_ = nullptr;  // the landing area only, remote write
   std::byte* buf_ = nullptr;
   size_t buf_len_ = 0;
   EndpointConfig cfg_;
