@@ -22,6 +22,7 @@
 #include "core/control.hpp"
 #include "core/ipc.hpp"
 #include "core/libdvs_internal.h"
+#include "core/metrics/record.hpp"
 #include "core/shm_table.hpp"
 #include "dvs/dvs.h"
 
@@ -398,41 +399,41 @@ int dvs_set_wait(dvs_wait_mode_t mode, uint32_t spin_ns) {
 int dvs_send_T(int dst_ep, dvs_message_t* m, long timeout_ms) {
   if (!m) return EDVSFAULT;
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_send(c, dst_ep, m, timeout_ms);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kSend, sizeof *m, [&] { return dvs::core::ipc_send(c, dst_ep, m, timeout_ms); }));
 }
 
 int dvs_receive_T(int src_ep, dvs_message_t* m, long timeout_ms) {
   if (!m) return EDVSFAULT;
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_receive(c, src_ep, m, timeout_ms);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kReceive, sizeof *m, [&] { return dvs::core::ipc_receive(c, src_ep, m, timeout_ms); }));
 }
 
 int dvs_sendrec_T(int dst_ep, dvs_message_t* m, long timeout_ms) {
   if (!m) return EDVSFAULT;
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_sendrec(c, dst_ep, m, timeout_ms);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kSendrec, sizeof *m, [&] { return dvs::core::ipc_sendrec(c, dst_ep, m, timeout_ms); }));
 }
 
 int dvs_notify(int dst_ep) {
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_notify(c, dst_ep);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kNotify, 0, [&] { return dvs::core::ipc_notify(c, dst_ep); }));
 }
 
 int dvs_rcvrqst_T(dvs_message_t* m, long timeout_ms) {
   if (!m) return EDVSFAULT;
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_rcvrqst(c, m, timeout_ms);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kRcvrqst, sizeof *m, [&] { return dvs::core::ipc_rcvrqst(c, m, timeout_ms); }));
 }
 
 int dvs_reply_T(int dst_ep, dvs_message_t* m, long timeout_ms) {
   if (!m) return EDVSFAULT;
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_reply(c, dst_ep, m, timeout_ms);
+  return static_cast<int>(dvs::metrics::metered(c, dvs::metrics::kReply, sizeof *m, [&] { return dvs::core::ipc_reply(c, dst_ep, m, timeout_ms); }));
 }
 
 long dvs_vcopy(int src_ep, const void* src_addr, int dst_ep, void* dst_addr, size_t bytes) {
   DVS_CALLER_OR_RETURN(c);
-  return dvs::core::ipc_vcopy(c, src_ep, src_addr, dst_ep, dst_addr, bytes);
+  return dvs::metrics::metered(c, dvs::metrics::kVcopy, 0, [&] { return dvs::core::ipc_vcopy(c, src_ep, src_addr, dst_ep, dst_addr, bytes); });
 }
 
 int dvs_wakeup(int dcid, int ep) {

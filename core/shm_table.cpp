@@ -36,8 +36,13 @@ const char* DcGeometry::check() const {
 
 size_t table_header_bytes() { return header_bytes(); }
 
+size_t table_stats_offset(const DcGeometry& g) {
+  return (header_bytes() + sizeof(Slot) * static_cast<size_t>(g.total_slots()) + 4095) & ~size_t{4095};
+}
+
 size_t table_bytes(const DcGeometry& g) {
-  size_t raw = header_bytes() + sizeof(Slot) * static_cast<size_t>(g.total_slots());
+  size_t raw = table_stats_offset(g) + sizeof(metrics::StatsArea) +
+               sizeof(metrics::SlotStats) * static_cast<size_t>(g.total_slots());
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return (raw + page - 1) / page * page;
 }
@@ -54,6 +59,7 @@ DcTable& DcTable::operator=(DcTable&& o) noexcept {
     base_ = std::exchange(o.base_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     slots_ = std::exchange(o.slots_, nullptr);
+    stats_ = std::exchange(o.stats_, nullptr);
   }
   return *this;
 }
@@ -65,6 +71,7 @@ void DcTable::release() {
   if (fd_ >= 0) close(fd_);
   base_ = nullptr;
   slots_ = nullptr;
+  stats_ = nullptr;
   fd_ = -1;
   bytes_ = 0;
 }
@@ -134,6 +141,7 @@ int DcTable::create(const DcGeometry& g) {
   base_ = base;
   bytes_ = bytes;
   slots_ = slots;
+  stats_ = reinterpret_cast<metrics::StatsArea*>(static_cast<char*>(base) + table_stats_offset(g));
   return 0;
 }
 
@@ -174,6 +182,7 @@ int DcTable::map_fd(int fd) {
   base_ = base;
   bytes_ = bytes;
   slots_ = reinterpret_cast<Slot*>(static_cast<char*>(base) + header_bytes());
+  stats_ = reinterpret_cast<metrics::StatsArea*>(static_cast<char*>(base) + table_stats_offset(g));
   return 0;
 }
 

@@ -21,12 +21,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/metrics/slot_stats.hpp"
 #include "dvs/dvs.h"
 
 namespace dvs::core {
 
 constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
-constexpr uint32_t kTableVersion = 2;
+constexpr uint32_t kTableVersion = 3;
 constexpr int kMaxSlots = DVS_MAX_SLOTS;
 constexpr int kNoSlot = -1;
 
@@ -87,6 +88,9 @@ struct alignas(128) TableHeader {
   std::atomic<uint32_t> nodes;
   char name[16];
   uint64_t slot_size;  // sizeof(Slot) of the writer, checked by every mapper
+  // Metrics recording (core/metrics/slot_stats.hpp): 0 off, else on + latency sample shift.
+  // Written by dvsd only; read by libdvs on every IPC call (read-mostly line).
+  std::atomic<uint32_t> metrics;
   // dvsd's doorbell for this DC: bumped (and futex-woken when dvsd sleeps) whenever a process
   // queues work for a proxy slot. Written by anyone, trusted by nobody.
   alignas(64) std::atomic<uint32_t> doorbell;
@@ -126,6 +130,8 @@ struct DcGeometry {
 size_t table_bytes(const DcGeometry& g);
 // Bytes before the first slot (the header, padded to a 128-byte line pair).
 size_t table_header_bytes();
+// Offset of the stats area (metrics::StatsArea, then one metrics::SlotStats per slot).
+size_t table_stats_offset(const DcGeometry& g);
 
 // A mapped table. Does not own the mapping unless created by create()/map_fd().
 class DcTable {
@@ -164,6 +170,9 @@ class DcTable {
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
   TableHeader& header() { return *static_cast<TableHeader*>(base_); }
+  // The stats area (after the slots, core/metrics/slot_stats.hpp) and a slot's record in it.
+  metrics::StatsArea& stats_area() { return *stats_; }
+  metrics::SlotStats& slot_stats(int index) { return reinterpret_cast<metrics::SlotStats*>(stats_ + 1)[index]; }
   bool mapped() const { return slots_ != nullptr; }
 
  private:
@@ -175,6 +184,7 @@ class DcTable {
   void* base_ = nullptr;
   size_t bytes_ = 0;
   Slot* slots_ = nullptr;
+  metrics::StatsArea* stats_ = nullptr;
 };
 
 // ---- slot locks (bounded: a lock that cannot be taken within the bound is reported, not waited

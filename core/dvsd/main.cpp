@@ -20,6 +20,7 @@
 #include "core/config.hpp"
 #include "core/dvsd/proxy.hpp"
 #include "core/dvsd/server.hpp"
+#include "core/dvsd/metrics_dvsd.hpp"
 #include "core/shm_table.hpp"
 
 namespace {
@@ -80,6 +81,8 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", cpus, "pin dvsd (all its threads) to these CPUs: LIST like 1 or 0,2-3");
   app.add_option("--copy-chunk", popt.copy_chunk, "bytes per vcopy frame between nodes (all chunks of a copy are pipelined)")
       ->check(CLI::Range(4096, 1 << 20));
+  dvs::metrics::DvsdMetricsOptions mopt;
+  dvs::metrics::add_dvsd_metrics_options(app, &mopt);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -167,6 +170,11 @@ int main(int argc, char** argv) {
     server.set_node_ops([&proxies](dvs::core::DcTable& t, int other, bool add) {
       return add ? proxies->add_node(t, other) : proxies->del_node(t, other);
     });
+  dvs::metrics::Exporter exporter;
+  if (auto err = dvs::metrics::start_dvsd_metrics(mopt, cfg.node_id, server.tables(), proxies.get(), &exporter); !err.empty()) {
+    std::fprintf(stderr, "dvsd: %s\n", err.c_str());
+    return 2;
+  }
   g_server = &server;
   struct sigaction sa {};
   sa.sa_handler = on_signal;

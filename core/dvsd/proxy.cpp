@@ -105,6 +105,7 @@ void ProxySet::set_up(Peer& p, bool up) {
       it = (it->second.node == p.node || it->second.relay_node == p.node) ? copies_.erase(it) : std::next(it);
   }
   for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
+  p.stats.set_up(up);
 }
 
 int ProxySet::add_node(core::DcTable& t, int node) {
@@ -239,6 +240,7 @@ int ProxySet::send_command(Peer& p, const wire::Command& c, bool lz4) {
   if (!link) return EDVSNOTCONN;
   iovec iov[2] = {{head.data(), head.size()}, {const_cast<std::byte*>(payload.data()), payload.size()}};
   int rc = link->send(std::span<const iovec>(iov, payload.empty() ? 1 : 2));
+  p.stats.sent(rc, head.size() + payload.size());
   if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
   return rc;
 }
@@ -449,6 +451,7 @@ void ProxySet::serve_link(Peer& p, const std::shared_ptr<transport::Link>& link)
       return;
     }
     last_rx = now;
+    p.stats.received(n);
     wire::DecodedFrame df;
     if (auto e = wire::decode_frame(frame, &df); e != wire::WireError::kOk) {
       log("closing link to node " + std::to_string(p.node) + ": bad frame (" + wire::reason(e) + ")");
@@ -561,6 +564,7 @@ void ProxySet::send_jobs(Peer& p, core::DcTable& t, const std::vector<core::Outb
     } else if (link) {
       iovec iov{frame.data(), frame.size()};
       rc = link->send(std::span<const iovec>(&iov, 1));
+      p.stats.sent(rc, frame.size());
       if (rc == 0) p.last_tx_ns.store(now_ns(), std::memory_order_relaxed);
     }
     if (rc != 0) {  // callers wait for answers that will not come: fail them now

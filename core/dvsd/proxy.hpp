@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics/link_stats.hpp"
 #include "core/proxy/wire.hpp"
 #include "core/remote.hpp"
 #include "core/shm_table.hpp"
@@ -64,6 +65,8 @@ class ProxySet {
   // the control server's thread.
   int add_node(core::DcTable& t, int node);
   int del_node(core::DcTable& t, int node);
+  // f(peer node, peer URI ("" if it dials us), its LinkStats) for every configured peer.
+  template <class F> void for_each_link(F f) const { for (const auto& p : peers_) f(p->node, p->uri, p->stats); }
 
  private:
   struct Peer {
@@ -76,6 +79,7 @@ class ProxySet {
     std::atomic<int64_t> last_tx_ns{0};
     std::atomic<uint64_t> link_seq{0};
     std::thread thread;
+    metrics::LinkStats stats;  // dvsd --metrics-port (core/metrics/)
   };
 
   // Encodes c and sends it on p's link as one frame (payload gathered, not copied). 0, or

@@ -460,6 +460,7 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     if (spec.link.poll_us > 0) a.insert(a.end(), {"--poll-us", std::to_string(spec.link.poll_us)});
     if (spec.link.copy_chunk > 0) a.insert(a.end(), {"--copy-chunk", std::to_string(spec.link.copy_chunk)});
     if (!spec.node(n.id)->cpus.empty()) a.insert(a.end(), {"--cpus", spec.node(n.id)->cpus});
+    if (int mp = spec.node(n.id)->metrics_port; mp > 0) a.insert(a.end(), {"--metrics-port", (opt.netns ? n.address + ":" : "") + std::to_string(mp)});
     bool has_lower = false;
     for (int p : n.peers) {
       has_lower = has_lower || p < n.id;

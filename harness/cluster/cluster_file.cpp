@@ -149,10 +149,10 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   for (const toml::node& e : *na) {
     const toml::table& t = *e.as_table();
     const int ln = line_of(t);
-    if (!check_keys(c, t, "[[node]]", {"id", "transport", "host", "port", "address", "cpus"})) return false;
+    if (!check_keys(c, t, "[[node]]", {"id", "transport", "host", "port", "address", "cpus", "metrics_port"})) return false;
     NodeSpec n;
     n.line = ln;
-    std::optional<int64_t> id, port;
+    std::optional<int64_t> id, port, metrics_port;
     std::optional<std::string> transport, host, address, cpus;
     if (!get_int(c, t, "id", "[[node]]", 0, 31, &id)) return false;
     if (!id) return c.fail(ln, "[[node]] needs id = 0..31");
@@ -161,7 +161,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
     if (spec->node(n.id)) return c.fail(line_of(*t.get("id")), "duplicate node id " + std::to_string(n.id) +
                                                                    " (also at line " +
                                                                    std::to_string(spec->node(n.id)->line) + ")");
-    if (!get_int(c, t, "port", where, 0, 65535, &port) || !get_str(c, t, "transport", where, &transport) ||
+    if (!get_int(c, t, "port", where, 0, 65535, &port) || !get_int(c, t, "metrics_port", where, 0, 65535, &metrics_port) || !get_str(c, t, "transport", where, &transport) ||
         !get_str(c, t, "host", where, &host) || !get_str(c, t, "address", where, &address) ||
         !get_str(c, t, "cpus", where, &cpus))
       return false;
@@ -182,6 +182,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
       n.host = *host;
     }
     if (port) n.port = static_cast<int>(*port);
+    if (metrics_port) n.metrics_port = static_cast<int>(*metrics_port);
     if (address) {
       uint32_t a = 0;
       int al = line_of(*t.get("address"));

@@ -20,6 +20,7 @@ struct NodeSpec {
   int port = 0;                    // 0: process mode picks a free port at start; netns mode uses 7000
   std::string address;             // netns mode: IPv4 address inside the cluster's subnet
   std::string cpus;                // dvsd --cpus: CPUs this node's dvsd is pinned to ("" = any)
+  int metrics_port = 0;            // dvsd --metrics-port (docs/METRICS.md); 0 = no metrics
   int line = 0;                    // where [[node]] starts in the file
 };
 
