@@ -19,6 +19,7 @@ build: deps $(BUILD)/CMakeCache.txt
 # Main job: a node on this machine, every primitive's ping-pong plus raw baselines, one table.
 run: build
 	$(BUILD)/harness/dvs run
+	$(BUILD)/harness/dvs report --latest  # HTML + Markdown report of that run (docs/REPORT.md); prints where
 
 test: deps test-release test-asan test-tsan
 	@echo "make test: all suites passed"
