@@ -16,11 +16,15 @@
 namespace dvs::web {
 
 // The dvsd nodes a layout needs: one private dvsd (every endpoint on node 0) or a NodePair.
-// DC 0's max_copylen is raised to the chunk. Fills cfg->sockets. "" or why not.
+// DC 0's max_copylen is raised to the chunk. Fills cfg->sockets. "" or why not. netns: the two
+// nodes in their own network namespaces (tcp only; see cli::NodePair).
 class WebNodes {
  public:
   WebNodes(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)), pair_(bin_, dir_) {}
-  std::string up(const std::string& transport, workloads::web::WebConfig* cfg);
+  std::string up(const std::string& transport, workloads::web::WebConfig* cfg, bool netns = false);
+  bool two_nodes() const { return pair_.running(); }
+  const cli::NodePair& pair() const { return pair_; }
+  std::string describe() const;  // the dvsd command line(s)
 
  private:
   std::string bin_, dir_;
@@ -28,7 +32,7 @@ class WebNodes {
   cli::NodePair pair_;
 };
 
-// Adds `web` with its `serve` subcommand; the callback runs it and exits with its status.
+// Adds `web` with its `serve` and `bench` subcommands; the callback runs it and exits with its status.
 void add_web_command(CLI::App& app);
 
 }  // namespace dvs::web

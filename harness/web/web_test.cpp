@@ -6,10 +6,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +25,8 @@
 #include "cli/test_temp_dir.hpp"
 #include "core/testing/dvsd_process.hpp"
 #include "web/web_command.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -51,7 +56,7 @@ struct Site {
   wl::WebServer server;
   std::string base;
 
-  ::testing::AssertionResult start(char layout, int request_timeout_ms = 5000, int workers = 4) {
+  ::testing::AssertionResult start(char layout, int request_timeout_ms = 5000, int workers = 4, int servers = 2) {
     std::filesystem::create_directories(dir / "root" / "sub");
     std::ofstream(dir / "root" / "index.html") << "<html>hello dvs</html>\n";
     std::ofstream(dir / "root" / "sub" / "a.txt") << "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -62,6 +67,7 @@ struct Site {
     if (!wl::layout_of(layout, &cfg.layout)) return ::testing::AssertionFailure() << "layout";
     cfg.chunk = 256 * 1024;
     cfg.workers = workers;
+    cfg.fs_servers = cfg.disk_servers = servers;
     cfg.request_timeout_ms = request_timeout_ms;
     if (auto e = nodes->up("tcp", &cfg); !e.empty()) return ::testing::AssertionFailure() << e;
     std::string err;
@@ -226,6 +232,58 @@ TEST(WebServer, LargeFileByteIdenticalAcrossTwoNodes) {
   }
 }
 
+// The file-server pool serves at once: one request stuck in its file server (and disk server, C) —
+// open() of a FIFO blocks until a writer comes — does not hold up requests for other files, which
+// go to the other server of the pool. With a pool of one, the same fast request waits for it.
+TEST(WebServer, PoolServesFastFilesWhileOneServerIsStuck) {
+  for (char l : {'B', 'C', 'F'}) {
+    SCOPED_TRACE(std::string("layout ") + l);
+    Site s;
+    ASSERT_TRUE(s.start(l, 5000, 4, 2));
+    const auto fifo = s.dir / "root" / "slow.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    std::string slow_code;
+    std::thread slow([&] { slow_code = s.code("", "/slow.fifo"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (int i = 0; i < 4; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
+      EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    }
+    EXPECT_TRUE(slow_code.empty());  // still stuck
+    // Release the stuck server: a writer opens the FIFO; the reader's open returns, it is no
+    // regular file: 404.
+    const int w = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    EXPECT_GE(w, 0) << strerror(errno);
+    if (w >= 0) close(w);
+    slow.join();
+    EXPECT_EQ(slow_code, "404");
+    EXPECT_EQ(s.server.check(), "");
+  }
+  // A pool of one: the fast request waits behind the stuck one (what the pool removes).
+  Site s;
+  ASSERT_TRUE(s.start('B', 5000, 4, 1));
+  const auto fifo = s.dir / "root" / "slow.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string slow_code, fast_code;
+  std::atomic<bool> fast_done{false};
+  std::thread slow([&] { slow_code = s.code("", "/slow.fifo"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread fast([&] {
+    fast_code = s.code("", "/sub/a.txt");
+    fast_done.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_FALSE(fast_done.load());
+  const int w = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  EXPECT_GE(w, 0) << strerror(errno);
+  if (w >= 0) close(w);
+  slow.join();
+  fast.join();
+  EXPECT_EQ(slow_code, "404");
+  EXPECT_EQ(fast_code, "200");
+}
+
 TEST(WebCommand, ServeEndToEndAndBadInput) {
   TempDir dir("dvs-web-cmd");
   std::filesystem::create_directories(dir / "root");
@@ -259,15 +317,69 @@ TEST(WebCommand, ServeEndToEndAndBadInput) {
 
 namespace {
 
-TEST(WebCommand, BenchAgainstNginx) {
+std::vector<nlohmann::json> rows_of(const std::filesystem::path& out) {
+  std::vector<nlohmann::json> rows;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    std::ifstream f(e.path() / "runs.jsonl");
+    for (std::string line; std::getline(f, line);) rows.push_back(nlohmann::json::parse(line));
+  }
+  return rows;
+}
+
+nlohmann::json meta_of(const std::filesystem::path& out) {
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    return nlohmann::json::parse(slurp(e.path() / "meta.json"));
+  return {};
+}
+
+TEST(WebCommand, BenchAgainstNginxWritesResults) {
   if (run("command -v wrk && command -v nginx").status != 0) GTEST_SKIP() << "wrk or nginx not installed (install-deps.sh)";
   TempDir dir("dvs-web-bench");
-  Out b = run(std::string(DVS_CLI_PATH) + " web bench --duration 1 --connections 4 --layout C --dir " +
-              (dir / "run").string());
+  // The scenario file's keys, with the command line winning for the duration and repetitions.
+  Out b = run(std::string(DVS_CLI_PATH) + " web bench --scenario " + DVS_SCENARIOS_DIR +
+              "/web-small.toml --duration 1 --repetitions 1 --connections 4 --layout BC --out " + (dir / "out").string());
   EXPECT_EQ(b.status, 0) << b.out;
-  EXPECT_NE(b.out.find("ratio dvs/nginx: "), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("median of 1"), std::string::npos) << b.out;
+  const auto rows = rows_of(dir / "out");
+  ASSERT_EQ(rows.size(), 4u) << b.out;  // (nginx, dvs) x (B, C)
+  for (const auto& r : rows) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    EXPECT_EQ(r["kind"], "web");
+    EXPECT_EQ(r["schema_version"], 1);
+    EXPECT_GT(r["requests_per_s"].get<double>(), 0);
+  }
+  EXPECT_EQ(rows[1]["cell"], "web/dvs/B/get1024B/c4");
+  EXPECT_EQ(rows[1]["baseline"], rows[0]["cell"]);
+  EXPECT_GT(rows[1]["throughput_ratio_to_baseline"].get<double>(), 0);
+  EXPECT_EQ(rows[3]["web"]["disk_servers"], 2);
+  const auto meta = meta_of(dir / "out");
+  EXPECT_EQ(meta["command"], "dvs web bench");
+  EXPECT_EQ(meta["scenario"]["name"], "web-small");
+  EXPECT_EQ(meta["finished"], true);
+  EXPECT_EQ(meta["summary"].size(), 2u);
   Out bad = run(std::string(DVS_CLI_PATH) + " web bench --threads 9 --connections 4");
   EXPECT_EQ(bad.status, 2) << bad.out;
+  Out badl = run(std::string(DVS_CLI_PATH) + " web bench --layout BX");
+  EXPECT_EQ(badl.status, 2) << badl.out;
+}
+
+// --large: a file across two nodes (in their own namespaces where possible) against the raw TCP
+// stream between them, rows for both.
+TEST(WebCommand, BenchLargeAgainstRawTcp) {
+  TempDir dir("dvs-web-large");
+  Out b = run(std::string(DVS_CLI_PATH) + " web bench --large --large-bytes 8000000 --layout E --repetitions 1 --out " +
+              (dir / "out").string());
+  EXPECT_EQ(b.status, 0) << b.out;
+  const auto rows = rows_of(dir / "out");
+  ASSERT_EQ(rows.size(), 2u) << b.out;
+  EXPECT_EQ(rows[0]["cell"], "web/baseline/tcp_stream/1048576B/paired-E");
+  EXPECT_EQ(rows[0]["kind"], "copy");
+  EXPECT_GT(rows[0]["mb_per_s"].get<double>(), 0);
+  EXPECT_EQ(rows[1]["cell"], "web/dvs/E/large8000000B/tcp");
+  EXPECT_EQ(rows[1]["status"], "ok") << rows[1].dump();
+  EXPECT_GT(rows[1]["mb_per_s"].get<double>(), 0);
+  EXPECT_GT(rows[1]["throughput_ratio_to_baseline"].get<double>(), 0);
+  EXPECT_EQ(rows[1]["network"], rows[0]["network"]);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 // each serving one connection at a time with keep-alive; every wait on a client is bounded.
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -169,10 +172,122 @@ std::optional<Range> parse_range(const std::string& v, uint64_t size, bool* unsa
   return Range{*f, std::min(*l, size - 1)};
 }
 
+// The offset a of a single "bytes=a-" / "bytes=a-b" range (where the answer's bytes start if the
+// range is satisfiable), so that the first fetch can already bring them; nullopt otherwise.
+std::optional<uint64_t> range_start(const std::string& v) {
+  if (v.rfind("bytes=", 0) != 0 || v.find(',') != std::string::npos) return std::nullopt;
+  const std::string spec = trim(v.substr(6));
+  const size_t dash = spec.find('-');
+  if (dash == std::string::npos || dash == 0 || dash > 18) return std::nullopt;
+  const std::string a = spec.substr(0, dash);
+  if (a.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(a);
+}
+
+// The file servers of the pool as the front end sees them: requests in flight to each.
+struct Pool {
+  int base = -1;  // first endpoint (-1: no file server, layout A)
+  int n = 0;
+  std::atomic<int> inflight[kMaxServers] = {};
+};
+
+// One read through the file server of the pool with the fewest requests in flight from this
+// front end (ties: the caller's own turn, so that workers spread even when the pool is idle).
+ReadReply pool_fetch(const WebConfig& cfg, Pool& pool, int index, const std::string& path, uint64_t off, uint32_t len,
+                     char* dst) {
+  if (pool.base < 0) return read_local(cfg.root, path, off, len, dst);
+  int k = index % pool.n, best = pool.inflight[k].load(std::memory_order_relaxed);
+  for (int i = 1; i < pool.n && best > 0; ++i) {
+    const int j = (index + i) % pool.n, v = pool.inflight[j].load(std::memory_order_relaxed);
+    if (v < best) k = j, best = v;
+  }
+  pool.inflight[k].fetch_add(1, std::memory_order_relaxed);
+  ReadReply r = read_remote(pool.base + k, path, off, len, dst, cfg.ipc_timeout_ms);
+  pool.inflight[k].fetch_sub(1, std::memory_order_relaxed);
+  return r;
+}
+
+// A worker's second endpoint: a thread bound to its own user slot that fetches the next chunk of
+// a large answer while the worker sends the current one to the client (two chunks in flight, as
+// a streaming server double-buffers). The server's vcopy lands in this process whichever of its
+// endpoints asked, so the buffer may be any of the worker's.
+class Prefetcher {
+ public:
+  Prefetcher(const WebConfig& cfg, Pool& pool, int index) : cfg_(cfg), pool_(pool), index_(index) {
+    t_ = std::thread([this] { main(); });
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return state_ != kStarting; });
+  }
+  ~Prefetcher() {
+    {
+      std::lock_guard lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    t_.join();
+  }
+  bool usable() {
+    std::lock_guard lk(mu_);
+    return state_ != kFailed;
+  }
+  void start(const std::string& path, uint64_t off, uint32_t len, char* dst) {
+    {
+      std::lock_guard lk(mu_);
+      path_ = path, off_ = off, len_ = len, dst_ = dst;
+      state_ = kBusy;
+    }
+    cv_.notify_all();
+  }
+  // The reply of the fetch started last (bounded: every dvs call is).
+  ReadReply wait() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return state_ != kBusy; });
+    return reply_;
+  }
+
+ private:
+  enum State { kStarting, kIdle, kBusy, kFailed };
+  void main() {
+    const int ep = dvs_tbind(cfg_.dc, DVS_ANY);
+    if (ep >= 0) dvs_set_wait(dvs_wait_mode_t(cfg_.front_wait), cfg_.spin_ns);
+    {
+      std::lock_guard lk(mu_);
+      state_ = ep >= 0 ? kIdle : kFailed;
+    }
+    cv_.notify_all();
+    if (ep < 0) return;
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [this] { return quit_ || state_ == kBusy; });
+      if (quit_) break;
+      lk.unlock();
+      const ReadReply r = pool_fetch(cfg_, pool_, index_ + 1, path_, off_, len_, dst_);
+      lk.lock();
+      reply_ = r;
+      state_ = kIdle;
+      cv_.notify_all();
+    }
+  }
+
+  const WebConfig& cfg_;
+  Pool& pool_;
+  int index_;
+  std::thread t_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  State state_ = kStarting;
+  bool quit_ = false;
+  std::string path_;
+  uint64_t off_ = 0;
+  uint32_t len_ = 0;
+  char* dst_ = nullptr;
+  ReadReply reply_{0, 0, 0};
+};
+
 class Worker {
  public:
-  Worker(const WebConfig& cfg, int fs_ep, std::atomic<uint32_t>& stop)
-      : cfg_(cfg), fs_ep_(fs_ep), stop_(stop), buf_(cfg.chunk) {}
+  Worker(const WebConfig& cfg, int index, Pool& pool, std::atomic<uint32_t>& stop)
+      : cfg_(cfg), index_(index), pool_(pool), stop_(stop), buf_(cfg.chunk) {}
 
   void serve(int fd) {
     std::string in;
@@ -276,9 +391,52 @@ class Worker {
     return send_all(fd, h.data(), h.size()) && keep;
   }
 
+  // One read through the file server with the fewest requests in flight (ties: this worker's
+  // own turn, so that workers spread even when the pool is idle).
   ReadReply fetch(const std::string& path, uint64_t off, uint32_t len) {
-    if (fs_ep_ < 0) return read_local(cfg_.root, path, off, len, buf_.data());
-    return read_remote(fs_ep_, path, off, len, buf_.data(), cfg_.ipc_timeout_ms);
+    return pool_fetch(cfg_, pool_, index_, path, off, len, buf_.data());
+  }
+
+  // The rest of an answer, [first + sent, first + count), chunk by chunk; with a file server,
+  // the next chunk is fetched by the prefetcher while this one goes to the client.
+  bool stream(int fd, const std::string& path, uint64_t first, uint64_t sent, uint64_t count) {
+    if (sent >= count) return true;
+    if (pool_.base >= 0 && !pre_) {
+      pre_ = std::make_unique<Prefetcher>(cfg_, pool_, index_);
+      pbuf_.resize(cfg_.chunk);
+    }
+    if (!pre_ || !pre_->usable()) {  // one chunk at a time
+      while (sent < count) {
+        const uint32_t want = uint32_t(std::min<uint64_t>(cfg_.chunk, count - sent));
+        const ReadReply rr = fetch(path, first + sent, want);
+        if (rr.status != 0 || rr.bytes == 0) return false;  // the file changed or a server failed: cut
+        const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
+        if (!send_all(fd, buf_.data(), n)) return false;
+        sent += n;
+      }
+      return true;
+    }
+    char* cur = buf_.data();
+    char* next = pbuf_.data();
+    auto start = [&](uint64_t at) {
+      pre_->start(path, first + at, uint32_t(std::min<uint64_t>(cfg_.chunk, count - at)), next);
+    };
+    start(sent);
+    for (;;) {
+      const ReadReply rr = pre_->wait();
+      if (rr.status != 0 || rr.bytes == 0) return false;
+      const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
+      std::swap(cur, next);
+      const uint64_t after = sent + n;
+      if (after < count) start(after);  // into `next`, while `cur` goes out
+      const bool ok = send_all(fd, cur, n);
+      sent = after;
+      if (!ok) {
+        if (after < count) pre_->wait();  // never leave a fetch into our buffer behind
+        return false;
+      }
+      if (sent >= count) return true;
+    }
   }
 
   // Answer one parsed request; false: close the connection.
@@ -287,9 +445,12 @@ class Worker {
     if (r.method != "GET" && !head_only) return error(fd, 405, r.keep_alive);
     const std::string path = decode_path(r.target);
     if (path.empty()) return error(fd, 400, r.keep_alive);
-    // First fetch: the size only (HEAD, Range) or the first chunk.
-    const bool size_first = head_only || r.range.has_value();
-    ReadReply rr = fetch(path, 0, size_first ? 0 : uint32_t(cfg_.chunk));
+    // First fetch: the size only (HEAD, suffix ranges) or the first chunk of what will be sent
+    // (from the range's start for "bytes=a-[b]"), with the size, in one round trip.
+    const std::optional<uint64_t> start = r.range ? range_start(*r.range) : std::optional<uint64_t>(0);
+    const bool size_first = head_only || !start.has_value();
+    const uint64_t off0 = start.value_or(0);
+    ReadReply rr = fetch(path, off0, size_first ? 0 : uint32_t(cfg_.chunk));
     if (rr.status == -ENOENT || rr.status == -ENOTDIR || rr.status == -EISDIR || rr.status == -EACCES ||
         rr.status == -ENAMETOOLONG)
       return error(fd, 404, r.keep_alive);
@@ -316,26 +477,21 @@ class Worker {
     if (!send_all(fd, h.data(), h.size())) return false;
     if (head_only) return true;
     uint64_t sent = 0;
-    if (!size_first) {  // the first chunk is in the buffer already
+    if (!size_first && off0 == first) {  // the first chunk is in the buffer already
       const uint64_t n = std::min<uint64_t>(rr.bytes, count);
       if (!send_all(fd, buf_.data(), n)) return false;
       sent = n;
     }
-    while (sent < count) {
-      const uint32_t want = uint32_t(std::min<uint64_t>(cfg_.chunk, count - sent));
-      rr = fetch(path, first + sent, want);
-      if (rr.status != 0 || rr.bytes == 0) return false;  // the file changed or a server failed: cut
-      const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
-      if (!send_all(fd, buf_.data(), n)) return false;
-      sent += n;
-    }
-    return true;
+    return stream(fd, path, first, sent, count);
   }
 
   const WebConfig& cfg_;
-  int fs_ep_;
+  int index_;
+  Pool& pool_;
   std::atomic<uint32_t>& stop_;
   std::vector<char> buf_;
+  std::unique_ptr<Prefetcher> pre_;  // created at the first answer larger than a chunk
+  std::vector<char> pbuf_;
 };
 
 }  // namespace
@@ -352,6 +508,11 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
     int rc = dvs_open(cfg.sockets[l.front_node].c_str());
     if (rc < 0) return fail(fmt::format("dvs_open({}): {}", cfg.sockets[l.front_node], dvs_errname(rc)));
   }
+  Pool pool;
+  if (ipc) {
+    pool.base = cfg.fs_p_nr;
+    pool.n = cfg.fs_servers;
+  }
   std::atomic<int> bound{0}, bind_err{0};
   std::string probe_err;
   std::vector<std::thread> threads;
@@ -364,13 +525,14 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
           bound.fetch_add(1);
           return;
         }
-        dvs_set_wait(DVS_WAIT_SPIN_THEN_BLOCK, 20000);
-        if (w == 0 && l.fs_node != l.front_node) {  // declare the remote file server, wait for the link
+        dvs_set_wait(dvs_wait_mode_t(cfg.front_wait), cfg.spin_ns);
+        for (int i = 0; w == 0 && l.fs_node != l.front_node && i < cfg.fs_servers; ++i) {
+          // Declare the remote file servers, wait for the links.
           const char* what = "";
           const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
-          const int rc = rpc::rmtbind_and_probe(cfg.dc, cfg.fs_p_nr, l.fs_node, deadline, &what);
+          const int rc = declare_remote(cfg.dc, cfg.fs_p_nr + i, l.fs_node, deadline, &what);
           if (rc < 0) {
-            probe_err = fmt::format("{} (ep {} on node {}): {}", what, cfg.fs_p_nr, l.fs_node, dvs_errname(rc));
+            probe_err = fmt::format("{} (ep {} on node {}): {}", what, cfg.fs_p_nr + i, l.fs_node, dvs_errname(rc));
             bind_err.store(rc);
             bound.fetch_add(1);
             return;
@@ -378,7 +540,7 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
         }
       }
       bound.fetch_add(1);
-      Worker wk(cfg, ipc ? cfg.fs_p_nr : -1, stop);
+      Worker wk(cfg, w, pool, stop);
       while (stop.load() == 0) {
         pollfd p{listen_fd, POLLIN, 0};
         if (poll(&p, 1, 100) <= 0) continue;

@@ -26,7 +26,11 @@ namespace dvs::workloads::web {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000u;
-enum Proc { kDisk = 0, kFs = 1, kFront = 2, kProcs = 3 };
+// Process slots in Shared: disk server i, file server i, the front end.
+constexpr int kProcs = 2 * kMaxServers + 1;
+int disk_k(int i) { return i; }
+int fs_k(int i) { return kMaxServers + i; }
+constexpr int kFront = 2 * kMaxServers;
 
 void nap_ms(long ms) {
   const timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
@@ -34,6 +38,15 @@ void nap_ms(long ms) {
 }
 
 }  // namespace
+
+int declare_remote(int dc, int ep, int node, uint64_t deadline_ns, const char** what) {
+  int rc = rpc::rmtbind_and_probe(dc, ep, node, deadline_ns, what);
+  if (rc != EDVSSLOTUSED) return rc;
+  // Declared already (another file server of the pool shares this disk server): probe the link.
+  *what = "link probe (notify)";
+  while ((rc = dvs_notify(ep)) == EDVSNOTCONN && measure::now_ns() < deadline_ns) nap_ms(10);
+  return rc < 0 ? rc : 0;
+}
 
 struct WebServer::Shared {
   std::atomic<uint32_t> ready[kProcs];
@@ -72,6 +85,16 @@ std::string validate(const WebConfig& c) {
   for (int n : {l.front_node, l.fs_node, l.disk_node})
     if (n >= 0 && c.sockets[n].empty()) return fmt::format("no dvsd socket for node {}", n);
   if (c.workers < 1 || c.workers > 128) return fmt::format("workers must be 1..128, not {}", c.workers);
+  if (c.fs_servers < 1 || c.fs_servers > kMaxServers)
+    return fmt::format("fs servers must be 1..{}, not {}", kMaxServers, c.fs_servers);
+  if (c.disk_servers < 1 || c.disk_servers > kMaxServers)
+    return fmt::format("disk servers must be 1..{}, not {}", kMaxServers, c.disk_servers);
+  if (c.fs_p_nr < 0 || c.disk_p_nr < 0 ||
+      (c.fs_p_nr < c.disk_p_nr + c.disk_servers && c.disk_p_nr < c.fs_p_nr + c.fs_servers))
+    return "the file and disk server slots overlap";
+  for (int w : {c.front_wait, c.server_wait})
+    if (w != DVS_WAIT_SPIN && w != DVS_WAIT_SPIN_THEN_BLOCK && w != DVS_WAIT_BLOCK)
+      return "waits must be spin, spin-then-block or block";
   if (c.chunk < 4096 || c.chunk > (size_t{64} << 20)) return "chunk must be 4 KiB..64 MiB";
   if (c.port < 0 || c.port > 65535) return fmt::format("port must be 0..65535, not {}", c.port);
   for (int t : {c.request_timeout_ms, c.idle_timeout_ms, c.ipc_timeout_ms, c.setup_timeout_ms})
@@ -120,6 +143,7 @@ ReadReply read_remote(int ep, const std::string& path, uint64_t offset, uint32_t
   const ReadRequest q{offset, reinterpret_cast<uint64_t>(path.data()), reinterpret_cast<uint64_t>(dst), len,
                       uint32_t(path.size())};
   std::memcpy(m.m_u.raw, &q, sizeof q);
+  if (path.size() <= kInlinePath) std::memcpy(m.m_u.raw + sizeof q, path.data(), path.size());  // no vcopy
   const int rc = dvs_sendrec_T(ep, &m, timeout_ms);
   ReadReply r{0, 0, 0};
   if (rc < 0) {
@@ -136,7 +160,9 @@ ReadReply read_remote(int ep, const std::string& path, uint64_t offset, uint32_t
 
 namespace {
 
-// The file server (downstream_ep >= 0: forwards to the disk server) or the disk server.
+static_assert(sizeof(ReadRequest) + kInlinePath == sizeof(dvs_message_t{}.m_u.raw));
+
+// A file server (downstream_ep >= 0: forwards to that disk server) or a disk server.
 int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, int downstream_ep,
                      int downstream_node, std::atomic<uint32_t>& ready, std::atomic<uint32_t>& stop,
                      measure::ChildCtx& ctx) {
@@ -146,10 +172,11 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
   int ep;
   while ((ep = dvs_bind(cfg.dc, p_nr)) == EDVSSLOTUSED && measure::now_ns() < deadline) nap_ms(2);
   if (ep < 0) return ctx.fail("dvs_bind(dc %d, p_nr %d): %s", cfg.dc, p_nr, dvs_errname(ep));
-  if ((rc = dvs_set_wait(DVS_WAIT_BLOCK, 0)) < 0) return ctx.fail("dvs_set_wait: %s", dvs_errname(rc));
+  if ((rc = dvs_set_wait(dvs_wait_mode_t(cfg.server_wait), cfg.spin_ns)) < 0)
+    return ctx.fail("dvs_set_wait: %s", dvs_errname(rc));
   if (downstream_node >= 0) {
     const char* what = "";
-    if ((rc = rpc::rmtbind_and_probe(cfg.dc, downstream_ep, downstream_node, deadline, &what)) < 0)
+    if ((rc = declare_remote(cfg.dc, downstream_ep, downstream_node, deadline, &what)) < 0)
       return ctx.fail("%s (ep %d on node %d): %s", what, downstream_ep, downstream_node, dvs_errname(rc));
   }
   std::vector<char> buf(cfg.chunk);
@@ -170,7 +197,9 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
       r.status = EDVSBADCALL;
     } else {
       path.assign(q.path_len, '\0');
-      long n = dvs_vcopy(src, reinterpret_cast<const void*>(q.path_addr), DVS_SELF, path.data(), q.path_len);
+      long n = 0;
+      if (q.path_len <= kInlinePath) std::memcpy(path.data(), m.m_u.raw + sizeof q, q.path_len);
+      else n = dvs_vcopy(src, reinterpret_cast<const void*>(q.path_addr), DVS_SELF, path.data(), q.path_len);
       if (n < 0) r.status = n;
       else if (downstream_ep >= 0) r = read_remote(downstream_ep, path, q.offset, q.len, buf.data(), cfg.ipc_timeout_ms);
       else r = read_local(cfg.root, path, q.offset, q.len, buf.data());
@@ -225,7 +254,7 @@ bool WebServer::start(const WebConfig& cfg, std::string* err) {
   if (lfd < 0) return false;
   const Layout& l = cfg.layout;
   const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
-  auto spawn = [&](Proc k, const char* name, auto&& body) {
+  auto spawn = [&](int k, const std::string& name, auto&& body) {
     const pid_t pid = rpc::fork_child(sh_->err[k], sizeof sh_->err[k], body);
     if (pid < 0) {
       *err = fmt::format("fork: {}", strerror(int(-pid)));
@@ -233,6 +262,7 @@ bool WebServer::start(const WebConfig& cfg, std::string* err) {
     }
     ch_.push_back(rpc::Child{pid});
     names_.push_back(name);
+    slots_.push_back(k);
     // Wait until it is ready (or died, or the deadline).
     while (sh_->ready[k].load() == 0) {
       rpc::reap(ch_, 0, ch_.size());
@@ -250,17 +280,19 @@ bool WebServer::start(const WebConfig& cfg, std::string* err) {
     return true;
   };
   bool ok = true;
-  if (l.disk_node >= 0)
-    ok = spawn(kDisk, "disk server", [&](measure::ChildCtx& ctx) {
+  for (int i = 0; ok && l.disk_node >= 0 && i < cfg.disk_servers; ++i)
+    ok = spawn(disk_k(i), fmt::format("disk server {}", i), [&](measure::ChildCtx& ctx) {
       close(lfd);
-      return file_server_main(cfg, cfg.sockets[l.disk_node], cfg.disk_p_nr, -1, -1, sh_->ready[kDisk], sh_->stop, ctx);
+      return file_server_main(cfg, cfg.sockets[l.disk_node], cfg.disk_p_nr + i, -1, -1, sh_->ready[disk_k(i)],
+                              sh_->stop, ctx);
     });
-  if (ok && l.fs_node >= 0)
-    ok = spawn(kFs, "file server", [&](measure::ChildCtx& ctx) {
+  for (int i = 0; ok && l.fs_node >= 0 && i < cfg.fs_servers; ++i)
+    ok = spawn(fs_k(i), fmt::format("file server {}", i), [&](measure::ChildCtx& ctx) {
       close(lfd);
-      const int down = l.disk_node >= 0 ? cfg.disk_p_nr : -1;
+      const int down = l.disk_node >= 0 ? cfg.disk_p_nr + i % cfg.disk_servers : -1;
       const int down_node = l.disk_node >= 0 && l.disk_node != l.fs_node ? l.disk_node : -1;
-      return file_server_main(cfg, cfg.sockets[l.fs_node], cfg.fs_p_nr, down, down_node, sh_->ready[kFs], sh_->stop, ctx);
+      return file_server_main(cfg, cfg.sockets[l.fs_node], cfg.fs_p_nr + i, down, down_node, sh_->ready[fs_k(i)],
+                              sh_->stop, ctx);
     });
   if (ok)
     ok = spawn(kFront, "front end", [&](measure::ChildCtx& ctx) {
@@ -278,7 +310,7 @@ std::string WebServer::check() {
   rpc::reap(ch_, 0, ch_.size());
   for (size_t i = 0; i < ch_.size(); ++i)
     if (ch_[i].done) {
-      const int k = names_[i] == "disk server" ? kDisk : names_[i] == "file server" ? kFs : kFront;
+      const int k = slots_[i];
       std::string e = fmt::format("{} stopped", names_[i]);
       if (WIFEXITED(ch_[i].status)) e += fmt::format(" (exit status {})", WEXITSTATUS(ch_[i].status));
       else if (WIFSIGNALED(ch_[i].status)) e += fmt::format(" (signal {})", WTERMSIG(ch_[i].status));
@@ -296,6 +328,7 @@ void WebServer::stop() {
   rpc::kill_all(ch_);
   ch_.clear();
   names_.clear();
+  slots_.clear();
   munmap(sh_, sizeof(Shared));
   sh_ = nullptr;
 }

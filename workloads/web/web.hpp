@@ -2,19 +2,23 @@
 // through DVS endpoints, in the configurations A–F of the original (seed-system.md §4.3, §5.4).
 //
 // Processes (fork()ed by WebServer::start; the caller keeps only their pids):
-//   disk server  (optional) system slot disk_p_nr on node disk_node: reads byte ranges of files
-//                under root and pushes them by vcopy into the requester's buffer.
-//   file server  (optional) system slot fs_p_nr on node fs_node: the same request; with a disk
-//                server it forwards it (sendrec) into its own buffer, then pushes that by vcopy
-//                to the front end; without one it reads the file itself.
+//   disk servers (optional) a pool of disk_servers processes, system slots disk_p_nr + i on node
+//                disk_node: read byte ranges of files under root and push them by vcopy into
+//                the requester's buffer.
+//   file servers (optional) a pool of fs_servers processes, system slots fs_p_nr + i on node
+//                fs_node: the same request; with disk servers, file server i forwards it
+//                (sendrec) to disk server i mod disk_servers into its own buffer, then pushes
+//                that by vcopy to the front end; without them it reads the file itself.
 //   front end    the HTTP server on node front_node: `workers` threads, each bound to its own
 //                user slot (dvs_tbind ANY), each serving one connection at a time (keep-alive);
-//                without a file server it reads the files itself (configuration A).
+//                each request goes to the file server with the fewest requests in flight from
+//                this front end; without a file server it reads the files itself (A).
 //
 // Protocol (one 64-byte message each way, m_u.raw):
-//   request  m_type kWebRead; ReadRequest {offset, path_addr, dst_addr, len, path_len}: the
-//            server pulls the path (vcopy from path_addr), reads at most len bytes at offset and
-//            pushes them to dst_addr (vcopy) while the requester is blocked in its sendrec.
+//   request  m_type kWebRead; ReadRequest {offset, path_addr, dst_addr, len, path_len}, then
+//            the path itself if it fits (path_len <= kInlinePath): else the server pulls it
+//            (vcopy from path_addr). The server reads at most len bytes at offset and pushes
+//            them to dst_addr (vcopy) while the requester is blocked in its sendrec.
 //            len 0: only the size.
 //   reply    m_type kWebReply; ReadReply {status (0, -errno, or a dvs error), size, bytes}.
 #ifndef DVS_WORKLOADS_WEB_WEB_HPP
@@ -32,6 +36,8 @@ namespace dvs::workloads::web {
 inline constexpr int32_t kWebRead = 0x5701;
 inline constexpr int32_t kWebReply = 0x5702;
 inline constexpr size_t kMaxPath = 1024;
+inline constexpr size_t kInlinePath = 56 - 32;  // bytes of path carried in the request message
+inline constexpr int kMaxServers = 8;           // per pool
 
 struct ReadRequest {
   uint64_t offset;
@@ -65,6 +71,11 @@ struct WebConfig {
   std::string host = "127.0.0.1";
   int port = 0;                    // 0: any free port (WebServer::port() tells)
   int workers = 16;                // connections served at once
+  int fs_servers = 2;              // file server processes (when the layout has file servers)
+  int disk_servers = 2;            // disk server processes (when the layout has disk servers)
+  int front_wait = 2;              // the front end's dvs_set_wait (DVS_WAIT_BLOCK)
+  int server_wait = 2;             // the file and disk servers' dvs_set_wait (DVS_WAIT_BLOCK)
+  uint32_t spin_ns = 20000;        // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
   size_t chunk = size_t{1} << 20;  // bytes per vcopy (<= the DC's max_copylen)
   int request_timeout_ms = 5000;   // a request head (and body) must arrive within this
   int idle_timeout_ms = 5000;      // keep-alive: close after this long without a request
@@ -73,7 +84,7 @@ struct WebConfig {
   size_t max_header = 8192;        // request head larger: 413
   size_t max_body = 65536;         // request body larger: 413
   int dc = 0;
-  int fs_p_nr = 24, disk_p_nr = 25;  // system slots of the servers
+  int fs_p_nr = 8, disk_p_nr = 16;  // first system slot of each pool (pools of up to kMaxServers)
 };
 
 std::string validate(const WebConfig& c);  // "" or why not (one line)
@@ -96,6 +107,7 @@ class WebServer {
   Shared* sh_ = nullptr;
   std::vector<rpc::Child> ch_;
   std::vector<std::string> names_;
+  std::vector<int> slots_;  // index of each child's ready / err entry in Shared
   int port_ = 0;
 };
 
