@@ -13,9 +13,11 @@
 #include "cli/compare_command.hpp"
 #include "cli/gate_command.hpp"
 #include "cli/microbench_command.hpp"
+#include "cli/report_command.hpp"
 #include "cli/reproduce_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_options.hpp"
+#include "core/metrics/workload_option.hpp"
 #include "lab/lab_command.hpp"
 #include "rpc/rpc_command.hpp"
 #include "web/web_command.hpp"
@@ -115,10 +117,13 @@ int main(int argc, char** argv) {
   dvs::cli::add_microbench_command(app);  // exits from its callback (microbench_command.hpp)
   dvs::cli::add_compare_command(app);  // exits from its callback (compare_command.hpp)
   dvs::cli::add_reproduce_command(app);  // exits from its callback (reproduce_command.hpp)
+  dvs::cli::add_report_command(app);  // exits from its callback (report_command.hpp)
   dvs::bench::add_bench_command(app, o.argv_line);  // exits from its callback (bench/bench_command.hpp)
   dvs::lab::add_lab_command(app);  // exits from its callback (harness/lab/lab_command.hpp)
   dvs::rpc::add_rpc_command(app);  // exits from its callback (harness/rpc/rpc_command.hpp)
   dvs::web::add_web_command(app);  // exits from its callback (harness/web/web_command.hpp)
+  dvs::metrics::add_workload_metrics_option(app, "rpc");  // --metrics-port (docs/METRICS.md)
+  dvs::metrics::add_workload_metrics_option(app, "web", "serve");
 
   try {
     app.parse(argc, argv);
