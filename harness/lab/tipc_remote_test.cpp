@@ -43,6 +43,47 @@ struct TipcNodes : ::testing::Test {
   }
 };
 
+TEST_F(TipcNodes, SendrecAcrossTheCluster) { sendrec_rounds(n0->socket_path(), n1->socket_path(), kRounds); }
+
+TEST_F(TipcNodes, KilledNodeFailsABlockedCaller) {
+  blocked_caller_fails_when([&] { n1->kill9(); });
+}
+
+// The veth end of node 1 goes down: no process dies, nothing is closed. Node 0's end loses its
+// carrier, TIPC resets the link on that bearer and aborts the connections to node 1.
+TEST_F(TipcNodes, LostCarrierFailsABlockedCaller) {
+  blocked_caller_fails_when([&] {
+    std::string err = dvs::cluster::ip({"-n", "ns1", "link", "set", "veth1", "down"});
+    ASSERT_TRUE(err.empty()) << err;
+  });
+  std::string err = dvs::cluster::ip({"-n", "ns1", "link", "set", "veth1", "up"});
+  EXPECT_TRUE(err.empty()) << err;
+}
+
+// `tc netem loss 100%` on both veth ends: the devices stay up, the nodes simply stop hearing each
+// other. Only TIPC's link supervision (tolerance 1.5 s by default) can tell that node 1 is gone.
+TEST_F(TipcNodes, SilentPeerNodeFailsABlockedCaller) {
+  auto tc = [](const std::string& ns, const std::string& dev, const std::string& op) {
+    std::vector<std::string> argv = {"ip", "netns", "exec", ns, "tc", "qdisc", op, "dev", dev, "root"};
+    if (op == "add") argv.insert(argv.end(), {"netem", "loss", "100%"});
+    return dvs::cluster::run_command(argv, 5000);
+  };
+  auto mod = dvs::cluster::run_command({"modprobe", "sch_netem"}, 10000);
+  ASSERT_TRUE(mod.ok()) << "modprobe sch_netem: " << mod.reason();
+  auto t0 = std::chrono::steady_clock::now();
+  blocked_caller_fails_when([&] {
+    t0 = std::chrono::steady_clock::now();
+    for (const auto& [ns, dev] : {std::pair{"ns0", "veth0"}, std::pair{"ns1", "veth1"}}) {
+      auto r = tc(ns, dev, "add");
+      ASSERT_TRUE(r.ok()) << "tc netem on " << dev << ": " << r.reason();
+    }
+  });
+  std::printf("silent peer node detected after %.0f ms\n", ms_since(t0));
+  for (const auto& [ns, dev] : {std::pair{"ns0", "veth0"}, std::pair{"ns1", "veth1"}}) EXPECT_TRUE(tc(ns, dev, "del").ok());
+}
+
+// Last: it restarts the nodes pinned, and a test that ran after it once found node 1 linked
+// to a stale peer (see the closing notes of 2026-12-03).
 // dvs over tipc against raw TIPC between the same two namespaces (the same TIPC link), in one
 // run: sendrec vs a raw TIPC ping-pong (64 B), vcopy of 1 MiB vs a raw TIPC stream of 1 MiB
 // blocks. Endpoints block (no spinning anywhere). Two placements: unpinned, and one CPU per
@@ -96,45 +137,6 @@ TEST_F(TipcNodes, SendrecAndVcopyVsRawTipc) {
                      std::to_string(results[i].ratio));
     }
   }
-}
-
-TEST_F(TipcNodes, SendrecAcrossTheCluster) { sendrec_rounds(n0->socket_path(), n1->socket_path(), kRounds); }
-
-TEST_F(TipcNodes, KilledNodeFailsABlockedCaller) {
-  blocked_caller_fails_when([&] { n1->kill9(); });
-}
-
-// The veth end of node 1 goes down: no process dies, nothing is closed. Node 0's end loses its
-// carrier, TIPC resets the link on that bearer and aborts the connections to node 1.
-TEST_F(TipcNodes, LostCarrierFailsABlockedCaller) {
-  blocked_caller_fails_when([&] {
-    std::string err = dvs::cluster::ip({"-n", "ns1", "link", "set", "veth1", "down"});
-    ASSERT_TRUE(err.empty()) << err;
-  });
-  std::string err = dvs::cluster::ip({"-n", "ns1", "link", "set", "veth1", "up"});
-  EXPECT_TRUE(err.empty()) << err;
-}
-
-// `tc netem loss 100%` on both veth ends: the devices stay up, the nodes simply stop hearing each
-// other. Only TIPC's link supervision (tolerance 1.5 s by default) can tell that node 1 is gone.
-TEST_F(TipcNodes, SilentPeerNodeFailsABlockedCaller) {
-  auto tc = [](const std::string& ns, const std::string& dev, const std::string& op) {
-    std::vector<std::string> argv = {"ip", "netns", "exec", ns, "tc", "qdisc", op, "dev", dev, "root"};
-    if (op == "add") argv.insert(argv.end(), {"netem", "loss", "100%"});
-    return dvs::cluster::run_command(argv, 5000);
-  };
-  auto mod = dvs::cluster::run_command({"modprobe", "sch_netem"}, 10000);
-  ASSERT_TRUE(mod.ok()) << "modprobe sch_netem: " << mod.reason();
-  auto t0 = std::chrono::steady_clock::now();
-  blocked_caller_fails_when([&] {
-    t0 = std::chrono::steady_clock::now();
-    for (const auto& [ns, dev] : {std::pair{"ns0", "veth0"}, std::pair{"ns1", "veth1"}}) {
-      auto r = tc(ns, dev, "add");
-      ASSERT_TRUE(r.ok()) << "tc netem on " << dev << ": " << r.reason();
-    }
-  });
-  std::printf("silent peer node detected after %.0f ms\n", ms_since(t0));
-  for (const auto& [ns, dev] : {std::pair{"ns0", "veth0"}, std::pair{"ns1", "veth1"}}) EXPECT_TRUE(tc(ns, dev, "del").ok());
 }
 
 }  // namespace
