@@ -1,4 +1,5 @@
 // dvs rpc: see rpc_command.hpp.
+#include "cli/option_scenario.hpp"
 #include "rpc/rpc_command.hpp"
 
 #include <cctype>
@@ -64,52 +65,9 @@ std::string format_rate(double rps) {
   return rps >= 1e4 ? fmt::format("{:.1f}k", rps / 1e3) : fmt::format("{:.0f}", rps);
 }
 
-// The [rpc] table of a scenario file: each key is a long option (dashes or underscores) and is
-// applied unless the command line gave that option. "" or the error (FILE:LINE: ...).
+// A scenario file: [rpc] keys are dvs rpc's long options (cli/option_scenario.hpp).
 std::string apply_scenario(CLI::App* cmd, Options& o) {
-  toml::table t;
-  try {
-    t = toml::parse_file(o.scenario);
-  } catch (const toml::parse_error& e) {
-    return fmt::format("{}:{}: {}", o.scenario, e.source().begin.line, e.description());
-  }
-  for (const auto& [k, v] : t) {
-    const std::string key(k.str());
-    if (key != "scenario" && key != "rpc")
-      return fmt::format("{}:{}: unknown table '{}' (allowed: [scenario], [rpc])", o.scenario, v.source().begin.line, key);
-  }
-  if (const auto* sc = t["scenario"].as_table()) {
-    for (const auto& [k, v] : *sc) {
-      const std::string key(k.str());
-      if (key == "name" && v.is_string()) o.name = v.as_string()->get();
-      else if (key == "description" && v.is_string()) o.description = v.as_string()->get();
-      else return fmt::format("{}:{}: [scenario] takes name and description (strings), not '{}'", o.scenario, v.source().begin.line, key);
-    }
-  }
-  const auto* rpc = t["rpc"].as_table();
-  if (rpc == nullptr) return fmt::format("{}: no [rpc] table", o.scenario);
-  for (const auto& [k, v] : *rpc) {
-    std::string name(k.str());
-    for (auto& ch : name)
-      if (ch == '_') ch = '-';
-    const int line = int(v.source().begin.line);
-    CLI::Option* opt = name == "scenario" ? nullptr : cmd->get_option_no_throw("--" + name);
-    if (opt == nullptr) return fmt::format("{}:{}: [rpc] has no key '{}' (keys are dvs rpc's long options)", o.scenario, line, k.str());
-    if (opt->count() > 0) continue;  // the command line wins
-    std::string val;
-    if (v.is_string()) val = v.as_string()->get();
-    else if (v.is_integer()) val = std::to_string(v.as_integer()->get());
-    else if (v.is_floating_point()) val = fmt::format("{}", v.as_floating_point()->get());
-    else if (v.is_boolean()) val = v.as_boolean()->get() ? "true" : "false";
-    else return fmt::format("{}:{}: '{}' must be a string, number or boolean", o.scenario, line, k.str());
-    try {
-      opt->add_result(val);
-      opt->run_callback();
-    } catch (const CLI::Error& e) {
-      return fmt::format("{}:{}: {}: {}", o.scenario, line, k.str(), e.what());
-    }
-  }
-  return "";
+  return cli::apply_option_scenario(cmd, o.scenario, "rpc", "dvs rpc", &o.name, &o.description);
 }
 
 // Options -> workload config (sockets filled in later). "" or the error.

@@ -1,4 +1,5 @@
 // `dvs web serve` and `dvs web bench` (see web_command.hpp, docs/WEB.md).
+#include "cli/option_scenario.hpp"
 #include "web/web_command.hpp"
 
 #include <algorithm>
@@ -338,52 +339,9 @@ class Nginx {
   int port_ = -1;
 };
 
-// The [scenario] and [web] tables of a scenario file: each [web] key is a long option of dvs web
-// bench (dashes or underscores), applied unless the command line gave it. "" or FILE:LINE: why.
+// A scenario file: [web] keys are dvs web bench's long options (cli/option_scenario.hpp).
 std::string apply_scenario(CLI::App* cmd, BenchOptions& o) {
-  toml::table t;
-  try {
-    t = toml::parse_file(o.scenario);
-  } catch (const toml::parse_error& e) {
-    return fmt::format("{}:{}: {}", o.scenario, e.source().begin.line, e.description());
-  }
-  for (const auto& [k, v] : t) {
-    const std::string key(k.str());
-    if (key != "scenario" && key != "web")
-      return fmt::format("{}:{}: unknown table '{}' (allowed: [scenario], [web])", o.scenario, v.source().begin.line, key);
-  }
-  if (const auto* sc = t["scenario"].as_table()) {
-    for (const auto& [k, v] : *sc) {
-      const std::string key(k.str());
-      if (key == "name" && v.is_string()) o.name = v.as_string()->get();
-      else if (key == "description" && v.is_string()) o.description = v.as_string()->get();
-      else return fmt::format("{}:{}: [scenario] takes name and description (strings), not '{}'", o.scenario, v.source().begin.line, key);
-    }
-  }
-  const auto* web = t["web"].as_table();
-  if (web == nullptr) return fmt::format("{}: no [web] table", o.scenario);
-  for (const auto& [k, v] : *web) {
-    std::string name(k.str());
-    for (auto& ch : name)
-      if (ch == '_') ch = '-';
-    const int line = int(v.source().begin.line);
-    CLI::Option* opt = name == "scenario" ? nullptr : cmd->get_option_no_throw("--" + name);
-    if (opt == nullptr) return fmt::format("{}:{}: [web] has no key '{}' (keys are dvs web bench's long options)", o.scenario, line, k.str());
-    if (opt->count() > 0) continue;  // the command line wins
-    std::string val;
-    if (v.is_string()) val = v.as_string()->get();
-    else if (v.is_integer()) val = std::to_string(v.as_integer()->get());
-    else if (v.is_floating_point()) val = fmt::format("{}", v.as_floating_point()->get());
-    else if (v.is_boolean()) val = v.as_boolean()->get() ? "true" : "false";
-    else return fmt::format("{}:{}: '{}' must be a string, number or boolean", o.scenario, line, k.str());
-    try {
-      opt->add_result(val);
-      opt->run_callback();
-    } catch (const CLI::Error& e) {
-      return fmt::format("{}:{}: {}: {}", o.scenario, line, k.str(), e.what());
-    }
-  }
-  return "";
+  return cli::apply_option_scenario(cmd, o.scenario, "web", "dvs web bench", &o.name, &o.description);
 }
 
 json options_json(const BenchOptions& o, const std::string& layouts) {
