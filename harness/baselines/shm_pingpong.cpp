@@ -3,7 +3,11 @@
 // Line protocol: the writer fills the payload, then publishes by storing seq+1 (release; seq_cst
 // in the futex modes). The reader waits until seq changes (acquire), then reads the payload.
 // Futex modes use a `waiting` word on a separate line (Dekker with seq): the reader sets it
-// before sleeping, the writer wakes only if it was set.
+// before sleeping and clears it once it has seen the change; the writer wakes if it is set and
+// never clears it. (A writer that cleared it with an exchange could, when preempted between its
+// seq store and the exchange, take the flag the reader had already set for the NEXT round while
+// the reader saw this round's seq by spinning: its wake went to nobody, the next publish found
+// the flag clear, and both sides slept for good. Seen under ASan with a loaded machine.)
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -86,7 +90,7 @@ void publish(Line& line, Flag& flag, uint32_t v, ShmWait mode) {
     return;
   }
   line.seq.store(v, std::memory_order_seq_cst);
-  if (flag.waiting.exchange(0, std::memory_order_seq_cst) != 0) futex(&line.seq, FUTEX_WAKE, 1);
+  if (flag.waiting.load(std::memory_order_seq_cst) != 0) futex(&line.seq, FUTEX_WAKE, 1);
 }
 
 }  // namespace

@@ -29,6 +29,36 @@ struct Shared {
 
 int pidfd_open_(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
+// Where a process we are about to kill is stuck, from /proc: "state S, in futex_wait_queue,
+// syscall 202 0x7f..,0x0,0x5" (the syscall line gives a futex's address and expected value).
+// Best effort: whatever /proc does not show is left out.
+std::string describe_stuck(pid_t pid) {
+  auto first_line = [&](const char* what) {
+    std::string s;
+    if (FILE* f = std::fopen(fmt::format("/proc/{}/{}", pid, what).c_str(), "r")) {
+      char buf[512];
+      if (std::fgets(buf, sizeof buf, f)) s = buf;
+      std::fclose(f);
+    }
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  };
+  std::string out;
+  const std::string stat = first_line("stat");
+  if (const auto rp = stat.rfind(')'); rp != std::string::npos && rp + 2 < stat.size())
+    out = fmt::format("state {}", stat[rp + 2]);
+  if (const std::string w = first_line("wchan"); !w.empty() && w != "0") out += ", in " + w;
+  std::string sc = first_line("syscall");
+  if (!sc.empty()) {
+    // "nr arg1 .. arg6 sp pc": keep the number and the first three arguments.
+    size_t at = 0;
+    for (int field = 0; field < 4 && at != std::string::npos; ++field) at = sc.find(' ', at + 1);
+    if (at != std::string::npos) sc.resize(at);
+    out += ", syscall " + sc;
+  }
+  return out.empty() ? std::string() : " (" + out + ")";
+}
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status),
@@ -111,6 +141,7 @@ TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
   int status[2] = {0, 0};
   bool done[2] = {false, false};
   bool killed[2] = {false, false};
+  std::string stuck[2];
   int pfd[2] = {pidfd_open_(cpid), pidfd_open_(spid)};
   const auto now_ms = [] { return int64_t(now_ns() / 1'000'000); };
   int64_t deadline = now_ms() + timeout_ms;
@@ -131,6 +162,7 @@ TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
     if (left <= 0) {
       for (int i = 0; i < 2; ++i) {
         if (!done[i]) {
+          stuck[i] = describe_stuck(pids[i]);
           kill(pids[i], SIGKILL);
           killed[i] = true;
           waitpid(pids[i], &status[i], 0);
@@ -155,15 +187,15 @@ TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
   const bool server_ok = !killed[1] && WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == 0;
   std::string err;
   if (!client_ok) {
-    err = killed[0] ? (timed_out ? fmt::format("client timed out after {} ms", timeout_ms)
-                                 : std::string("client killed after the server exited"))
+    err = killed[0] ? (timed_out ? fmt::format("client timed out after {} ms{}", timeout_ms, stuck[0])
+                                 : "client killed after the server exited" + stuck[0])
                     : "client " + describe_status(status[0]);
     if (sh->client_err[0]) err += std::string(": ") + sh->client_err;
   }
   if (!server_ok) {
     if (!err.empty()) err += "; ";
-    err += killed[1] ? (timed_out ? fmt::format("server timed out after {} ms", timeout_ms)
-                                  : std::string("server did not exit after the client (killed)"))
+    err += killed[1] ? (timed_out ? fmt::format("server timed out after {} ms{}", timeout_ms, stuck[1])
+                                  : "server did not exit after the client (killed)" + stuck[1])
                      : "server " + describe_status(status[1]);
     if (sh->server_err[0]) err += std::string(": ") + sh->server_err;
   }
