@@ -1,6 +1,7 @@
 // dvsd's command line: ready line, DC specs, bad arguments, SIGTERM.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -99,6 +100,73 @@ TEST(DvsdCli, TwoDaemonsOnTwoSocketsAreIndependent) {
   });
   EXPECT_TRUE(k1.wait_ok());
   EXPECT_TRUE(k2.wait_ok());
+}
+
+// A client in slot `slot` (unique in the DC across nodes) on `sock` (its node) makes one sendrec to
+// endpoint 5 on node 2, once the link is up.
+int sendrec_to_node2(const std::string& sock, int slot, int tag) {
+  int ep = open_and_bind(sock, 0, slot);
+  if (ep < 0) return ep;
+  if (int rc = dvs_rmtbind(0, 5, 2); rc != 0) return rc;
+  for (int i = 0; i < 500; ++i) {  // probe until the link is up (EDVSNOTCONN meanwhile)
+    int rc = dvs_notify(5);
+    if (rc == 0) break;
+    if (rc != EDVSNOTCONN) return rc;
+    usleep(20'000);
+  }
+  dvs_message_t m = make_msg(tag, tag);
+  if (int rc = dvs_sendrec_T(5, &m, 5000); rc != 0) return rc;
+  return m.m_type == tag + 1000 && payload_ok(m, tag) ? 0 : -1;
+}
+
+// Node 2 listens on tcp and on shm; node 0 dials its tcp URI, node 1 its shm URI: both links come
+// up over the transport dialed, and a sendrec crosses each.
+TEST(DvsdCli, EveryListenUriAcceptsAPeer) {
+  DvsdOptions o2;
+  o2.node = 2;
+  const std::string shm = "shm://dvst-cli-" + std::to_string(getpid());
+  o2.extra_args = {"--listen", "tcp://127.0.0.1:0", "--listen", shm, "--peer", "0", "--peer", "1"};
+  DvsdProcess n2(o2);
+  ASSERT_TRUE(n2.start());
+  const auto uris = n2.listen_uris();
+  ASSERT_EQ(2u, uris.size()) << "expected one 'listening on' line per --listen";
+  EXPECT_EQ(0u, uris[0].rfind("tcp://127.0.0.1:", 0)) << uris[0];
+  EXPECT_NE("tcp://127.0.0.1:0", uris[0]) << "port 0 not resolved";
+  EXPECT_EQ(shm, uris[1]);
+  EXPECT_EQ(uris[0], n2.listen_uri());
+  DvsdOptions o0, o1;
+  o0.node = 0;
+  o0.extra_args = {"--peer", "2=" + uris[0]};
+  o1.node = 1;
+  o1.extra_args = {"--peer", "2=" + uris[1]};
+  DvsdProcess n0(o0), n1(o1);
+  ASSERT_TRUE(n0.start());
+  ASSERT_TRUE(n1.start());
+
+  const std::string s0 = n0.socket_path(), s1 = n1.socket_path(), s2 = n2.socket_path();
+  Pipe ready;
+  auto server = run_in_child("server@2", [&] {
+    CHILD_CHECK_EQ(5, open_and_bind(s2, 0, 5));
+    ready.send(1);
+    for (int answered = 0; answered < 2;) {
+      dvs_message_t m{};
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+      if (DVS_IS_NOTIFY(m.m_type)) continue;  // link probes
+      m.m_type += 1000;
+      CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+      ++answered;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto c0 = run_in_child("client@0", [&] { return sendrec_to_node2(s0, 10, 7) == 0 ? 0 : 1; });
+  auto c1 = run_in_child("client@1", [&] { return sendrec_to_node2(s1, 11, 8) == 0 ? 0 : 1; });
+  EXPECT_TRUE(c0.wait_ok(milliseconds(20000)));
+  EXPECT_TRUE(c1.wait_ok(milliseconds(20000)));
+  EXPECT_TRUE(server.wait_ok(milliseconds(20000)));
+  const std::string log = n2.stderr_output();
+  EXPECT_NE(std::string::npos, log.find("link to node 0 up (tcp://")) << log;
+  EXPECT_NE(std::string::npos, log.find("link to node 1 up (shm://")) << log;
 }
 
 class CustomGeometry : public DvsdTest {

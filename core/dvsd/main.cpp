@@ -4,7 +4,11 @@
 // without DCs in the config, DC 0 with the original's defaults (221 procs, 35 tasks, 64 sysprocs).
 // --cpus LIST (e.g. "1" or "0,2-3") pins dvsd and all its threads to those CPUs: a node emulated
 // on this machine gets its own CPUs, as a real node would.
-// Prints "dvsd: node N ready on PATH" once it accepts clients; SIGTERM/SIGINT end it (exit 0).
+// --listen URI may be given several times (e.g. one tcp:// and one shm://): one listener each,
+// and a lower-id peer may dial any of them. --peer ID=URI names the URI this node dials for a
+// higher-id peer, so each link runs over the transport its lower node chooses.
+// Prints "dvsd: node N listening on URI" per listen URI (in the order given, port 0 resolved),
+// then "dvsd: node N ready on PATH" once it accepts clients; SIGTERM/SIGINT end it (exit 0).
 // Bad input: one line on stderr naming the problem, exit 2.
 #include <sched.h>
 #include <signal.h>
@@ -59,7 +63,7 @@ int main(int argc, char** argv) {
   std::string socket_path;
   std::string config_file;
   std::vector<std::string> dc_specs;
-  std::string listen_uri;
+  std::vector<std::string> listen_uris;
   std::vector<std::string> peer_specs;
   dvs::dvsd::ProxyOptions popt;
   bool node_set = false;
@@ -69,7 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "node configuration file (TOML)")->check(CLI::ExistingFile);
   app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B][,nodes=0+1]");
   app.add_flag("--verbose", verbose, "log every unbinding of an exited process");
-  app.add_option("--listen", listen_uri, "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000)");
+  app.add_option("--listen", listen_uris,
+                 "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000); repeat to listen on several");
   app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids; a lower ID may be given alone)");
   app.add_option("--heartbeat-ms", popt.heartbeat_ms, "HELLO on a link idle this long")->check(CLI::Range(10, 60000));
   app.add_option("--dead-ms", popt.dead_ms, "a link silent this long is declared dead")->check(CLI::Range(50, 600000));
@@ -159,8 +164,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::unique_ptr<dvs::dvsd::ProxySet> proxies;
-  if (!peers.empty() || !listen_uri.empty()) {
-    proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uri, peers, popt);
+  if (!peers.empty() || !listen_uris.empty()) {
+    proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uris, peers, popt);
     if (auto err = proxies->start(); !err.empty()) {
       std::fprintf(stderr, "dvsd: %s\n", err.c_str());
       return 2;
@@ -181,8 +186,8 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  if (proxies && !proxies->listen_uri().empty())
-    std::printf("dvsd: node %d listening on %s\n", cfg.node_id, proxies->listen_uri().c_str());
+  if (proxies)
+    for (const auto& uri : proxies->listen_uris()) std::printf("dvsd: node %d listening on %s\n", cfg.node_id, uri.c_str());
   std::printf("dvsd: node %d ready on %s\n", cfg.node_id, cfg.socket_path.c_str());
   std::fflush(stdout);
   int rc = server.run();

@@ -25,9 +25,9 @@ transport::Transport* transport_for(const std::string& uri) {
 }
 }  // namespace
 
-ProxySet::ProxySet(int node_id, std::vector<core::DcTable*> tables, std::string listen_uri, std::vector<PeerSpec> peers,
-                   ProxyOptions opt)
-    : node_id_(node_id), tables_(std::move(tables)), listen_uri_(std::move(listen_uri)), opt_(opt) {
+ProxySet::ProxySet(int node_id, std::vector<core::DcTable*> tables, std::vector<std::string> listen_uris,
+                   std::vector<PeerSpec> peers, ProxyOptions opt)
+    : node_id_(node_id), tables_(std::move(tables)), listen_uris_(std::move(listen_uris)), opt_(opt) {
   for (auto& ps : peers) {
     auto p = std::make_unique<Peer>();
     p->node = ps.node;
@@ -52,7 +52,12 @@ core::DcTable* ProxySet::table(int dcid) {
   return nullptr;
 }
 
-std::string ProxySet::listen_uri() const { return listener_ ? listener_->uri() : listen_uri_; }
+std::string ProxySet::listen_uri() const {
+  auto all = listen_uris();
+  return all.empty() ? "" : all.front();
+}
+
+std::vector<std::string> ProxySet::listen_uris() const { return bound_uris_.empty() ? listen_uris_ : bound_uris_; }
 
 std::string ProxySet::start() {
   transport::register_builtin_transports();
@@ -62,17 +67,14 @@ std::string ProxySet::start() {
     if (p->node < node_id_) need_listener = true;
     if (p->node > node_id_ && !transport_for(p->uri)) return "no transport for peer URI " + p->uri;
   }
-  if (need_listener || !listen_uri_.empty()) {
-    if (listen_uri_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
-    transport::Transport* tr = transport_for(listen_uri_);
-    if (!tr) return "no transport for listen URI " + listen_uri_;
-    auto av = tr->probe();
-    if (!av.available) return std::string(tr->scheme()) + " transport unavailable: " + av.reason;
-    int err = 0;
-    listener_ = tr->listen(listen_uri_, &err);
-    if (!listener_) return "cannot listen on " + listen_uri_ + ": " + dvs_strerror(err);
-    accept_ = std::thread([this] { accept_thread(); });
+  if (need_listener && listen_uris_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
+  if (auto err = open_listeners(); !err.empty()) {
+    for (auto& l : listeners_) l->close();
+    listeners_.clear();
+    bound_uris_.clear();
+    return err;
   }
+  for (size_t i = 0; i < listeners_.size(); ++i) accepts_.emplace_back([this, i] { accept_thread(i); });
   for (auto& p : peers_) {
     Peer* raw = p.get();
     raw->thread = std::thread([this, raw] { link_thread(*raw); });
@@ -81,9 +83,24 @@ std::string ProxySet::start() {
   return "";
 }
 
+std::string ProxySet::open_listeners() {
+  for (const auto& uri : listen_uris_) {
+    transport::Transport* tr = transport_for(uri);
+    if (!tr) return "no transport for listen URI " + uri;
+    auto av = tr->probe();
+    if (!av.available) return std::string(tr->scheme()) + " transport unavailable: " + av.reason;
+    int err = 0;
+    auto l = tr->listen(uri, &err);
+    if (!l) return "cannot listen on " + uri + ": " + dvs_strerror(err);
+    bound_uris_.push_back(l->uri());
+    listeners_.push_back(std::move(l));
+  }
+  return "";
+}
+
 void ProxySet::stop() {
   if (stopping_.exchange(true)) return;
-  if (listener_) listener_->close();
+  for (auto& l : listeners_) l->close();
   for (auto& p : peers_) {
     std::lock_guard<std::mutex> g(p->mu);
     if (p->link) p->link->close();
@@ -91,7 +108,8 @@ void ProxySet::stop() {
     p->cv.notify_all();
   }
   for (auto* t : tables_) core::ring_doorbell(*t);
-  if (accept_.joinable()) accept_.join();
+  for (auto& a : accepts_)
+    if (a.joinable()) a.join();
   for (auto& p : peers_)
     if (p->thread.joinable()) p->thread.join();
   for (auto& d : dispatchers_)
@@ -345,10 +363,11 @@ int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t d
   return send_command(p, c, false);
 }
 
-void ProxySet::accept_thread() {
+void ProxySet::accept_thread(size_t i) {
+  transport::Listener& listener = *listeners_[i];
   while (!stopping_.load()) {
     int err = 0;
-    auto link = listener_->accept(500, &err);
+    auto link = listener.accept(500, &err);
     if (!link) {
       if (err == EDVSTIMEDOUT) continue;
       if (stopping_.load()) return;
@@ -371,6 +390,7 @@ void ProxySet::accept_thread() {
     std::lock_guard<std::mutex> g(p->mu);
     if (p->link) p->link->close();  // the peer restarted: its new link replaces the old one
     p->handed = std::shared_ptr<transport::Link>(std::move(link));
+    p->via_listener.store(static_cast<int>(i));
     p->cv.notify_all();
   }
 }

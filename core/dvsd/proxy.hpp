@@ -6,7 +6,8 @@
 //     else takes the one the accept thread hands over), then receives frames, delivers them into
 //     the DC tables (core/remote.hpp) and answers with ACKs; sends HELLO when the link is idle
 //     and declares the link dead when nothing arrived for dead_ms;
-//   - an accept thread for peers with lower ids (they dial us, first frame = HELLO);
+//   - per listen URI, an accept thread for peers with lower ids (they dial us over any of them,
+//     first frame = HELLO);
 //   - per DC table, a dispatcher: pops the work local processes queued for each node's proxy
 //     slot and sends it.
 // A link that goes down fails every local call waiting on that node (EDVSNOTCONN) within
@@ -50,23 +51,33 @@ struct ProxyOptions {
 
 class ProxySet {
  public:
-  ProxySet(int node_id, std::vector<core::DcTable*> tables, std::string listen_uri, std::vector<PeerSpec> peers,
-           ProxyOptions opt);
+  // listen_uris: where peers with lower ids may dial us, one listener each (any transports).
+  ProxySet(int node_id, std::vector<core::DcTable*> tables, std::vector<std::string> listen_uris,
+           std::vector<PeerSpec> peers, ProxyOptions opt);
   ~ProxySet();
   ProxySet(const ProxySet&) = delete;
   ProxySet& operator=(const ProxySet&) = delete;
 
-  // Listens (if there are lower-id peers) and starts the threads. "" or a one-line reason.
+  // Listens on every listen URI (at least one is needed if there are lower-id peers) and starts
+  // the threads. "" or a one-line reason.
   std::string start();
   void stop();
-  // The URI actually listened on (port 0 resolved).
+  // The first URI actually listened on (port 0 resolved); "" if none.
   std::string listen_uri() const;
+  // Every URI listened on, in the order given (port 0 resolved once started).
+  std::vector<std::string> listen_uris() const;
   // add_node / del_node on table t (see dvs_add_node in dvs.h): 0 or an EDVS code. Called by
   // the control server's thread.
   int add_node(core::DcTable& t, int node);
   int del_node(core::DcTable& t, int node);
-  // f(peer node, peer URI ("" if it dials us), its LinkStats) for every configured peer.
-  template <class F> void for_each_link(F f) const { for (const auto& p : peers_) f(p->node, p->uri, p->stats); }
+  // f(peer node, peer URI, its LinkStats) for every configured peer. For a peer that dials us the
+  // URI is the one of our listeners its latest link came in on ("" before it first dialed).
+  template <class F> void for_each_link(F f) const {
+    for (const auto& p : peers_) {
+      const int via = p->via_listener.load();
+      f(p->node, via >= 0 ? bound_uris_[static_cast<size_t>(via)] : p->uri, p->stats);
+    }
+  }
 
  private:
   struct Peer {
@@ -78,6 +89,7 @@ class ProxySet {
     std::shared_ptr<transport::Link> handed;   // accepted by the accept thread, not yet taken
     std::atomic<int64_t> last_tx_ns{0};
     std::atomic<uint64_t> link_seq{0};
+    std::atomic<int> via_listener{-1};  // peers that dial us: index of the listener of their latest link
     std::thread thread;
     metrics::LinkStats stats;  // dvsd --metrics-port (core/metrics/)
   };
@@ -87,7 +99,10 @@ class ProxySet {
   int send_command(Peer& p, const wire::Command& c, bool lz4);
   void link_thread(Peer& p);
   std::mutex nodes_mu_;  // serialises add_node / del_node
-  void accept_thread();
+  // Listens on every listen_uris_ entry (fills listeners_ and bound_uris_). "" or a reason.
+  std::string open_listeners();
+  // Accepts links on listeners_[i] and hands each, after its HELLO, to its peer's link thread.
+  void accept_thread(size_t i);
   void dispatch_thread(core::DcTable* t);
   // Sends popped jobs to p in order, batched; callers of jobs that cannot be sent fail now.
   void send_jobs(Peer& p, core::DcTable& t, const std::vector<core::OutboundJob>& jobs);
@@ -112,11 +127,12 @@ class ProxySet {
 
   int node_id_;
   std::vector<core::DcTable*> tables_;
-  std::string listen_uri_;
+  std::vector<std::string> listen_uris_;  // as configured
+  std::vector<std::string> bound_uris_;   // as listened on (port 0 resolved); fixed after start()
   std::vector<std::unique_ptr<Peer>> peers_;
   ProxyOptions opt_;
-  std::unique_ptr<transport::Listener> listener_;
-  std::thread accept_;
+  std::vector<std::unique_ptr<transport::Listener>> listeners_;
+  std::vector<std::thread> accepts_;
   std::vector<std::thread> dispatchers_;
   std::atomic<bool> stopping_{false};
 

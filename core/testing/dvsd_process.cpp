@@ -229,11 +229,18 @@ std::string DvsdProcess::command_line() const {
 }
 
 std::string DvsdProcess::listen_uri() const {
+  auto all = listen_uris();
+  return all.empty() ? "" : all.front();
+}
+
+std::vector<std::string> DvsdProcess::listen_uris() const {
   const std::string key = " listening on ";
-  size_t at = stdout_.find(key);
-  if (at == std::string::npos) return "";
-  size_t end = stdout_.find('\n', at);
-  return stdout_.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  std::vector<std::string> out;
+  for (size_t at = stdout_.find(key); at != std::string::npos; at = stdout_.find(key, at + key.size())) {
+    size_t end = stdout_.find('\n', at);
+    out.push_back(stdout_.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size()));
+  }
+  return out;
 }
 
 void DvsdProcess::drain_stdout() {

@@ -68,6 +68,8 @@ class DvsdProcess {
   std::string stderr_output() const;
   // The URI from dvsd's "listening on URI" line (empty if it printed none before ready).
   std::string listen_uri() const;
+  // The URIs of every such line, in order (dvsd prints one per --listen).
+  std::vector<std::string> listen_uris() const;
   // The command line used.
   std::string command_line() const;
   const std::string& temp_dir() const { return dir_; }

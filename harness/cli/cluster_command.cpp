@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster.hpp"
@@ -63,7 +64,7 @@ int cmd_up(const ClusterOptions& o) {
   for (const auto& n : st.nodes) {
     std::string where = n.netns.empty() ? "" : fmt::format(", netns {} ({})", n.netns, n.address);
     fmt::print("node {}: dvsd pid {}, socket {}{}{}\n", n.id, n.pid, n.socket,
-               n.listen.empty() ? "" : ", listens on " + n.listen, where);
+               n.listens.empty() ? "" : fmt::format(", listens on {}", fmt::join(n.listens, " and ")), where);
   }
   size_t links = 0;
   for (const auto& n : st.nodes) links += n.peers.size();
@@ -117,7 +118,7 @@ int cmd_status(const ClusterOptions& o) {
     }
     all_ok = all_ok && s.alive;
     j["nodes"].push_back({{"id", s.id}, {"alive", s.alive}, {"pid", n->pid}, {"socket", n->socket},
-                          {"listen", n->listen}, {"netns", n->netns}, {"links", jl}});
+                          {"listen", n->listen}, {"listens", n->listens}, {"netns", n->netns}, {"links", jl}});
     if (!o.json)
       fmt::print("node {}: {} (pid {}), socket {}{}, links:{}\n", s.id, s.alive ? "running" : "NOT RUNNING", n->pid,
                  n->socket, n->netns.empty() ? "" : ", netns " + n->netns, links.empty() ? " none" : links);

@@ -1,6 +1,7 @@
 // DvsdProcess: see dvsd_process.hpp.
 #include "cli/dvsd_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -105,6 +106,9 @@ bool DvsdProcess::start(const std::string& bin, int node, const std::string& log
     *err = fmt::format("open {}: {}", log_path, strerror(errno));
     return false;
   }
+  std::error_code size_ec;
+  const auto log_size = std::filesystem::file_size(log_path, size_ec);
+  const size_t run_start = size_ec ? 0 : static_cast<size_t>(log_size);
   const std::string node_s = std::to_string(node);
   std::fflush(stdout);
   std::fflush(stderr);
@@ -136,7 +140,8 @@ bool DvsdProcess::start(const std::string& bin, int node, const std::string& log
     const std::string log = read_file(log_path);
     if (log.find(ready) != std::string::npos) {
       const std::string listening = fmt::format("dvsd: node {} listening on ", node);
-      if (const auto at = log.rfind(listening); at != std::string::npos) {
+      // This run's first line (the log is appended to across runs; one line per --listen).
+      if (const auto at = log.find(listening, std::min(run_start, log.size())); at != std::string::npos) {
         const auto b = at + listening.size();
         listen_uri_ = log.substr(b, log.find('\n', b) - b);
       }

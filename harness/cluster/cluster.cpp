@@ -105,6 +105,7 @@ json to_json(const ClusterState& s) {
                           {"socket", n.socket},
                           {"log", n.log},
                           {"listen", n.listen},
+                          {"listens", n.listens},
                           {"netns", n.netns},
                           {"iface", n.iface},
                           {"address", n.address},
@@ -139,6 +140,7 @@ void from_json(const json& j, ClusterState* s) {
     n.socket = x.value("socket", "");
     n.log = x.value("log", "");
     n.listen = x.value("listen", "");
+    n.listens = x.value("listens", n.listen.empty() ? std::vector<std::string>{} : std::vector<std::string>{n.listen});
     n.netns = x.value("netns", "");
     n.iface = x.value("iface", "");
     n.address = x.value("address", "");
@@ -181,6 +183,22 @@ void scan_links(const std::string& text, std::vector<LinkStatus>* links) {
       set(m3, false);
     }
   }
+}
+
+// netns mode: "" if every link is tcp, else "FILE:LINE: ..." for the first that is not (the shm
+// transport rendezvous through an abstract UNIX socket, which belongs to one network namespace).
+std::string netns_transport_problem(const ClusterSpec& spec) {
+  for (const auto& n : spec.nodes)
+    for (int p : spec.peers_of(n.id)) {
+      if (p > n.id || spec.link_transport(p, n.id) == "tcp") continue;
+      if (const LinkSpec* l = spec.link_override(p, n.id))
+        return spec.source + ":" + std::to_string(l->line) + ": link " + std::to_string(l->a) + "-" +
+               std::to_string(l->b) + ": shm links need process mode (transport " + l->transport +
+               " cannot cross network namespaces; drop --netns or use tcp)";
+      return spec.source + ":" + std::to_string(n.line) + ": node " + std::to_string(n.id) + ": transport " +
+             n.transport + " cannot cross network namespaces (use tcp with --netns)";
+    }
+  return "";
 }
 
 }  // namespace
@@ -347,10 +365,12 @@ std::string Cluster::launch(NodeState& n, long long deadline) {
   for (;;) {
     std::string text = read_from(n.log, n.log_offset);
     if (text.find(ready + "\n") != std::string::npos) {
-      if (auto at = text.find(listening); at != std::string::npos) {
+      n.listens.clear();
+      for (auto at = text.find(listening); at != std::string::npos; at = text.find(listening, at + 1)) {
         auto end = text.find('\n', at);
-        n.listen = text.substr(at + listening.size(), end - at - listening.size());
+        n.listens.push_back(text.substr(at + listening.size(), end - at - listening.size()));
       }
+      n.listen = n.listens.empty() ? "" : n.listens.front();
       return save();
     }
     if (!process_alive(pid, n.starttime)) {
@@ -389,10 +409,8 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     while (st.state_dir.size() > 1 && st.state_dir.back() == '/') st.state_dir.pop_back();
   }
 
-  for (const auto& n : spec.nodes)
-    if (opt.netns && n.transport != "tcp")
-      return spec.source + ":" + std::to_string(n.line) + ": node " + std::to_string(n.id) + ": transport " +
-             n.transport + " cannot cross network namespaces (use tcp with --netns)";
+  if (opt.netns)
+    if (auto e = netns_transport_problem(spec); !e.empty()) return e;
   if (st.state_dir.size() + 12 > 107) return "state dir " + st.state_dir + " is too long for UNIX socket paths";
 
   // An earlier cluster in this state dir: refuse if any of it is alive, else clean it away.
@@ -438,12 +456,20 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
   if (opt.netns)
     if (auto e = c->make_netns(spec, deadline); !e.empty()) return fail(e);
 
-  // Where each node listens (peers with lower ids dial it). Port 0 resolves when it starts.
-  auto listen_uri = [&](const NodeState& n) {
+  // Where each node listens on a transport (peers with lower ids dial it). Port 0 resolves when
+  // it starts.
+  auto listen_uri = [&](const NodeState& n, const std::string& transport) {
     const NodeSpec& s = *spec.node(n.id);
-    if (s.transport == "shm") return "shm://" + st.cluster + "-" + st.run_id + "-n" + std::to_string(n.id);
+    if (transport == "shm") return "shm://" + st.cluster + "-" + st.run_id + "-n" + std::to_string(n.id);
     if (opt.netns) return "tcp://" + n.address + ":" + std::to_string(spec.netns_port(n.id));
     return "tcp://" + s.host + ":" + std::to_string(s.port);
+  };
+  // The URI node n dials to reach its higher peer p: p's resolved listener of the link's transport.
+  auto dial_uri = [&](const NodeState& n, const NodeState& p) {
+    const std::string t = spec.link_transport(n.id, p.id);
+    for (const auto& u : p.listens)
+      if (u.rfind(t + "://", 0) == 0) return u;
+    return listen_uri(p, t);
   };
   // Highest id first: a node's higher peers already listen when it starts.
   for (auto it = st.nodes.rbegin(); it != st.nodes.rend(); ++it) {
@@ -461,22 +487,21 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     if (spec.link.copy_chunk > 0) a.insert(a.end(), {"--copy-chunk", std::to_string(spec.link.copy_chunk)});
     if (!spec.node(n.id)->cpus.empty()) a.insert(a.end(), {"--cpus", spec.node(n.id)->cpus});
     if (int mp = spec.node(n.id)->metrics_port; mp > 0) a.insert(a.end(), {"--metrics-port", (opt.netns ? n.address + ":" : "") + std::to_string(mp)});
-    bool has_lower = false;
     for (int p : n.peers) {
-      has_lower = has_lower || p < n.id;
-      const NodeState* pn = c->node(p);
+      const NodeState& pn = *c->node(p);
       // Higher peers: the URI they actually listen on; lower peers dial us (URI unused).
-      std::string uri = p > n.id && pn && !pn->listen.empty() ? pn->listen : listen_uri(*pn);
+      std::string uri = p > n.id ? dial_uri(n, pn) : listen_uri(pn, spec.link_transport(p, n.id));
       a.push_back("--peer");
       a.push_back(std::to_string(p) + "=" + uri);
     }
-    if (has_lower) a.insert(a.end(), {"--listen", listen_uri(n)});
+    for (const auto& t : spec.listen_transports(n.id)) a.insert(a.end(), {"--listen", listen_uri(n, t)});
     n.argv = a;
     if (auto e = c->launch(n, deadline); !e.empty()) return fail(e);
-    // Keep the resolved port for restarts: peers dial exactly this URI.
-    if (has_lower && !n.listen.empty())
-      for (size_t i = 0; i + 1 < n.argv.size(); ++i)
-        if (n.argv[i] == "--listen") n.argv[i + 1] = n.listen;
+    // Keep the resolved ports for restarts: peers dial exactly these URIs (dvsd prints them in
+    // the order of its --listen options).
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n.argv.size(); ++i)
+      if (n.argv[i] == "--listen" && k < n.listens.size()) n.argv[i + 1] = n.listens[k++];
   }
   if (auto e = c->save(); !e.empty()) return fail(e);
   if (auto e = c->wait_links(static_cast<int>(std::max<long long>(deadline - now_ms(), 0))); !e.empty())

@@ -9,6 +9,8 @@
 //   NAME-R-hub     bridge br0; one port v<ID> per node
 //   NAME-R-n<ID>   lo + eth0 (the other end of v<ID>), address from the cluster subnet;
 //                  dvsd runs here (setns in the forked child), listening on tcp://ADDR:PORT
+// Process mode: a node listens once per transport its links to lower-id nodes use (a [[link.between]]
+// may override the default, the higher node's `transport`); lower nodes dial the matching URI.
 // Client processes need not enter a namespace: they reach their node's dvsd through its UNIX
 // socket path (<state dir>/n<ID>.sock), which is shared across network namespaces.
 #ifndef DVS_HARNESS_CLUSTER_CLUSTER_HPP
@@ -35,7 +37,8 @@ struct NodeState {
   pid_t pid = -1;
   long long starttime = -1;  // guards against pid reuse
   std::string socket, log;
-  std::string listen;        // URI it listens on ("" if it dials only)
+  std::string listen;        // first URI it listens on ("" if it dials only)
+  std::vector<std::string> listens;  // every URI it listens on, one per transport of its lower links
   std::string netns;         // netns mode: its namespace
   std::string iface;         // netns mode: its veth end ("eth0")
   std::string address;       // netns mode: its address

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <toml++/toml.h>
 
@@ -83,6 +84,58 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
+// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm".
+bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
+  const int ln = line_of(t);
+  if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport"})) return false;
+  const toml::node* ns = t.get("nodes");
+  if (!ns) return c.fail(ln, "[[link.between]] needs nodes = [A, B]");
+  const toml::array* arr = ns->as_array();
+  if (!arr || arr->size() != 2 || !arr->get(0)->value_exact<int64_t>() || !arr->get(1)->value_exact<int64_t>())
+    return c.fail(line_of(*ns), "[[link.between]]: 'nodes' must be two node ids: nodes = [A, B]");
+  LinkSpec l;
+  l.line = ln;
+  const int64_t x = *arr->get(0)->value_exact<int64_t>(), y = *arr->get(1)->value_exact<int64_t>();
+  for (int64_t id : {x, y})
+    if (id < 0 || id > 31 || !spec->node(static_cast<int>(id)))
+      return c.fail(line_of(*ns), "[[link.between]] names node " + std::to_string(id) + ", which no [[node]] defines");
+  if (x == y) return c.fail(line_of(*ns), "[[link.between]]: nodes = [" + std::to_string(x) + ", " + std::to_string(y) +
+                                              "] is not a link (a node does not link to itself)");
+  l.a = static_cast<int>(std::min(x, y));
+  l.b = static_cast<int>(std::max(x, y));
+  const std::string where = "link " + std::to_string(l.a) + "-" + std::to_string(l.b);
+  if (const LinkSpec* o = spec->link_override(l.a, l.b))
+    return c.fail(ln, where + " is given twice (also at line " + std::to_string(o->line) + ")");
+  const auto peers = spec->peers_of(l.a);
+  if (std::find(peers.begin(), peers.end(), l.b) == peers.end())
+    return c.fail(ln, where + ": nodes " + std::to_string(l.a) + " and " + std::to_string(l.b) +
+                          " share no [[dc]], so they have no link");
+  std::optional<std::string> transport;
+  if (!get_str(c, t, "transport", where, &transport)) return false;
+  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\" or \"shm\"");
+  if (*transport != "tcp" && *transport != "shm")
+    return c.fail(line_of(*t.get("transport")),
+                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\" or \"shm\")");
+  l.transport = *transport;
+  spec->links.push_back(l);
+  return true;
+}
+
+// With [[link.between]] tables: no two nodes that listen on tcp (by their `transport` or for a link) on
+// one fixed tcp://host:port.
+bool check_tcp_endpoints(Ctx& c, const ClusterSpec& spec) {
+  std::set<std::string> endpoints;
+  for (const auto& n : spec.nodes) {
+    const auto ts = spec.listen_transports(n.id);
+    const bool tcp = n.transport == "tcp" || std::find(ts.begin(), ts.end(), "tcp") != ts.end();
+    if (!tcp || n.port == 0) continue;
+    std::string ep = n.host + ":" + std::to_string(n.port);
+    if (!endpoints.insert(ep).second)
+      return c.fail(n.line, "node " + std::to_string(n.id) + ": tcp://" + ep + " is used by another node");
+  }
+  return true;
+}
+
 bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   if (!check_keys(c, doc, "the file", {"cluster", "node", "dc", "link"})) return false;
 
@@ -111,12 +164,16 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
       return c.fail(ln, "[cluster] subnet '" + spec->subnet + "' is not private (10/8, 172.16/12, 192.168/16)");
   }
 
-  // [link]
-  if (const toml::node* ln = doc.get("link")) {
-    const toml::table* lt = ln->as_table();
-    if (!lt) return c.fail(line_of(*ln), "'link' must be a table: [link]");
-    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk"}))
+  // [link] (options of every link); its [[link.between]] tables (per-link transports) are
+  // parsed after the DCs.
+  const toml::node* link_node = doc.get("link");
+  const toml::node* between = nullptr;
+  if (link_node) {
+    const toml::table* lt = link_node->as_table();
+    if (!lt) return c.fail(line_of(*link_node), "'link' must be a table: [link] (per-link transports: [[link.between]])");
+    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk", "between"}))
       return false;
+    between = lt->get("between");
     std::optional<int64_t> hb, dead, batch, poll, chunk;
     if (!get_int(c, *lt, "heartbeat_ms", "[link]", 10, 60000, &hb) ||
         !get_int(c, *lt, "dead_ms", "[link]", 50, 600000, &dead) || !get_int(c, *lt, "batch", "[link]", 1, 4096, &batch) ||
@@ -271,6 +328,16 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   std::sort(spec->dcs.begin(), spec->dcs.end(), [](const DcSpec& a, const DcSpec& b) { return a.id < b.id; });
   for (const auto& n : spec->nodes)
     if (spec->dcs_of(n.id).empty()) return c.fail(n.line, "node " + std::to_string(n.id) + " is in no [[dc]]'s nodes");
+  if (between) {
+    const toml::array* link_array = between->as_array();
+    if (!link_array || !link_array->is_array_of_tables())
+      return c.fail(line_of(*between), "'link.between' must be an array of tables: [[link.between]]");
+    for (const toml::node& e : *link_array)
+      if (!parse_link(c, *e.as_table(), spec)) return false;
+    std::sort(spec->links.begin(), spec->links.end(),
+              [](const LinkSpec& x, const LinkSpec& y) { return std::tie(x.a, x.b) < std::tie(y.a, y.b); });
+    if (!check_tcp_endpoints(c, *spec)) return false;
+  }
   return true;
 }
 
@@ -289,6 +356,31 @@ std::vector<int> ClusterSpec::peers_of(int id) const {
       for (int n : d.nodes)
         if (n != id) s.insert(n);
   return {s.begin(), s.end()};
+}
+
+const LinkSpec* ClusterSpec::link_override(int a, int b) const {
+  if (a > b) std::swap(a, b);
+  for (const auto& l : links)
+    if (l.a == a && l.b == b) return &l;
+  return nullptr;
+}
+
+std::string ClusterSpec::link_transport(int a, int b) const {
+  if (const LinkSpec* l = link_override(a, b)) return l->transport;
+  const NodeSpec* n = node(std::max(a, b));
+  return n ? n->transport : "tcp";
+}
+
+std::vector<std::string> ClusterSpec::listen_transports(int id) const {
+  std::vector<std::string> used;
+  for (int p : peers_of(id))
+    if (p < id) used.push_back(link_transport(p, id));
+  std::vector<std::string> out;
+  const NodeSpec* n = node(id);
+  for (const std::string& t : {n ? n->transport : std::string("tcp"), std::string("tcp"), std::string("shm")})
+    if (std::find(used.begin(), used.end(), t) != used.end() && std::find(out.begin(), out.end(), t) == out.end())
+      out.push_back(t);
+  return out;
 }
 
 std::vector<const DcSpec*> ClusterSpec::dcs_of(int id) const {

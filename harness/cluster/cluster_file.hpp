@@ -1,5 +1,6 @@
-// Cluster files (TOML): the nodes of a dvs cluster, how they are reached, the transport each
-// node listens on, the DCs and which nodes they span, and the link options. The schema is in
+// Cluster files (TOML): the nodes of a dvs cluster, how they are reached, the transport of each
+// link (the higher node's, or a [[link.between]] override), the DCs and which nodes they span, and the
+// link options. The schema is in
 // docs/CLUSTERS.md. Every parse function returns "" on success or one line
 // "FILE:LINE: problem" naming the file, the line and what is wrong.
 #ifndef DVS_HARNESS_CLUSTER_CLUSTER_FILE_HPP
@@ -15,7 +16,7 @@ namespace dvs::cluster {
 
 struct NodeSpec {
   int id = -1;
-  std::string transport = "tcp";  // what this node listens on: "tcp" or "shm" (process mode only)
+  std::string transport = "tcp";  // of its links to lower-id nodes: "tcp" or "shm" (process mode only)
   std::string host = "127.0.0.1";  // process mode: address to listen on
   int port = 0;                    // 0: process mode picks a free port at start; netns mode uses 7000
   std::string address;             // netns mode: IPv4 address inside the cluster's subnet
@@ -30,6 +31,14 @@ struct DcSpec {
   std::vector<int> nodes;
   std::optional<int64_t> nr_procs, nr_tasks, nr_sysprocs, max_copylen;
   int line = 0;
+};
+
+// A [[link.between]] table: the transport of the link between nodes a < b, overriding the default (node
+// b's `transport`).
+struct LinkSpec {
+  int a = -1, b = -1;
+  std::string transport;  // "tcp" or "shm" (process mode only)
+  int line = 0;           // where [[link.between]] starts in the file
 };
 
 struct LinkOptions {
@@ -48,10 +57,19 @@ struct ClusterSpec {
   std::vector<NodeSpec> nodes;          // sorted by id
   std::vector<DcSpec> dcs;              // sorted by id
   LinkOptions link;
+  std::vector<LinkSpec> links;          // [[link.between]] overrides, sorted by (a, b)
 
   const NodeSpec* node(int id) const;
   // Nodes that share at least one DC with `id` (ascending).
   std::vector<int> peers_of(int id) const;
+  // The transport of the link between peers a and b: its [[link.between]] override, else the higher
+  // node's `transport`.
+  std::string link_transport(int a, int b) const;
+  // The [[link.between]] override of link a-b, or null.
+  const LinkSpec* link_override(int a, int b) const;
+  // The transports node `id` listens on: those of its links to lower-id peers, its own
+  // `transport` first (the one dvsd prints first), then "tcp", "shm". Empty if it has no lower peer.
+  std::vector<std::string> listen_transports(int id) const;
   // DCs hosted on node `id`.
   std::vector<const DcSpec*> dcs_of(int id) const;
   // dvsd's --dc SPEC for a DC.

@@ -76,6 +76,62 @@ TEST(ClusterFile, DefaultsWithoutDcsAndLink) {
   EXPECT_EQ("10.213.0.10", s.netns_address(0));
 }
 
+const std::string kThreeNodes = R"([cluster]
+name = "links"
+
+[[node]]
+id = 0
+
+[[node]]
+id = 1
+
+[[node]]
+id = 2
+transport = "shm"
+)";
+
+TEST(ClusterFile, WithoutLinkTablesTheHigherNodesTransportIsTheLinks) {
+  ClusterSpec s;
+  ASSERT_EQ("", parse_cluster_text(kThreeNodes, "mem.toml", &s));
+  EXPECT_TRUE(s.links.empty());
+  EXPECT_EQ("tcp", s.link_transport(0, 1));
+  EXPECT_EQ("shm", s.link_transport(0, 2));
+  EXPECT_EQ("shm", s.link_transport(2, 1));
+  EXPECT_EQ(nullptr, s.link_override(0, 1));
+  EXPECT_EQ((std::vector<std::string>{}), s.listen_transports(0));
+  EXPECT_EQ((std::vector<std::string>{"tcp"}), s.listen_transports(1));
+  EXPECT_EQ((std::vector<std::string>{"shm"}), s.listen_transports(2));
+}
+
+TEST(ClusterFile, LinkTablesOverrideTheTransportOfOneLink) {
+  ClusterSpec s;
+  const std::string text = kThreeNodes + "\n[[link.between]]\nnodes = [2, 0]\ntransport = \"tcp\"\n\n[[link.between]]\nnodes = [0, 1]\n"
+                                         "transport = \"shm\"\n";
+  ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s));
+  ASSERT_EQ(2u, s.links.size());
+  EXPECT_EQ(0, s.links[0].a);  // sorted by (a, b), each with a < b
+  EXPECT_EQ(1, s.links[0].b);
+  EXPECT_EQ(0, s.links[1].a);
+  EXPECT_EQ(2, s.links[1].b);
+  EXPECT_EQ(14, s.links[1].line);
+  EXPECT_EQ("shm", s.link_transport(1, 0));
+  EXPECT_EQ("tcp", s.link_transport(0, 2));
+  EXPECT_EQ("shm", s.link_transport(1, 2));  // no [[link.between]]: node 2's transport
+  EXPECT_EQ((std::vector<std::string>{"shm"}), s.listen_transports(1));
+  EXPECT_EQ((std::vector<std::string>{"shm", "tcp"}), s.listen_transports(2));  // its own transport first
+}
+
+TEST(ClusterFile, LinkOptionsAndPerLinkTransportsCombine) {
+  ClusterSpec s;
+  const std::string text = kThreeNodes + "\n[link]\nheartbeat_ms = 50\ndead_ms = 400\n\n[[link.between]]\nnodes = [0, 1]\n"
+                                         "transport = \"shm\"\n";
+  ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s));
+  EXPECT_EQ(50, s.link.heartbeat_ms);
+  EXPECT_EQ(400, s.link.dead_ms);
+  ASSERT_EQ(1u, s.links.size());
+  EXPECT_EQ("shm", s.link_transport(0, 1));
+}
+
 struct BadCase {
   const char* what;
   std::string text;
@@ -126,6 +182,30 @@ TEST(ClusterFile, BadFilesNameFileLineAndProblem) {
       {"copy_chunk too small", head + "[link]\ncopy_chunk = 100\n" + kNodes, 4, "'copy_chunk' = 100 is out of range"},
       {"poll_us negative", head + "[link]\npoll_us = -1\n" + kNodes, 4, "'poll_us' = -1 is out of range"},
       {"bad cpus", head + "[[node]]\nid = 0\ncpus = \"first\"\n", 5, "cpus 'first' is not a CPU list"},
+      {"link to unknown node", head + kNodes + "\n[[link.between]]\nnodes = [0, 3]\ntransport = \"shm\"\n", 11,
+       "[[link.between]] names node 3, which no [[node]] defines"},
+      {"link to itself", head + kNodes + "\n[[link.between]]\nnodes = [1, 1]\ntransport = \"shm\"\n", 11,
+       "a node does not link to itself"},
+      {"link given twice",
+       head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"shm\"\n[[link.between]]\nnodes = [1, 0]\ntransport = \"tcp\"\n",
+       13, "link 0-1 is given twice (also at line 10)"},
+      {"link unknown transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"tipc\"\n", 12,
+       "link 0-1: transport 'tipc' is not supported"},
+      {"link unknown key", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\nspeed = 9\n", 12,
+       "unknown key 'speed' in [[link.between]] (allowed: nodes, transport)"},
+      {"link without transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\n", 10, "link 0-1: needs transport"},
+      {"link without nodes", head + kNodes + "\n[[link.between]]\ntransport = \"shm\"\n", 10, "[[link.between]] needs nodes"},
+      {"link of one node", head + kNodes + "\n[[link.between]]\nnodes = [0]\ntransport = \"shm\"\n", 11, "two node ids"},
+      {"link across no dc",
+       head + kNodes + "\n[[dc]]\nid = 0\nnodes = [0]\n[[dc]]\nid = 1\nnodes = [1]\n\n[[link.between]]\nnodes = [0, 1]\n"
+       "transport = \"shm\"\n",
+       17, "link 0-1: nodes 0 and 1 share no [[dc]]"},
+      {"link.between not tables", head + "[link]\nbetween = 3\n" + kNodes, 4,
+       "'link.between' must be an array of tables"},
+      {"link makes a shm node listen on a taken tcp endpoint",
+       head + "[[node]]\nid = 0\nport = 7000\n[[node]]\nid = 1\ntransport = \"shm\"\nport = 7000\n[[link.between]]\nnodes = [0, 1]\n"
+       "transport = \"tcp\"\n",
+       6, "node 1: tcp://127.0.0.1:7000 is used by another node"},
   };
   for (const auto& c : cases) {
     char path[] = "/tmp/dvs-cluster-file-XXXXXX";

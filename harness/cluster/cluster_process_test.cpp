@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "cluster/cluster_test_util.hpp"
 
@@ -62,8 +63,8 @@ std::vector<int> processes_mentioning(const std::string& needle) {
 
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-// A sendrec round trip client@0 -> server@1 through two node sockets.
-::testing::AssertionResult round_trip(const std::string& s0, const std::string& s1, int dc = 0) {
+// A sendrec round trip client@0 -> server@1 through two node sockets (server on node server_node).
+::testing::AssertionResult round_trip(const std::string& s0, const std::string& s1, int dc = 0, int server_node = 1) {
   Pipe ready;
   auto server = run_in_child("server@1", [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, dc, kServer));
@@ -79,7 +80,7 @@ int count_lines(const std::string& s) { return static_cast<int>(std::count(s.beg
   });
   if (!ready.recv()) return ::testing::AssertionFailure() << "server did not bind";
   auto client = run_in_child("client@0", [&] {
-    CHILD_CHECK(connect_client(s0, dc, kServer, 1) >= 0);
+    CHILD_CHECK(connect_client(s0, dc, kServer, server_node) >= 0);
     CHILD_CHECK(wait_link(kServer));
     for (int i = 0; i < 20; ++i) {
       dvs_message_t m = dvs::testing::make_msg(i, i);
@@ -204,6 +205,68 @@ TEST(ClusterProcess, ShmLinksBetweenProcesses) {
   ASSERT_TRUE(g.up(parse_or_die(cluster_toml("shm", 2, 100, 1000, "shm")), false));
   EXPECT_EQ(0u, g->node(1)->listen.rfind("shm://", 0)) << g->node(1)->listen;
   EXPECT_TRUE(round_trip(g->socket(0), g->socket(1)));
+}
+
+// Three nodes, all tcp by default; [[link.between]] tables make link 0-1 shm (and, in the second file,
+// link 0-2 too, so node 2 listens on tcp for node 1 and on shm for node 0).
+std::string three_nodes_with_links(const std::string& name, const std::string& links) {
+  return "[cluster]\nname = \"" + name + "\"\n\n[[node]]\nid = 0\n\n[[node]]\nid = 1\n\n[[node]]\nid = 2\n" + links;
+}
+const std::string kShmLink01 = "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"shm\"\n";
+
+// The transport node `id`'s dvsd reported for its link to `peer` ("tcp", "shm"; "" if not up).
+std::string link_transport_in_log(Cluster& c, int id, int peer) {
+  const std::string log = c.log_tail(id, 1000);
+  const std::string key = "link to node " + std::to_string(peer) + " up (";
+  auto at = log.rfind(key);
+  if (at == std::string::npos) return "";
+  return log.substr(at + key.size(), log.find("://", at) - at - key.size());
+}
+
+TEST(ClusterProcess, LinkTablesChooseEachLinksTransport) {
+  ClusterGuard g;
+  ASSERT_TRUE(g.up(parse_or_die(three_nodes_with_links("links", kShmLink01)), false));
+  EXPECT_EQ((std::vector<std::string>{}), g->node(0)->listens);
+  ASSERT_EQ(1u, g->node(1)->listens.size());
+  EXPECT_EQ(0u, g->node(1)->listens[0].rfind("shm://", 0)) << g->node(1)->listens[0];
+  ASSERT_EQ(1u, g->node(2)->listens.size());
+  EXPECT_EQ(0u, g->node(2)->listens[0].rfind("tcp://127.0.0.1:", 0)) << g->node(2)->listens[0];
+  for (auto [a, b, want] : {std::tuple{0, 1, "shm"}, {0, 2, "tcp"}, {1, 2, "tcp"}}) {
+    EXPECT_EQ(want, link_transport_in_log(*g, a, b)) << "node " << a << " -> " << b << "\n" << g.logs();
+    EXPECT_EQ(want, link_transport_in_log(*g, b, a)) << "node " << b << " -> " << a << "\n" << g.logs();
+  }
+  EXPECT_TRUE(round_trip(g->socket(0), g->socket(1), 0, 1));  // shm
+  EXPECT_TRUE(round_trip(g->socket(0), g->socket(2), 0, 2));  // tcp
+  EXPECT_TRUE(round_trip(g->socket(1), g->socket(2), 0, 2));  // tcp
+}
+
+TEST(ClusterProcess, ANodeListensOnTwoTransportsAndRestartsOnBoth) {
+  ClusterGuard g;
+  ASSERT_TRUE(g.up(parse_or_die(three_nodes_with_links(
+                       "twolisten", kShmLink01 + "\n[[link.between]]\nnodes = [0, 2]\ntransport = \"shm\"\n")),
+                   false));
+  const std::vector<std::string> listens = g->node(2)->listens;
+  ASSERT_EQ(2u, listens.size());
+  EXPECT_EQ(0u, listens[0].rfind("tcp://127.0.0.1:", 0)) << listens[0];  // node 2's own transport first
+  EXPECT_EQ(0u, listens[1].rfind("shm://", 0)) << listens[1];
+  EXPECT_EQ("shm", link_transport_in_log(*g, 0, 2));
+  EXPECT_EQ("tcp", link_transport_in_log(*g, 1, 2));
+  ASSERT_EQ("", g->kill_node(2, SIGKILL));
+  ASSERT_EQ("", g->start_node(2));
+  EXPECT_EQ(listens, g->node(2)->listens) << "a restarted node must listen where its peers dial";
+  EXPECT_EQ("", g->wait_links(10000)) << g.logs();
+  EXPECT_TRUE(round_trip(g->socket(0), g->socket(2), 0, 2));  // shm
+  EXPECT_TRUE(round_trip(g->socket(1), g->socket(2), 0, 2));  // tcp
+}
+
+TEST(ClusterProcess, ShmLinkCannotCrossNamespaces) {
+  dvs::cluster::UpOptions o;
+  o.netns = true;
+  o.state_dir = "/tmp/dvs-ct-never";
+  std::unique_ptr<Cluster> c;
+  std::string err = Cluster::up(parse_or_die(three_nodes_with_links("shmlinkns", kShmLink01)), o, &c);
+  EXPECT_EQ("<test>:13: link 0-1: shm links need process mode", err.substr(0, err.find(" (")));
+  EXPECT_FALSE(std::filesystem::exists("/tmp/dvs-ct-never"));
 }
 
 TEST(ClusterProcess, ShmCannotCrossNamespaces) {
