@@ -24,23 +24,25 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   stop();
   if (o.transport != "tcp" && o.transport != "shm") return "node pair: unknown transport '" + o.transport + "'";
   if (o.netns && o.transport != "tcp") return "node pair: only tcp links cross network namespaces";
+  // The embedded default cluster (harness/clusters/two-node.toml, what `dvs cluster up` starts
+  // without a file), with this pair's options applied on top of it.
   cluster::ClusterSpec spec;
+  if (auto err = cluster::parse_cluster_text(cluster::default_cluster_text(), cluster::kDefaultClusterSource, &spec);
+      !err.empty())
+    return "node pair: the embedded cluster file: " + err;
+  if (spec.nodes.size() != 2 || spec.dcs.empty())
+    return "node pair: the embedded cluster file does not have two nodes and a DC";
   spec.name = "dvspair";
-  spec.source = "<node pair of dvs run/bench/reproduce>";
-  for (int id : {0, 1}) {
-    cluster::NodeSpec n;
-    n.id = id;
+  spec.source = std::string(cluster::kDefaultClusterSource) + " as dvs run/bench/reproduce's node pair";
+  for (cluster::NodeSpec& n : spec.nodes) {
     n.host = kHost;
     n.transport = o.transport;
-    const int cpu = id == 0 ? o.cpu0 : o.cpu1;
+    const int cpu = n.id == 0 ? o.cpu0 : o.cpu1;
     if (cpu >= 0) n.cpus = std::to_string(cpu);
-    spec.nodes.push_back(n);
   }
-  cluster::DcSpec dc;
-  dc.id = 0;
-  dc.nodes = {0, 1};
+  spec.dcs.resize(1);
+  cluster::DcSpec& dc = spec.dcs[0];
   if (o.copylen > 0) dc.max_copylen = static_cast<int64_t>(o.copylen);
-  spec.dcs.push_back(dc);
   spec.link.batch = o.batch;
   spec.link.poll_us = o.poll_us;
   spec.link.copy_chunk = static_cast<int>(o.copy_chunk);

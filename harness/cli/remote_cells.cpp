@@ -311,8 +311,8 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
   constexpr const char* kFmt = "{:<46} {:<8} {:<11} {:>7} {:>10} {:>10} {:>10}  {}\n";
   const std::string line(132, '-');
   const std::string pl = short_placement(ctx.placement);
-  fmt::print(out, "\nremote (2 nodes): client on node 0, server on node 1, one dvsd per node linked "
-                  "over {} (dvsd --batch 64 unless the row says otherwise; no LZ4); the raw TCP rows "
+  fmt::print(out, "\nremote (2 nodes of the embedded cluster, `dvs cluster default`): client on node 0, "
+                  "server on node 1, one dvsd per node linked over {} (dvsd --batch 64 unless the row says otherwise; no LZ4); the raw TCP rows "
                   "run over the same network\n", ctx.remote_network);
   fmt::print(out, "placement: measuring processes {} (dvs: client and server endpoints; raw TCP: "
                   "its two processes); dvsd: {}\n", ctx.placement, ctx.remote_dvsd_threads);

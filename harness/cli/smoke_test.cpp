@@ -98,7 +98,7 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   EXPECT_GE(dvs_ok, 10);
   EXPECT_GE(remote_ok, 2) << "the remote section (raw TCP + dvs across two nodes) ran";
   EXPECT_GE(remote_dvs_ok, 1);
-  EXPECT_NE(r.out.find("remote (2 nodes)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("remote (2 nodes of the embedded cluster"), std::string::npos) << r.out;
   ASSERT_TRUE(meta.contains("remote")) << "meta.json describes the two nodes";
   // Network namespaces when this machine allows them (root with iproute2), loopback otherwise.
   const bool netns = meta["remote"].value("netns", false);
