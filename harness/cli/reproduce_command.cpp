@@ -112,25 +112,6 @@ void sleep_us(long us) {
   nanosleep(&ts, nullptr);
 }
 
-template <class Fn>
-pid_t spawn_child(int cpu, char* err, size_t errlen, Fn&& fn) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid != 0) return pid < 0 ? -errno : pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  measure::ChildCtx ctx(err, errlen, cpu);
-  const int prc = measure::pin_to_cpu(cpu);
-  if (prc < 0) _exit(ctx.fail("pin to cpu%d: %s", cpu, strerror(-prc)));
-  int rc = 1;
-  try {
-    rc = fn(ctx);
-  } catch (...) {
-    rc = ctx.fail("exception");
-  }
-  _exit(rc & 0xff);
-}
-
 measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& base) {
   measure::TwoProcessOutcome out;
   out.result = std::make_unique<measure::LoopResult>();
@@ -156,7 +137,7 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
     workloads::PingpongConfig cfg = base;
     cfg.server_p_nr = 10 + k;
     cfg.client_p_nr = 20 + k;
-    pids.push_back(spawn_child(cfg.cpus.server_cpu, sh->err[k], sizeof sh->err[k],
+    pids.push_back(measure::spawn_measuring_child(cfg.cpus.server_cpu, sh->err[k], sizeof sh->err[k],
                                [&](measure::ChildCtx& ctx) -> int {
       if (workloads::open_session(ctx, cfg, cfg.server_p_nr, cfg.client_p_nr, "server") < 0) {
         sh->abort.store(1);
@@ -167,7 +148,7 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
       if (rc != 0) sh->abort.store(1);
       return rc;
     }));
-    pids.push_back(spawn_child(cfg.cpus.client_cpu, sh->err[n + k], sizeof sh->err[n + k],
+    pids.push_back(measure::spawn_measuring_child(cfg.cpus.client_cpu, sh->err[n + k], sizeof sh->err[n + k],
                                [&](measure::ChildCtx& ctx) -> int {
       if (workloads::open_session(ctx, cfg, cfg.client_p_nr, cfg.server_p_nr, "client") < 0) {
         sh->abort.store(1);
@@ -194,6 +175,7 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
   bool released = false, killed = false;
   std::vector<int> status(pids.size(), 0);
   std::vector<bool> done(pids.size(), false);
+  std::vector<std::string> stuck(pids.size());
   for (size_t i = 0; i < pids.size(); ++i) done[i] = pids[i] < 0;
   for (;;) {
     size_t left = 0;
@@ -212,6 +194,7 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
     if (now_ms() > deadline) {
       for (size_t i = 0; i < pids.size(); ++i)
         if (!done[i]) {
+          stuck[i] = measure::describe_stuck(pids[i]);
           kill(pids[i], SIGKILL);
           waitpid(pids[i], &status[i], 0);
           done[i] = true;
@@ -226,8 +209,8 @@ measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& b
     if (!killed && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0) continue;
     const int k = int(i / 2);
     const int slot = i % 2 == 0 ? k : n + k;
-    err += fmt::format("{}{} {}: {}{}", err.empty() ? "" : "; ", i % 2 == 0 ? "server" : "client", k,
-                       killed ? "killed (timeout)" : "failed",
+    err += fmt::format("{}{} {}: {}{}{}", err.empty() ? "" : "; ", i % 2 == 0 ? "server" : "client", k,
+                       killed ? "killed (timeout)" : "failed", stuck[i],
                        sh->err[slot][0] ? std::string(" (") + sh->err[slot] + ")" : "");
   }
   auto& r = *out.result;

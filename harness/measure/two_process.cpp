@@ -29,8 +29,8 @@ struct Shared {
 
 int pidfd_open_(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
-// Where a process we are about to kill is stuck, from /proc: "state S, in futex_wait_queue,
-// syscall 202 0x7f..,0x0,0x5" (the syscall line gives a futex's address and expected value).
+}  // namespace
+
 // Best effort: whatever /proc does not show is left out.
 std::string describe_stuck(pid_t pid) {
   auto first_line = [&](const char* what) {
@@ -59,36 +59,13 @@ std::string describe_stuck(pid_t pid) {
   return out.empty() ? std::string() : " (" + out + ")";
 }
 
+namespace {
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status),
                                               strsignal(WTERMSIG(status)));
   return "unknown status";
-}
-
-// Fork a child that pins itself to `cpu` and runs fn; returns its pid (or -errno).
-template <class Fn>
-pid_t spawn(int cpu, char* err, size_t errlen, Fn&& fn) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) return -errno;
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the runner
-    ChildCtx ctx(err, errlen, cpu);
-    const int prc = pin_to_cpu(cpu);
-    if (prc < 0) _exit(ctx.fail("pin to cpu%d: %s", cpu, strerror(-prc)));
-    int rc = 1;
-    try {
-      rc = fn(ctx);
-    } catch (const std::exception& e) {
-      rc = ctx.fail("exception: %s", e.what());
-    } catch (...) {
-      rc = ctx.fail("unknown exception");
-    }
-    _exit(rc & 0xff);
-  }
-  return pid;
 }
 
 }  // namespace
@@ -116,14 +93,14 @@ TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
   }
   auto* sh = new (mem) Shared{};
 
-  const pid_t spid = spawn(cpus.server_cpu, sh->server_err, sizeof sh->server_err,
+  const pid_t spid = spawn_measuring_child(cpus.server_cpu, sh->server_err, sizeof sh->server_err,
                            [&](ChildCtx& ctx) { return server(ctx); });
   if (spid < 0) {
     out.error = fmt::format("fork: {}", strerror(-spid));
     munmap(mem, sizeof(Shared));
     return out;
   }
-  const pid_t cpid = spawn(cpus.client_cpu, sh->client_err, sizeof sh->client_err,
+  const pid_t cpid = spawn_measuring_child(cpus.client_cpu, sh->client_err, sizeof sh->client_err,
                            [&](ChildCtx& ctx) { return client(ctx, sh->result); });
   if (cpid < 0) {
     kill(spid, SIGKILL);

@@ -18,9 +18,16 @@
 #ifndef DVS_HARNESS_MEASURE_TWO_PROCESS_HPP
 #define DVS_HARNESS_MEASURE_TWO_PROCESS_HPP
 
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "measure/placement.hpp"
 #include "measure/timed_loop.hpp"
@@ -50,10 +57,45 @@ struct TwoProcessOutcome {
   std::string error;                   // why not, one line
 };
 
+// Forks a measuring child that dies with its parent (PR_SET_PDEATHSIG), pins itself to `cpu`
+// (-1: unpinned), runs fn(ctx) and leaves with _exit(fn's result); an exception or a failed pin
+// becomes exit status 1 with its reason in err (errlen bytes of shared memory, first reason wins).
+// Returns the child's pid, or -errno if fork failed. Used by every runner that forks children
+// to measure (run_two_process, the remote pairs, dvs reproduce's local pairs).
+template <class Fn>
+pid_t spawn_measuring_child(int cpu, char* err, size_t errlen, Fn&& fn);
+
+// For a child about to be killed for running too long: " (state S, in <wait channel>, syscall
+// <nr> <arg1> <arg2> <arg3>)" from /proc (a futex wait shows its address and expected value), or
+// "" if /proc tells nothing.
+std::string describe_stuck(pid_t pid);
+
 TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
                                   const ClientFn& client, int timeout_ms = 60'000,
                                   int server_grace_ms = 3'000,
                                   const std::function<void()>& parent_after_fork = {});
+
+template <class Fn>
+pid_t spawn_measuring_child(int cpu, char* err, size_t errlen, Fn&& fn) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid > 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the runner
+  ChildCtx ctx(err, errlen, cpu);
+  const int prc = pin_to_cpu(cpu);
+  if (prc < 0) _exit(ctx.fail("pin to cpu%d: %s", cpu, strerror(-prc)));
+  int rc = 1;
+  try {
+    rc = fn(ctx);
+  } catch (const std::exception& e) {
+    rc = ctx.fail("exception: %s", e.what());
+  } catch (...) {
+    rc = ctx.fail("unknown exception");
+  }
+  _exit(rc & 0xff);
+}
 
 }  // namespace dvs::measure
 

@@ -36,27 +36,6 @@ void sleep_ms(int ms) {
   nanosleep(&ts, nullptr);
 }
 
-template <class Fn>
-pid_t spawn(int cpu, char* err, size_t errlen, Fn&& fn) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid != 0) return pid < 0 ? -errno : pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the runner
-  measure::ChildCtx ctx(err, errlen, cpu);
-  const int prc = measure::pin_to_cpu(cpu);
-  if (prc < 0) _exit(ctx.fail("pin to cpu%d: %s", cpu, strerror(-prc)));
-  int rc = 1;
-  try {
-    rc = fn(ctx);
-  } catch (const std::exception& e) {
-    rc = ctx.fail("exception: %s", e.what());
-  } catch (...) {
-    rc = ctx.fail("unknown exception");
-  }
-  _exit(rc & 0xff);
-}
-
 std::string describe(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("signal {}", WTERMSIG(status));
@@ -86,7 +65,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
   // children[0..n) servers, [n..2n) clients.
   std::vector<pid_t> pids;
   for (int k = 0; k < n; ++k) {
-    const pid_t pid = spawn(cfg.cpus.server_cpu, sh->err[k], sizeof sh->err[k],
+    const pid_t pid = measure::spawn_measuring_child(cfg.cpus.server_cpu, sh->err[k], sizeof sh->err[k],
                             [&](measure::ChildCtx& ctx) -> int {
       const int sp = cfg.server_p_nr + k, cp = cfg.client_p_nr + k;
       if (server_session(ctx, cfg, sp, &sync->server_ready[k]) < 0) {
@@ -102,7 +81,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
     if (pid > 0) pids.push_back(pid);
   }
   for (int k = 0; k < n && int(pids.size()) == n + k; ++k) {
-    const pid_t pid = spawn(cfg.cpus.client_cpu, sh->err[n + k], sizeof sh->err[n + k],
+    const pid_t pid = measure::spawn_measuring_child(cfg.cpus.client_cpu, sh->err[n + k], sizeof sh->err[n + k],
                             [&](measure::ChildCtx& ctx) -> int {
       const int sp = cfg.server_p_nr + k, cp = cfg.client_p_nr + k;
       if (client_session(ctx, cfg, cp, sp, &sync->server_ready[k], &sync->probe_taken[k],
@@ -126,6 +105,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
 
   std::vector<int> status(pids.size(), 0);
   std::vector<bool> done(pids.size(), false), killed(pids.size(), false);
+  std::vector<std::string> stuck(pids.size());
   const auto now_ms = [] { return int64_t(measure::now_ns() / 1'000'000); };
   const int64_t release_deadline = now_ms() + cfg.setup_timeout_ms + 5'000;
   int64_t deadline = now_ms() + cfg.timeout_ms;
@@ -156,6 +136,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
     if (now_ms() > deadline) {
       for (size_t i = 0; i < pids.size(); ++i)
         if (!done[i]) {
+          stuck[i] = measure::describe_stuck(pids[i]);
           kill(pids[i], SIGKILL);
           waitpid(pids[i], &status[i], 0);
           killed[i] = done[i] = true;
@@ -174,7 +155,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
     const bool is_client = i >= size_t(n);
     const int k = int(is_client ? i - size_t(n) : i);
     std::string e = fmt::format("{} {}: {}", is_client ? "client" : "server", k,
-                                killed[i] ? (timed_out ? fmt::format("timed out after {} ms", cfg.timeout_ms)
+                                killed[i] ? (timed_out ? fmt::format("timed out after {} ms{}", cfg.timeout_ms, stuck[i])
                                                        : std::string("killed"))
                                           : describe(status[i]));
     if (sh->err[i][0] != '\0') e += std::string(" (") + sh->err[i] + ")";
