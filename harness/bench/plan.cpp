@@ -10,6 +10,7 @@
 #include "baselines/baseline.hpp"
 #include "pingpong/pingpong.hpp"
 #include "remote/remote.hpp"
+#include "transports/registry.hpp"
 
 namespace dvs::bench {
 
@@ -48,6 +49,19 @@ uint64_t sysv_msgmax() {
   return (f >> v) ? v : 8192;
 }
 
+// "" if this machine has an RDMA device dvs can use, else why not (the rdma transport's probe:
+// the rdma cells and their raw verbs baselines are skipped with it).
+const std::string& rdma_unavailable() {
+  static const std::string why = [] {
+    transport::register_builtin_transports();
+    const transport::Transport* t = transport::find_transport("rdma");
+    if (!t) return std::string("rdma: not in this build");
+    const auto av = t->probe();
+    return av.available ? std::string() : "rdma unavailable: " + av.reason;
+  }();
+  return why;
+}
+
 // Raw mechanisms other than the shm ping-pong (whose wait varies): ping-pongs block, streams
 // move `size`-byte blocks.
 struct RawDef {
@@ -69,6 +83,8 @@ const RawDef kRaw[] = {
     {"fifo_stream", true, Count::Copy, "FIFO stream", "fifo-stream", baselines::fifo_stream},
     {"sysv_mq_stream", true, Count::Copy, "SysV MQ stream", "sysv-mq-stream", baselines::sysv_mq_stream},
     {"tcp_stream", true, Count::RemoteCopy, "raw TCP stream", "tcp-stream", baselines::tcp_stream},
+    {"rdma", false, Count::Remote, "raw verbs ping-pong, 64 B SENDs", "verbs", baselines::rdma_pingpong},
+    {"rdma_write", true, Count::RemoteCopy, "raw RDMA WRITE stream", "rdma-write", baselines::rdma_write_stream},
 };
 
 const RawDef& raw(const std::string& name) {
@@ -230,6 +246,7 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
     if (std::string(d.name) == "sysv_mq_stream" && size->bytes > sysv_msgmax())
       it.cell.skip_reason = fmt::format("{} B is above /proc/sys/kernel/msgmax ({} B)", size->bytes, sysv_msgmax());
   }
+  if (std::string(d.name).rfind("rdma", 0) == 0 && !rdma_unavailable().empty()) it.cell.skip_reason = rdma_unavailable();
   const auto fn = d.fn;
   it.cell.run = [cfg, fn] { return fn(cfg); };
   add(std::move(it), &baselines_);
@@ -304,10 +321,12 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& prim, co
   }
   if (c.skip_reason.empty() && wait == "spin" && w.cpus.placement == measure::Placement::Same)
     c.skip_reason = cli::kSpinOneCoreReason;
+  if (c.skip_reason.empty() && transport == "rdma") c.skip_reason = rdma_unavailable();
   if (c.skip_reason.empty()) {
     // The matching baseline, measured with the same placement of the measuring processes.
     const Where bw = w.cross_node ? Where{pinning_label(m_->settings.cross_node_pinning), w.cpus, false} : w;
     if (transport == "tcp") c.baseline = raw_baseline(raw(copy ? "tcp_stream" : "tcp"), size, bw);
+    else if (transport == "rdma") c.baseline = raw_baseline(raw(copy ? "rdma_write" : "rdma"), size, bw);
     else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);

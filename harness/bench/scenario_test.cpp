@@ -8,13 +8,14 @@
 
 #include "bench/plan.hpp"
 #include "bench/scenario.hpp"
+#include "transports/registry.hpp"
 
 namespace {
 
 using dvs::bench::Plan;
 using dvs::bench::Scenario;
 
-const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml"};
+const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml"};
 
 std::string scenario_path(const std::string& name) { return std::string(DVS_SCENARIOS_DIR) + "/" + name; }
 
@@ -167,6 +168,35 @@ waits = ["block"]
   EXPECT_NE(skip("tcp/dvs/rcvrqst_reply/block/cross-node").find("rcvrqst"), std::string::npos);
   EXPECT_EQ(skip("tcp/dvs/sendrec_reply/block/cross-node"), "");
   EXPECT_EQ(item(p, "baseline/shm/spin/same-core"), nullptr) << "no baseline for a skipped cell";
+}
+
+// rdma cells: where the rdma transport has a device they are planned against raw verbs (messages)
+// and raw RDMA WRITE (copies); where it has none they are skipped with its probe's reason, and
+// no rdma baseline is planned.
+TEST(BenchScenario, RdmaCellsFollowTheDevice) {
+  const Scenario s = parse_ok(R"(
+[scenario]
+name = "x"
+[[matrix]]
+transports = ["rdma"]
+primitives = ["sendrec_reply", "vcopy"]
+waits = ["block"]
+sizes = [65536]
+)");
+  const Plan p = plan_ok(s);
+  dvs::transport::register_builtin_transports();
+  const auto av = dvs::transport::find_transport("rdma")->probe();
+  for (const char* id : {"rdma/dvs/sendrec_reply/block/cross-node", "rdma/dvs/vcopy/65536/block/cross-node"}) {
+    const auto* it = item(p, id);
+    ASSERT_NE(it, nullptr) << id;
+    if (av.available) {
+      EXPECT_EQ(it->cell.skip_reason, "") << id;
+    } else {
+      EXPECT_EQ(it->cell.skip_reason, "rdma unavailable: " + av.reason) << id;
+    }
+  }
+  EXPECT_EQ(item(p, "baseline/rdma/block/cross-core") != nullptr, av.available);
+  EXPECT_EQ(item(p, "baseline/rdma_write/65536/block/cross-core") != nullptr, av.available);
 }
 
 // Every name extra_baselines accepts is planned (at each local placement; streams at each size).

@@ -22,7 +22,8 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   if (!skip_.empty()) return skip_;
   if (cluster_ && o == cur_) return "";
   stop();
-  if (o.transport != "tcp" && o.transport != "shm") return "node pair: unknown transport '" + o.transport + "'";
+  if (o.transport != "tcp" && o.transport != "shm" && o.transport != "rdma")
+    return "node pair: unknown transport '" + o.transport + "'";
   if (o.netns && o.transport != "tcp") return "node pair: only tcp links cross network namespaces";
   // The embedded default cluster (harness/clusters/two-node.toml, what `dvs cluster up` starts
   // without a file), with this pair's options applied on top of it.

@@ -193,7 +193,7 @@ std::string netns_transport_problem(const ClusterSpec& spec) {
       if (p > n.id || spec.link_transport(p, n.id) == "tcp") continue;
       if (const LinkSpec* l = spec.link_override(p, n.id))
         return spec.source + ":" + std::to_string(l->line) + ": link " + std::to_string(l->a) + "-" +
-               std::to_string(l->b) + ": shm links need process mode (transport " + l->transport +
+               std::to_string(l->b) + ": " + l->transport + " links need process mode (transport " + l->transport +
                " cannot cross network namespaces; drop --netns or use tcp)";
       return spec.source + ":" + std::to_string(n.line) + ": node " + std::to_string(n.id) + ": transport " +
              n.transport + " cannot cross network namespaces (use tcp with --netns)";
@@ -461,6 +461,8 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
   auto listen_uri = [&](const NodeState& n, const std::string& transport) {
     const NodeSpec& s = *spec.node(n.id);
     if (transport == "shm") return "shm://" + st.cluster + "-" + st.run_id + "-n" + std::to_string(n.id);
+    // rdma: the first RDMA device's address (the Soft-RoCE device in the lab), not the node's host.
+    if (transport == "rdma") return "rdma://:" + std::to_string(s.port);
     if (opt.netns) return "tcp://" + n.address + ":" + std::to_string(spec.netns_port(n.id));
     return "tcp://" + s.host + ":" + std::to_string(s.port);
   };

@@ -84,7 +84,10 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm".
+// The transports a cluster file may name: tcp, shm and rdma (the last two in process mode only).
+bool cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma"; }
+
+// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm" | "rdma".
 bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   const int ln = line_of(t);
   if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport"})) return false;
@@ -113,9 +116,9 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   std::optional<std::string> transport;
   if (!get_str(c, t, "transport", where, &transport)) return false;
   if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\" or \"shm\"");
-  if (*transport != "tcp" && *transport != "shm")
+  if (!cluster_transport(*transport))
     return c.fail(line_of(*t.get("transport")),
-                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\" or \"shm\")");
+                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\" or \"rdma\")");
   l.transport = *transport;
   spec->links.push_back(l);
   return true;
@@ -228,9 +231,9 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
       n.cpus = *cpus;
     }
     if (transport) {
-      if (*transport != "tcp" && *transport != "shm")
+      if (!cluster_transport(*transport))
         return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
-                                                        "' is not supported by dvs cluster (use \"tcp\" or \"shm\")");
+                                                        "' is not supported by dvs cluster (use \"tcp\", \"shm\" or \"rdma\")");
       n.transport = *transport;
     }
     if (host) {
@@ -377,7 +380,8 @@ std::vector<std::string> ClusterSpec::listen_transports(int id) const {
     if (p < id) used.push_back(link_transport(p, id));
   std::vector<std::string> out;
   const NodeSpec* n = node(id);
-  for (const std::string& t : {n ? n->transport : std::string("tcp"), std::string("tcp"), std::string("shm")})
+  for (const std::string& t :
+       {n ? n->transport : std::string("tcp"), std::string("tcp"), std::string("shm"), std::string("rdma")})
     if (std::find(used.begin(), used.end(), t) != used.end() && std::find(out.begin(), out.end(), t) == out.end())
       out.push_back(t);
   return out;

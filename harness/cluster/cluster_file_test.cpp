@@ -132,6 +132,14 @@ TEST(ClusterFile, LinkOptionsAndPerLinkTransportsCombine) {
   EXPECT_EQ("shm", s.link_transport(0, 1));
 }
 
+TEST(ClusterFile, RdmaIsAProcessModeTransport) {
+  ClusterSpec s;
+  const std::string text = kThreeNodes + "\n[link]\n[[link.between]]\nnodes = [0, 1]\ntransport = \"rdma\"\n";
+  ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s));
+  EXPECT_EQ("rdma", s.link_transport(0, 1));
+  EXPECT_EQ((std::vector<std::string>{"rdma"}), s.listen_transports(1));
+}
+
 struct BadCase {
   const char* what;
   std::string text;
