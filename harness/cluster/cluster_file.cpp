@@ -115,7 +115,7 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
                           " share no [[dc]], so they have no link");
   std::optional<std::string> transport;
   if (!get_str(c, t, "transport", where, &transport)) return false;
-  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\" or \"shm\"");
+  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\", \"shm\" or \"rdma\"");
   if (!cluster_transport(*transport))
     return c.fail(line_of(*t.get("transport")),
                   where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\" or \"rdma\")");
@@ -378,12 +378,12 @@ std::vector<std::string> ClusterSpec::listen_transports(int id) const {
   std::vector<std::string> used;
   for (int p : peers_of(id))
     if (p < id) used.push_back(link_transport(p, id));
+  // The node's own transport first (if a link uses it), then the others in the order of use.
   std::vector<std::string> out;
   const NodeSpec* n = node(id);
-  for (const std::string& t :
-       {n ? n->transport : std::string("tcp"), std::string("tcp"), std::string("shm"), std::string("rdma")})
-    if (std::find(used.begin(), used.end(), t) != used.end() && std::find(out.begin(), out.end(), t) == out.end())
-      out.push_back(t);
+  if (n && std::find(used.begin(), used.end(), n->transport) != used.end()) out.push_back(n->transport);
+  for (const std::string& t : used)
+    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
   return out;
 }
 
