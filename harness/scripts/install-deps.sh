@@ -7,7 +7,7 @@ PKGS=(
   libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev liblz4-dev
   iproute2 procps util-linux python3 valgrind curl wrk nginx
   qemu-system-x86 kmod cpio
-  libibverbs-dev ibverbs-providers
+  libibverbs-dev ibverbs-providers perftest
   prometheus-cpp-dev prometheus
   pybind11-dev python3-dev python3-numpy python3-pandas python3-matplotlib python3-scipy jupyter-nbconvert python3-nbconvert python3-ipykernel python3-nbformat python3-nbclient
 )
