@@ -232,7 +232,7 @@ TEST(DvsBench, InvalidScenarioIsOneLineExit2AndWritesNothing) {
 
 TEST(DvsBench, ShippedScenariosDryRun) {
   TempDir tmp("dvs-bench-dry");
-  for (const char* f : {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml"}) {
+  for (const char* f : {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml"}) {
     const Ran r = run(dvs({"bench", scenario(f), "--dry-run", "--out", (tmp / "out").string()}), tmp);
     EXPECT_EQ(r.status, 0) << f << "\n" << r.err;
     EXPECT_NE(r.out.find(" cells ("), std::string::npos) << r.out;

@@ -49,17 +49,23 @@ uint64_t sysv_msgmax() {
   return (f >> v) ? v : 8192;
 }
 
-// "" if this machine has an RDMA device dvs can use, else why not (the rdma transport's probe:
-// the rdma cells and their raw verbs baselines are skipped with it).
-const std::string& rdma_unavailable() {
-  static const std::string why = [] {
+// Transports that need what not every kernel or host has: rdma (an RDMA device) and tipc
+// (AF_TIPC). "" if `scheme` can be used here, else why not (the transport's probe): its cells and
+// its raw baselines are skipped with that reason. Other transports: "".
+const std::string& transport_unavailable(const std::string& scheme) {
+  static const std::map<std::string, std::string> why = [] {
     transport::register_builtin_transports();
-    const transport::Transport* t = transport::find_transport("rdma");
-    if (!t) return std::string("rdma: not in this build");
-    const auto av = t->probe();
-    return av.available ? std::string() : "rdma unavailable: " + av.reason;
+    std::map<std::string, std::string> m;
+    for (const char* s : {"rdma", "tipc"}) {
+      const transport::Transport* t = transport::find_transport(s);
+      const auto av = t ? t->probe() : transport::Availability{false, "not in this build"};
+      m[s] = av.available ? std::string() : std::string(s) + " unavailable: " + av.reason;
+    }
+    return m;
   }();
-  return why;
+  static const std::string none;
+  const auto it = why.find(scheme);
+  return it == why.end() ? none : it->second;
 }
 
 // Raw mechanisms other than the shm ping-pong (whose wait varies): ping-pongs block, streams
@@ -85,6 +91,8 @@ const RawDef kRaw[] = {
     {"tcp_stream", true, Count::RemoteCopy, "raw TCP stream", "tcp-stream", baselines::tcp_stream},
     {"rdma", false, Count::Remote, "raw verbs ping-pong, 64 B SENDs", "verbs", baselines::rdma_pingpong},
     {"rdma_write", true, Count::RemoteCopy, "raw RDMA WRITE stream", "rdma-write", baselines::rdma_write_stream},
+    {"tipc", false, Count::Remote, "raw TIPC ping-pong, 64 B, TIPC_NODELAY", "tipc", baselines::tipc_pingpong},
+    {"tipc_stream", true, Count::RemoteCopy, "raw TIPC stream", "tipc-stream", baselines::tipc_stream},
 };
 
 const RawDef& raw(const std::string& name) {
@@ -246,7 +254,8 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
     if (std::string(d.name) == "sysv_mq_stream" && size->bytes > sysv_msgmax())
       it.cell.skip_reason = fmt::format("{} B is above /proc/sys/kernel/msgmax ({} B)", size->bytes, sysv_msgmax());
   }
-  if (std::string(d.name).rfind("rdma", 0) == 0 && !rdma_unavailable().empty()) it.cell.skip_reason = rdma_unavailable();
+  const std::string family = std::string(d.name).substr(0, std::string(d.name).find('_'));  // rdma_write: rdma
+  if (!transport_unavailable(family).empty()) it.cell.skip_reason = transport_unavailable(family);
   const auto fn = d.fn;
   it.cell.run = [cfg, fn] { return fn(cfg); };
   add(std::move(it), &baselines_);
@@ -321,12 +330,13 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& prim, co
   }
   if (c.skip_reason.empty() && wait == "spin" && w.cpus.placement == measure::Placement::Same)
     c.skip_reason = cli::kSpinOneCoreReason;
-  if (c.skip_reason.empty() && transport == "rdma") c.skip_reason = rdma_unavailable();
+  if (c.skip_reason.empty()) c.skip_reason = transport_unavailable(transport);
   if (c.skip_reason.empty()) {
     // The matching baseline, measured with the same placement of the measuring processes.
     const Where bw = w.cross_node ? Where{pinning_label(m_->settings.cross_node_pinning), w.cpus, false} : w;
     if (transport == "tcp") c.baseline = raw_baseline(raw(copy ? "tcp_stream" : "tcp"), size, bw);
     else if (transport == "rdma") c.baseline = raw_baseline(raw(copy ? "rdma_write" : "rdma"), size, bw);
+    else if (transport == "tipc") c.baseline = raw_baseline(raw(copy ? "tipc_stream" : "tipc"), size, bw);
     else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);

@@ -17,7 +17,7 @@
 
 namespace dvs::bench {
 
-const std::vector<std::string> kTransports = {"local", "tcp", "shm", "rdma"};
+const std::vector<std::string> kTransports = {"local", "tcp", "shm", "rdma", "tipc"};
 const std::vector<std::string> kPrimitives = {"send_receive", "sendrec_reply", "notify_receive",
                                               "rcvrqst_reply", "vcopy", "vcopy_push"};
 const std::vector<std::string> kWaits = {"spin", "spin-then-block", "block"};
@@ -275,8 +275,7 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
   m->waits = waits.value_or(kWaits);
   m->extra_baselines = extras.value_or(std::vector<std::string>{});
   const bool local = contains(m->transports, "local");
-  const bool remote =
-      contains(m->transports, "tcp") || contains(m->transports, "shm") || contains(m->transports, "rdma");
+  const bool remote = std::any_of(m->transports.begin(), m->transports.end(), [](const std::string& t) { return t != "local"; });
   if (placements) {
     m->placements = *placements;
   } else {

@@ -38,7 +38,7 @@ struct SizePoint {
 struct MatrixSpec {
   std::string name;
   int line = 0;                          // where its [[matrix]] starts
-  std::vector<std::string> transports;   // local | tcp | shm | rdma (rdma: where an RDMA device exists, e.g. dvs lab --rdma)
+  std::vector<std::string> transports;   // local | tcp | shm | rdma | tipc (rdma: where an RDMA device exists, tipc: where the kernel has AF_TIPC, e.g. dvs lab --rdma / --tipc)
   std::vector<std::string> primitives;   // send_receive sendrec_reply notify_receive rcvrqst_reply vcopy vcopy_push
   std::vector<std::string> waits;        // spin | spin-then-block | block
   std::vector<std::string> placements;   // same-core | cross-core | unpinned | cross-node

@@ -1,5 +1,6 @@
 // Scenario files: the shipped ones parse and plan; every bad file is one error naming the file,
 // the line and the key; the planner's matrix, baselines, skips and de-duplication. No processes.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,7 +16,7 @@ namespace {
 using dvs::bench::Plan;
 using dvs::bench::Scenario;
 
-const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml"};
+const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml"};
 
 std::string scenario_path(const std::string& name) { return std::string(DVS_SCENARIOS_DIR) + "/" + name; }
 
@@ -170,33 +171,43 @@ waits = ["block"]
   EXPECT_EQ(item(p, "baseline/shm/spin/same-core"), nullptr) << "no baseline for a skipped cell";
 }
 
-// rdma cells: where the rdma transport has a device they are planned against raw verbs (messages)
-// and raw RDMA WRITE (copies); where it has none they are skipped with its probe's reason, and
-// no rdma baseline is planned.
-TEST(BenchScenario, RdmaCellsFollowTheDevice) {
-  const Scenario s = parse_ok(R"(
+// rdma and tipc cells: where the transport can be used they are planned against its raw
+// baselines (raw verbs / raw RDMA WRITE, raw TIPC ping-pong / stream); where it cannot they are
+// skipped with its probe's reason, and none of its baselines is planned.
+TEST(BenchScenario, RdmaAndTipcCellsFollowTheMachine) {
+  struct Case {
+    const char* transport;
+    const char* message_baseline;
+    const char* copy_baseline;
+  };
+  for (const Case& k : {Case{"rdma", "baseline/rdma/block/cross-core", "baseline/rdma_write/65536/block/cross-core"},
+                        Case{"tipc", "baseline/tipc/block/cross-core", "baseline/tipc_stream/65536/block/cross-core"}}) {
+    SCOPED_TRACE(k.transport);
+    const Scenario s = parse_ok(fmt::format(R"(
 [scenario]
 name = "x"
 [[matrix]]
-transports = ["rdma"]
+transports = ["{}"]
 primitives = ["sendrec_reply", "vcopy"]
 waits = ["block"]
 sizes = [65536]
-)");
-  const Plan p = plan_ok(s);
-  dvs::transport::register_builtin_transports();
-  const auto av = dvs::transport::find_transport("rdma")->probe();
-  for (const char* id : {"rdma/dvs/sendrec_reply/block/cross-node", "rdma/dvs/vcopy/65536/block/cross-node"}) {
-    const auto* it = item(p, id);
-    ASSERT_NE(it, nullptr) << id;
-    if (av.available) {
-      EXPECT_EQ(it->cell.skip_reason, "") << id;
-    } else {
-      EXPECT_EQ(it->cell.skip_reason, "rdma unavailable: " + av.reason) << id;
+)", k.transport));
+    const Plan p = plan_ok(s);
+    dvs::transport::register_builtin_transports();
+    const auto av = dvs::transport::find_transport(k.transport)->probe();
+    for (const std::string& id : {fmt::format("{}/dvs/sendrec_reply/block/cross-node", k.transport),
+                                 fmt::format("{}/dvs/vcopy/65536/block/cross-node", k.transport)}) {
+      const auto* it = item(p, id);
+      ASSERT_NE(it, nullptr) << id;
+      if (av.available) {
+        EXPECT_EQ(it->cell.skip_reason, "") << id;
+      } else {
+        EXPECT_EQ(it->cell.skip_reason, std::string(k.transport) + " unavailable: " + av.reason) << id;
+      }
     }
+    EXPECT_EQ(item(p, k.message_baseline) != nullptr, av.available);
+    EXPECT_EQ(item(p, k.copy_baseline) != nullptr, av.available);
   }
-  EXPECT_EQ(item(p, "baseline/rdma/block/cross-core") != nullptr, av.available);
-  EXPECT_EQ(item(p, "baseline/rdma_write/65536/block/cross-core") != nullptr, av.available);
 }
 
 // Every name extra_baselines accepts is planned (at each local placement; streams at each size).

@@ -1,5 +1,5 @@
 // Two dvsd nodes on this machine linked by one transport, as a two-node cluster
-// (harness/cluster): node 1 listens (tcp://127.0.0.1:0, shm://<unique name>, or rdma://:0 on
+// (harness/cluster): node 1 listens (tcp://127.0.0.1:0, shm://<unique name>, tipc://18700:0, or rdma://:0 on
 // the first RDMA device), node 0 dials it, DC 0 spans both. Used by `dvs run`'s remote section,
 // `dvs reproduce` and `dvs bench` for their cross-node cells. Started on first use and restarted whenever other options are asked
 // for. Options: the link's transport and dvsd settings, each node's CPUs (an emulated node gets
@@ -20,7 +20,7 @@
 namespace dvs::cli {
 
 struct NodePairOptions {
-  std::string transport = "tcp";  // "tcp", "shm" or "rdma" (rdma: both nodes on this host's RDMA device)
+  std::string transport = "tcp";  // "tcp", "shm", "rdma" or "tipc" (rdma: both nodes on this host's RDMA device; tipc: on this TIPC node)
   int batch = 0;                  // dvsd --batch (0: dvsd's default)
   int poll_us = 0;                // dvsd --poll-us (0: the proxies block)
   int cpu0 = -1, cpu1 = -1;       // dvsd --cpus of node 0 / node 1 (-1: unpinned)

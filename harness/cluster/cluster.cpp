@@ -33,6 +33,8 @@ namespace {
 constexpr const char* kStateFile = "cluster.json";
 constexpr const char* kBridge = "br0";
 constexpr const char* kNodeIface = "eth0";
+// The TIPC service type cluster nodes listen on (the instance is the node's port).
+constexpr unsigned kClusterTipcType = 18700;
 
 bool netns_exists(const std::string& name) { return !name.empty() && access(("/run/netns/" + name).c_str(), F_OK) == 0; }
 
@@ -463,6 +465,8 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     if (transport == "shm") return "shm://" + st.cluster + "-" + st.run_id + "-n" + std::to_string(n.id);
     // rdma: the first RDMA device's address (the Soft-RoCE device in the lab), not the node's host.
     if (transport == "rdma") return "rdma://:" + std::to_string(s.port);
+    // tipc: the service {kClusterTipcType, port} (port 0: dvsd picks a free instance).
+    if (transport == "tipc") return "tipc://" + std::to_string(kClusterTipcType) + ":" + std::to_string(s.port);
     if (opt.netns) return "tcp://" + n.address + ":" + std::to_string(spec.netns_port(n.id));
     return "tcp://" + s.host + ":" + std::to_string(s.port);
   };

@@ -84,10 +84,10 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-// The transports a cluster file may name: tcp, shm and rdma (the last two in process mode only).
-bool cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma"; }
+// The transports a cluster file may name: tcp, shm, rdma and tipc (all but tcp in process mode only).
+bool cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma" || t == "tipc"; }
 
-// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm" | "rdma".
+// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm" | "rdma" | "tipc".
 bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   const int ln = line_of(t);
   if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport"})) return false;
@@ -115,10 +115,10 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
                           " share no [[dc]], so they have no link");
   std::optional<std::string> transport;
   if (!get_str(c, t, "transport", where, &transport)) return false;
-  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\", \"shm\" or \"rdma\"");
+  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\", \"shm\", \"rdma\" or \"tipc\"");
   if (!cluster_transport(*transport))
     return c.fail(line_of(*t.get("transport")),
-                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\" or \"rdma\")");
+                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
   l.transport = *transport;
   spec->links.push_back(l);
   return true;
@@ -233,7 +233,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
     if (transport) {
       if (!cluster_transport(*transport))
         return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
-                                                        "' is not supported by dvs cluster (use \"tcp\", \"shm\" or \"rdma\")");
+                                                        "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
       n.transport = *transport;
     }
     if (host) {

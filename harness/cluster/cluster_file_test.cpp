@@ -132,12 +132,14 @@ TEST(ClusterFile, LinkOptionsAndPerLinkTransportsCombine) {
   EXPECT_EQ("shm", s.link_transport(0, 1));
 }
 
-TEST(ClusterFile, RdmaIsAProcessModeTransport) {
-  ClusterSpec s;
-  const std::string text = kThreeNodes + "\n[link]\n[[link.between]]\nnodes = [0, 1]\ntransport = \"rdma\"\n";
-  ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s));
-  EXPECT_EQ("rdma", s.link_transport(0, 1));
-  EXPECT_EQ((std::vector<std::string>{"rdma"}), s.listen_transports(1));
+TEST(ClusterFile, RdmaAndTipcAreProcessModeTransports) {
+  for (const std::string& t : {std::string("rdma"), std::string("tipc")}) {
+    ClusterSpec s;
+    const std::string text = kThreeNodes + "\n[link]\n[[link.between]]\nnodes = [0, 1]\ntransport = \"" + t + "\"\n";
+    ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s)) << t;
+    EXPECT_EQ(t, s.link_transport(0, 1));
+    EXPECT_EQ((std::vector<std::string>{t}), s.listen_transports(1));
+  }
 }
 
 struct BadCase {
@@ -197,8 +199,8 @@ TEST(ClusterFile, BadFilesNameFileLineAndProblem) {
       {"link given twice",
        head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"shm\"\n[[link.between]]\nnodes = [1, 0]\ntransport = \"tcp\"\n",
        13, "link 0-1 is given twice (also at line 10)"},
-      {"link unknown transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"tipc\"\n", 12,
-       "link 0-1: transport 'tipc' is not supported"},
+      {"link unknown transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"udp\"\n", 12,
+       "link 0-1: transport 'udp' is not supported"},
       {"link unknown key", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\nspeed = 9\n", 12,
        "unknown key 'speed' in [[link.between]] (allowed: nodes, transport)"},
       {"link without transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\n", 10, "link 0-1: needs transport"},
