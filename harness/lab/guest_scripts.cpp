@@ -72,9 +72,12 @@ done
 
 const char* kTipc = R"SH(
 # A two-node TIPC cluster: node identity 1 in ns0, 2 in ns1, an Ethernet bearer on each veth end.
+# Link tolerance 3 s instead of 1.5 s: a TCG guest starved by a busy host for over 1.5 s would
+# otherwise see its TIPC link reset (aborting every connection over it) with no fault injected.
 for i in 0 1; do
   step ip netns exec ns$i tipc node set identity $((i + 1))
   step ip netns exec ns$i tipc bearer enable media eth dev veth$i
+  step ip netns exec ns$i tipc bearer set tolerance 3000 media eth dev veth$i
 done
 n=0
 until ip netns exec ns0 tipc link list 2>/dev/null | grep -v broadcast | grep -q ': up'; do

@@ -125,6 +125,9 @@ int connect_with_timeout(const addrinfo* ai, int timeout_ms, int* fd_out) {
     return e;
   }
   if (rc < 0) {  // in progress (EINTR also leaves the connect running asynchronously)
+    // Done when the socket has a peer. A refused or aborted connect wakes poll() with POLLERR or
+    // POLLHUP, sometimes with no SO_ERROR set (a TIPC socket goes to DISCONNECTING): refused. Any
+    // other wake-up with no peer yet (not seen, but not excluded by TIPC's poll) keeps waiting.
     for (;;) {
       pollfd p{fd, POLLOUT, 0};
       int pr = ::poll(&p, 1, dl.remaining_ms());
@@ -133,14 +136,18 @@ int connect_with_timeout(const addrinfo* ai, int timeout_ms, int* fd_out) {
         ::close(fd);
         return pr == 0 ? EDVSTIMEDOUT : errno_to_dvs(errno);
       }
-      break;
-    }
-    int soerr = 0;
-    socklen_t len = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
-    if (soerr != 0) {
+      int soerr = 0;
+      socklen_t len = sizeof soerr;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof peer;
+      if (soerr == 0 && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) break;
+      if (soerr == 0 && !(p.revents & (POLLERR | POLLHUP))) {
+        ::poll(nullptr, 0, 1);  // woken without a peer: look again shortly
+        continue;
+      }
       ::close(fd);
-      return errno_to_dvs(soerr);
+      return errno_to_dvs(soerr != 0 ? soerr : ECONNREFUSED);
     }
   }
   int fl = fcntl(fd, F_GETFL);
