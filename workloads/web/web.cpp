@@ -20,6 +20,7 @@
 #include "dvs/dvs.h"
 #include "measure/clock.hpp"
 #include "web/internal.hpp"
+#include "web/mapped_files.hpp"
 
 namespace dvs::workloads::web {
 
@@ -105,20 +106,10 @@ std::string validate(const WebConfig& c) {
 
 ReadReply read_local(const std::string& root, const std::string& path, uint64_t offset, uint32_t len, void* dst) {
   ReadReply r{0, 0, 0};
-  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos ||
-      (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)) {
-    r.status = -EACCES;
-    return r;
-  }
-  const int fd = open((root + path).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    r.status = -errno;
-    return r;
-  }
+  int fd = -1;
   struct stat st{};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    r.status = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
-    close(fd);
+  if (int e = open_served_file(root, path, &fd, &st); e < 0) {
+    r.status = e;
     return r;
   }
   r.size = uint64_t(st.st_size);
@@ -179,7 +170,8 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
     if ((rc = declare_remote(cfg.dc, downstream_ep, downstream_node, deadline, &what)) < 0)
       return ctx.fail("%s (ep %d on node %d): %s", what, downstream_ep, downstream_node, dvs_errname(rc));
   }
-  std::vector<char> buf(cfg.chunk);
+  std::vector<char> buf(cfg.chunk);  // what the downstream server copies into
+  MappedFiles files;                 // a leaf server's files: vcopy straight from the page cache
   std::string path;
   ready.store(1);
   for (;;) {
@@ -200,11 +192,12 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
       long n = 0;
       if (q.path_len <= kInlinePath) std::memcpy(path.data(), m.m_u.raw + sizeof q, q.path_len);
       else n = dvs_vcopy(src, reinterpret_cast<const void*>(q.path_addr), DVS_SELF, path.data(), q.path_len);
+      const void* data = buf.data();
       if (n < 0) r.status = n;
       else if (downstream_ep >= 0) r = read_remote(downstream_ep, path, q.offset, q.len, buf.data(), cfg.ipc_timeout_ms);
-      else r = read_local(cfg.root, path, q.offset, q.len, buf.data());
+      else r = files.view(cfg.root, path, q.offset, q.len, &data);
       if (r.status == 0 && r.bytes > 0) {
-        n = dvs_vcopy(DVS_SELF, buf.data(), src, reinterpret_cast<void*>(q.dst_addr), r.bytes);
+        n = dvs_vcopy(DVS_SELF, data, src, reinterpret_cast<void*>(q.dst_addr), r.bytes);
         if (n < 0) r = {n, 0, 0};
       }
     }
