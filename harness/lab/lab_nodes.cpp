@@ -61,8 +61,9 @@ int client_ready(const std::string& sock) {
   return EDVSNOTCONN;
 }
 
-int serve(const std::string& sock, int answers, Pipe* took) {
+int serve(const std::string& sock, int answers, Pipe* bound, Pipe* took) {
   CHILD_CHECK_EQ(kServer, open_and_bind(sock, 0, kServer));
+  bound->send(1);
   dvs_message_t m{};
   CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 15000));  // the client's probe notify
   for (int i = 0; i < answers; ++i) {
@@ -79,7 +80,9 @@ int serve(const std::string& sock, int answers, Pipe* took) {
 }
 
 void sendrec_rounds(const std::string& s0, const std::string& s1, int rounds) {
-  auto server = run_in_child("server@1", [&] { return serve(s1, rounds, nullptr); });
+  Pipe bound;
+  auto server = run_in_child("server@1", [&] { return serve(s1, rounds, &bound, nullptr); });
+  ASSERT_TRUE(bound.recv(Millis(15000)).has_value()) << "the server did not bind within 15 s";
   auto client = run_in_child("client@0", [&] {
     CHILD_CHECK_OK(client_ready(s0));
     for (int i = 0; i < rounds; ++i) {
@@ -95,8 +98,9 @@ void sendrec_rounds(const std::string& s0, const std::string& s1, int rounds) {
 }
 
 void blocked_caller_fails_when(const std::string& s0, const std::string& s1, const std::function<void()>& cut) {
-  Pipe took;
-  auto server = run_in_child("server@1", [&] { return serve(s1, 0, &took); });
+  Pipe took, bound;
+  auto server = run_in_child("server@1", [&] { return serve(s1, 0, &bound, &took); });
+  ASSERT_TRUE(bound.recv(Millis(15000)).has_value()) << "the server did not bind within 15 s";
   auto client = run_in_child("client@0", [&] {
     CHILD_CHECK_OK(client_ready(s0));
     dvs_message_t m = make_msg(1);

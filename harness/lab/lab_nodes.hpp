@@ -38,9 +38,11 @@ inline const std::vector<std::string> kTiming = {"--heartbeat-ms", "200", "--dea
 // The client's endpoint, or a negative code.
 int client_ready(const std::string& sock);
 
-// The server on node 1: takes the probe, then answers `answers` requests (m_type + 1), then, if
-// `took` is given, takes one more request, never answers it and reports it on `took`.
-int serve(const std::string& sock, int answers, dvs::testing::Pipe* took);
+// The server on node 1: reports on `bound` once its endpoint is bound (the client's probe is a
+// remote notify, released when node 0's proxy takes it: one sent before the bind would be lost),
+// takes the probe, then answers `answers` requests (m_type + 1), then, if `took` is given, takes
+// one more request, never answers it and reports it on `took`.
+int serve(const std::string& sock, int answers, dvs::testing::Pipe* bound, dvs::testing::Pipe* took);
 
 // `rounds` sendrecs from a client on node 0 (socket s0) to the server on node 1 (socket s1),
 // each checked; gtest expectations.
