@@ -79,6 +79,12 @@ measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg);
 // (EAFNOSUPPORT)" (the VM lab has it: docs/LAB.md).
 measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg);
 
+// n TIPC ping-pongs at once (1..8 pairs, one connection each, as tipc_pingpong), all clients
+// released together: iterations = all timed round trips, elapsed = release to the end of the
+// last client, so 2 * iterations / elapsed is the aggregate message rate (the comparator of dvs's
+// concurrent pairs over tipc).
+measure::TwoProcessOutcome tipc_pingpong_pairs(const BaselineConfig& cfg, int n);
+
 // TIPC stream: the same kind of connection; the server writes blocks of cfg.block_bytes as fast
 // as it can, the client reads whole blocks (the pipe_stream / tcp_stream loop). The comparator of
 // remote vcopy over tipc.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -107,6 +108,22 @@ measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg) {
   if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) != 0) return failed(err);
   // A socket is both read and write end: dup so each side owns two fds (as tcp_pingpong).
   return fd_pingpong(cfg, c, dup(c), s, dup(s));
+}
+
+measure::TwoProcessOutcome tipc_pingpong_pairs(const BaselineConfig& cfg, int n) {
+  std::vector<FdPair> pairs;
+  std::string err;
+  for (int k = 0; k < n && err.empty(); ++k) {
+    int c = -1, s = -1;
+    if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) == 0)
+      pairs.push_back({c, dup(c), s, dup(s)});
+  }
+  if (!err.empty()) {
+    for (const auto& p : pairs)
+      for (int fd : {p.client_rd, p.client_wr, p.server_rd, p.server_wr}) close(fd);
+    return failed(err);
+  }
+  return fd_pingpong_pairs(cfg, pairs);
 }
 
 measure::TwoProcessOutcome tipc_stream(const BaselineConfig& cfg) {

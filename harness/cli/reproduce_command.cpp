@@ -39,6 +39,7 @@
 #include "cli/node_pair.hpp"
 #include "cli/report.hpp"
 #include "measure/clock.hpp"
+#include "measure/pairs.hpp"
 #include "pingpong/loops.hpp"
 #include "pingpong/pingpong.hpp"
 #include "pingpong/session.hpp"
@@ -97,140 +98,39 @@ std::string fmt_ratio(std::optional<double> v) {
 // all clients released together once every session is up; the result's iterations = all timed
 // round trips and elapsed = release to the end of the last client (so 2*n/t is the aggregate
 // msgs/s, both directions, as the original's peers*loops/t).
-struct LocalPairsShared {
-  measure::LoopResult res[workloads::remote::kMaxPairs];
-  char err[2 * workloads::remote::kMaxPairs][256];
-  std::atomic<uint32_t> ready;
-  std::atomic<uint32_t> go;
-  std::atomic<uint32_t> abort;
-  uint64_t go_ns;
-  uint64_t end_ns[workloads::remote::kMaxPairs];
-};
-
-void sleep_us(long us) {
-  const timespec ts{us / 1'000'000, (us % 1'000'000) * 1000};
-  nanosleep(&ts, nullptr);
-}
-
 measure::TwoProcessOutcome local_pairs(int n, const workloads::PingpongConfig& base) {
-  measure::TwoProcessOutcome out;
-  out.result = std::make_unique<measure::LoopResult>();
-  if (n < 1 || n > workloads::remote::kMaxPairs) return outcome_not_run("pairs: n out of range");
-  void* mem = mmap(nullptr, sizeof(LocalPairsShared), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return outcome_not_run(fmt::format("mmap: {}", strerror(errno)));
-  auto* sh = new (mem) LocalPairsShared{};
-  sh->ready.store(0);
-  sh->go.store(0);
-  sh->abort.store(0);
-  const int timeout_ms = base.timeout_ms;
-  auto wait_go = [sh](int ms) {
-    const uint64_t deadline = measure::now_ns() + uint64_t(ms) * 1'000'000u;
-    while (sh->go.load(std::memory_order_acquire) == 0) {
-      if (sh->abort.load() != 0 || measure::now_ns() > deadline) return false;
-      sleep_us(200);
-    }
-    return true;
-  };
-  std::vector<pid_t> pids;
-  for (int k = 0; k < n; ++k) {
+  measure::PairsConfig pc;
+  pc.n = n;
+  pc.cpus = base.cpus;
+  pc.timeout_ms = base.timeout_ms;
+  pc.release_timeout_ms = base.setup_timeout_ms + 5'000;
+  pc.bytes_per_op = DVS_MSG_SIZE;
+  auto pair_cfg = [&](int k) {
     workloads::PingpongConfig cfg = base;
     cfg.server_p_nr = 10 + k;
     cfg.client_p_nr = 20 + k;
-    pids.push_back(measure::spawn_measuring_child(cfg.cpus.server_cpu, sh->err[k], sizeof sh->err[k],
-                               [&](measure::ChildCtx& ctx) -> int {
-      if (workloads::open_session(ctx, cfg, cfg.server_p_nr, cfg.client_p_nr, "server") < 0) {
-        sh->abort.store(1);
-        return 1;
-      }
-      const int rc = workloads::message_server(ctx, workloads::Primitive::SendrecReply, cfg.client_p_nr);
+    return cfg;
+  };
+  auto server = [&](measure::ChildCtx& ctx, int k) -> int {
+    const auto cfg = pair_cfg(k);
+    if (workloads::open_session(ctx, cfg, cfg.server_p_nr, cfg.client_p_nr, "server") < 0) return 1;
+    const int rc = workloads::message_server(ctx, workloads::Primitive::SendrecReply, cfg.client_p_nr);
+    workloads::close_session();
+    return rc;
+  };
+  auto client = [&](measure::ChildCtx& ctx, int k, const std::function<bool()>& release,
+                    measure::LoopResult& res) -> int {
+    const auto cfg = pair_cfg(k);
+    if (workloads::open_session(ctx, cfg, cfg.client_p_nr, cfg.server_p_nr, "client") < 0) return 1;
+    if (!release()) {
       workloads::close_session();
-      if (rc != 0) sh->abort.store(1);
-      return rc;
-    }));
-    pids.push_back(measure::spawn_measuring_child(cfg.cpus.client_cpu, sh->err[n + k], sizeof sh->err[n + k],
-                               [&](measure::ChildCtx& ctx) -> int {
-      if (workloads::open_session(ctx, cfg, cfg.client_p_nr, cfg.server_p_nr, "client") < 0) {
-        sh->abort.store(1);
-        return 1;
-      }
-      sh->ready.fetch_add(1);
-      if (!wait_go(cfg.setup_timeout_ms + 5'000)) {
-        workloads::close_session();
-        return ctx.fail("client %d: not released (another child failed)", k);
-      }
-      const int rc = workloads::message_client(ctx, workloads::Primitive::SendrecReply,
-                                               cfg.server_p_nr, cfg.loop, sh->res[k]);
-      sh->end_ns[k] = measure::now_ns();
-      workloads::close_session();
-      if (rc != 0) sh->abort.store(1);
-      return rc;
-    }));
-  }
-  std::string err;
-  for (pid_t p : pids)
-    if (p < 0) err = fmt::format("fork: {}", strerror(int(-p)));
-  const auto now_ms = [] { return int64_t(measure::now_ns() / 1'000'000); };
-  int64_t deadline = now_ms() + timeout_ms;
-  bool released = false, killed = false;
-  std::vector<int> status(pids.size(), 0);
-  std::vector<bool> done(pids.size(), false);
-  std::vector<std::string> stuck(pids.size());
-  for (size_t i = 0; i < pids.size(); ++i) done[i] = pids[i] < 0;
-  for (;;) {
-    size_t left = 0;
-    for (size_t i = 0; i < pids.size(); ++i) {
-      if (done[i]) continue;
-      if (waitpid(pids[i], &status[i], WNOHANG) == pids[i]) done[i] = true;
-      else ++left;
+      return ctx.fail("client %d: not released (another child failed)", k);
     }
-    if (left == 0) break;
-    if (!released && sh->ready.load() == uint32_t(n)) {
-      sh->go_ns = measure::now_ns();
-      sh->go.store(1, std::memory_order_release);
-      released = true;
-    }
-    if (!released && sh->abort.load() != 0) deadline = std::min<int64_t>(deadline, now_ms() + 2'000);
-    if (now_ms() > deadline) {
-      for (size_t i = 0; i < pids.size(); ++i)
-        if (!done[i]) {
-          stuck[i] = measure::describe_stuck(pids[i]);
-          kill(pids[i], SIGKILL);
-          waitpid(pids[i], &status[i], 0);
-          done[i] = true;
-        }
-      killed = true;
-      break;
-    }
-    sleep_us(released ? 10'000 : 500);
-  }
-  for (size_t i = 0; i < pids.size() && err.size() < 400; ++i) {
-    if (pids[i] < 0) continue;
-    if (!killed && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0) continue;
-    const int k = int(i / 2);
-    const int slot = i % 2 == 0 ? k : n + k;
-    err += fmt::format("{}{} {}: {}{}{}", err.empty() ? "" : "; ", i % 2 == 0 ? "server" : "client", k,
-                       killed ? "killed (timeout)" : "failed", stuck[i],
-                       sh->err[slot][0] ? std::string(" (") + sh->err[slot] + ")" : "");
-  }
-  auto& r = *out.result;
-  r.samples.reset();
-  r.bytes_per_op = DVS_MSG_SIZE;
-  r.completed = err.empty();
-  for (int k = 0; k < n; ++k) {
-    const auto& c = sh->res[k];
-    r.samples.merge(c.samples);
-    if (sh->end_ns[k] > sh->go_ns) r.elapsed_ns = std::max(r.elapsed_ns, sh->end_ns[k] - sh->go_ns);
-    r.truncated = r.truncated || c.truncated;
-    if (!c.completed) r.completed = false;
-  }
-  r.iterations = r.samples.count();
-  if (err.empty() && !r.completed) err = "a client did not complete its loop";
-  out.ok = err.empty();
-  out.error = err;
-  sh->~LocalPairsShared();
-  munmap(mem, sizeof(LocalPairsShared));
-  return out;
+    const int rc = workloads::message_client(ctx, workloads::Primitive::SendrecReply, cfg.server_p_nr, cfg.loop, res);
+    workloads::close_session();
+    return rc;
+  };
+  return measure::run_pairs(pc, server, client);
 }
 
 // ---------------------------------------------------------------- cells and tables

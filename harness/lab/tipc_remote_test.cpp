@@ -109,14 +109,16 @@ TEST_F(TipcNodes, SilentPeerNodeFailsABlockedCaller) {
 // to a stale peer (see the closing notes of 2026-12-03).
 // dvs over tipc against raw TIPC between the same two namespaces (the same TIPC link), in one
 // run: sendrec vs a raw TIPC ping-pong (64 B), vcopy of 1 MiB vs a raw TIPC stream of 1 MiB
-// blocks. Endpoints block (no spinning anywhere). Two placements: unpinned, and one CPU per
+// blocks, 8 concurrent sendrec pairs vs 8 concurrent raw TIPC ping-pongs (aggregate rate).
+// Endpoints block (no spinning anywhere). Two placements: unpinned, and one CPU per
 // emulated node (node 0's dvsd and the client on cpu0, node 1's dvsd and the server on cpu1; the
 // raw ends on the same CPUs). Reported, not asserted: under TCG the ratios are a property of the
 // emulator as much as of dvs (docs/LAB.md has the figures).
 TEST_F(TipcNodes, SendrecAndVcopyVsRawTipc) {
   namespace remote = dvs::workloads::remote;
   using dvs::measure::Placement;
-  constexpr uint64_t kRoundTrips = 600, kBlocks = 16;
+  constexpr uint64_t kRoundTrips = 600, kBlocks = 16, kPairRoundTrips = 150;  // per pair
+  constexpr int kPairs = 8;
   constexpr int kReps = 3;
   for (Placement placement : {Placement::None, Placement::Cross}) {
     const auto cpus = dvs::measure::choose_cpus(placement);
@@ -152,6 +154,11 @@ TEST_F(TipcNodes, SendrecAndVcopyVsRawTipc) {
          [&] { return remote::run_remote(remote::RemoteLoop::SendrecReply, dvs_cfg(kRoundTrips)); }, false},
         {"vcopy pull 1 MiB", "raw TIPC stream", [&] { return dvs::baselines::tipc_stream(raw_cfg(kBlocks)); },
          [&] { return remote::run_remote(remote::RemoteLoop::VcopyPull, dvs_cfg(kBlocks)); }, true},
+        // The message rate under load: 8 pairs at once (dvsd batches what queues up), against 8
+        // raw TIPC ping-pongs at once; aggregate round trips/s.
+        {"8 sendrec pairs 64 B", "8 raw TIPC ping-pongs",
+         [&] { return dvs::baselines::tipc_pingpong_pairs(raw_cfg(kPairRoundTrips), kPairs); },
+         [&] { return remote::run_remote_pairs(kPairs, dvs_cfg(kPairRoundTrips)); }, false},
     };
     auto results = run_versus("dvs over tipc vs raw TIPC, ns0 <-> ns1, endpoints block, " + cpus.describe(), cases, kReps);
     for (size_t i = 0; i < results.size(); ++i) {

@@ -27,6 +27,7 @@
 #include "dvs/dvs.h"
 #include "measure/placement.hpp"
 #include "measure/timed_loop.hpp"
+#include "measure/pairs.hpp"
 #include "measure/two_process.hpp"
 
 namespace dvs::workloads::remote {
@@ -63,7 +64,7 @@ measure::TwoProcessOutcome run_remote(RemoteLoop l, const RemoteConfig& cfg);
 // aggregate msgs/s.
 measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg);
 
-inline constexpr int kMaxPairs = 8;
+inline constexpr int kMaxPairs = measure::kMaxPairs;
 
 }  // namespace dvs::workloads::remote
 

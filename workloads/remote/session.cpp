@@ -52,11 +52,7 @@ SyncPage* map_sync_page() {
   auto* s = new (mem) SyncPage;
   for (auto& r : s->server_ready) r.store(0);
   for (auto& r : s->probe_taken) r.store(0);
-  s->clients_ready.store(0);
-  s->go.store(0);
   s->abort.store(0);
-  s->go_ns = 0;
-  for (auto& e : s->end_ns) e = 0;
   return s;
 }
 

@@ -14,11 +14,7 @@ namespace dvs::workloads::remote {
 struct SyncPage {
   std::atomic<uint32_t> server_ready[kMaxPairs];
   std::atomic<uint32_t> probe_taken[kMaxPairs];  // the server has received the link probe
-  std::atomic<uint32_t> clients_ready;
-  std::atomic<uint32_t> go;
   std::atomic<uint32_t> abort;  // a child failed: the others stop waiting
-  uint64_t go_ns;
-  uint64_t end_ns[kMaxPairs];
 };
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
