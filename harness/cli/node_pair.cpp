@@ -22,7 +22,7 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   if (!skip_.empty()) return skip_;
   if (cluster_ && o == cur_) return "";
   stop();
-  if (o.transport != "tcp" && o.transport != "shm" && o.transport != "rdma" && o.transport != "tipc")
+  if (!cluster::is_cluster_transport(o.transport))
     return "node pair: unknown transport '" + o.transport + "'";
   if (o.netns && o.transport != "tcp") return "node pair: only tcp links cross network namespaces";
   // The embedded default cluster (harness/clusters/two-node.toml, what `dvs cluster up` starts

@@ -84,9 +84,6 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-// The transports a cluster file may name: tcp, shm, rdma and tipc (all but tcp in process mode only).
-bool cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma" || t == "tipc"; }
-
 // One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm" | "rdma" | "tipc".
 bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   const int ln = line_of(t);
@@ -116,7 +113,7 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   std::optional<std::string> transport;
   if (!get_str(c, t, "transport", where, &transport)) return false;
   if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\", \"shm\", \"rdma\" or \"tipc\"");
-  if (!cluster_transport(*transport))
+  if (!is_cluster_transport(*transport))
     return c.fail(line_of(*t.get("transport")),
                   where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
   l.transport = *transport;
@@ -231,7 +228,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
       n.cpus = *cpus;
     }
     if (transport) {
-      if (!cluster_transport(*transport))
+      if (!is_cluster_transport(*transport))
         return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
                                                         "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
       n.transport = *transport;
@@ -345,6 +342,8 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
 }
 
 }  // namespace
+
+bool is_cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma" || t == "tipc"; }
 
 const NodeSpec* ClusterSpec::node(int id) const {
   for (const auto& n : nodes)

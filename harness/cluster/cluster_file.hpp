@@ -81,6 +81,10 @@ struct ClusterSpec {
   static constexpr int kNetnsPort = 7000;
 };
 
+// The transports a cluster file (and so a node pair) may name: tcp, shm, rdma and tipc (all but
+// tcp in process mode only).
+bool is_cluster_transport(const std::string& t);
+
 std::string parse_cluster_file(const std::string& path, ClusterSpec* out);
 std::string parse_cluster_text(std::string_view text, const std::string& source, ClusterSpec* out);
 
