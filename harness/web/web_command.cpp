@@ -72,8 +72,8 @@ namespace {
 struct Options {
   std::string root, layout = "B", transport = "tcp", host = "127.0.0.1", dvsd_path, dir, wait = "block";
   int fs_node = -2, disk_node = -2, port = 8080, workers = 16, fs_servers = 2, disk_servers = 2;
-  size_t chunk = size_t{1} << 20;
-  int request_timeout_ms = 5000, idle_timeout_ms = 5000;
+  size_t chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
+  int request_timeout_ms = 5000, idle_timeout_ms = 5000, fs_cache_ttl_ms = 1000;
   double duration_s = 0;
   bool netns = false;
 };
@@ -166,8 +166,8 @@ struct BenchOptions {
   std::string scenario, name = "web", description, root, path, layouts, transport = "tcp", dvsd_path, dir, out_dir,
       wait = "block", server_wait = "block", argv_line;
   uint32_t spin_ns = 20000;
-  int connections = 16, threads = 2, repetitions = 3, fs_servers = 2, disk_servers = 2;
-  size_t file_bytes = 1024, chunk = size_t{1} << 20;
+  int connections = 16, threads = 2, repetitions = 3, fs_servers = 2, disk_servers = 2, fs_cache_ttl_ms = 1000;
+  size_t file_bytes = 1024, chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
   uint64_t large_bytes = 100u << 20;
   double duration_s = 5;
   bool large = false, no_netns = false;
@@ -349,7 +349,9 @@ json options_json(const BenchOptions& o, const std::string& layouts) {
           {"large", o.large}, {"file_bytes", o.large ? o.large_bytes : o.file_bytes},
           {"path", o.path}, {"root", o.root}, {"connections", o.connections}, {"threads", o.threads},
           {"duration_s", o.duration_s}, {"repetitions", o.repetitions}, {"fs_servers", o.fs_servers},
-          {"disk_servers", o.disk_servers}, {"wait", o.wait}, {"server_wait", o.server_wait}, {"spin_ns", o.spin_ns}, {"chunk", o.chunk}, {"netns", o.large && !o.no_netns},
+          {"disk_servers", o.disk_servers}, {"fs_cache_bytes", o.fs_cache}, {"fs_cache_ttl_ms", o.fs_cache_ttl_ms},
+          {"wait", o.wait}, {"server_wait", o.server_wait}, {"spin_ns", o.spin_ns}, {"chunk", o.chunk},
+          {"netns", o.large && !o.no_netns},
           {"argv", o.argv_line}};
 }
 
@@ -405,6 +407,8 @@ struct Bench {
     cfg.chunk = o.chunk;
     cfg.fs_servers = o.fs_servers;
     cfg.disk_servers = o.disk_servers;
+    cfg.fs_cache_bytes = o.fs_cache;
+    cfg.fs_cache_ttl_ms = o.fs_cache_ttl_ms;
     cfg.front_wait = wait_of(o.wait);
     cfg.server_wait = wait_of(o.server_wait);
     cfg.spin_ns = o.spin_ns;
@@ -416,7 +420,9 @@ struct Bench {
     return {{"layout", std::string(1, layout)}, {"layout_description", wl::describe(cfg.layout)},
             {"fs_servers", ipc ? cfg.fs_servers : 0}, {"disk_servers", cfg.layout.disk_node >= 0 ? cfg.disk_servers : 0},
             {"front_workers", cfg.workers}, {"front_wait", o.wait}, {"server_wait", o.server_wait},
-            {"spin_ns", o.spin_ns}, {"chunk", cfg.chunk}};
+            {"spin_ns", o.spin_ns}, {"chunk", cfg.chunk},
+            {"fs_cache_bytes", cfg.layout.disk_node >= 0 ? cfg.fs_cache_bytes : 0},
+            {"fs_cache_ttl_ms", cfg.fs_cache_ttl_ms}};
   }
 
   // Small files under wrk: dvs web and nginx, alternately, repetitions times per layout.
@@ -429,8 +435,8 @@ struct Bench {
     fmt::print("dvs web bench {}: {} ({} B) under wrk -t{} -c{} -d{}s, {} repetitions; nginx (2 workers, sendfile) on "
                "the same root in the same run\n",
                ctx.run_id, path, o.file_bytes, o.threads, o.connections, o.duration_s, o.repetitions);
-    fmt::print("  {:<6} {:>4} {:>12} {:>12} {:>7} {:>10} {:>10}\n", "layout", "rep", "dvs req/s", "nginx req/s", "ratio",
-               "dvs p99", "nginx p99");
+    fmt::print("  {:<6} {:>4} {:>12} {:>12} {:>7} {:>10} {:>10} {:>9}\n", "layout", "rep", "dvs req/s", "nginx req/s",
+               "ratio", "dvs p99", "nginx p99", "disk/req");
     std::fflush(stdout);
     json summary = json::array();
     const std::string what = fmt::format("get{}B/c{}", o.file_bytes, o.connections);
@@ -441,12 +447,15 @@ struct Bench {
       const std::string ldir = fmt::format("{}/layout-{}", dir, l);
       std::string err = bring_up(bin, ldir, o.transport, false, &nodes, &cfg, &server);
       if (err.empty()) nodes_started.push_back(nodes->describe());
-      std::vector<double> d_rps, n_rps, ratio;
+      std::vector<double> d_rps, n_rps, ratio, disk_per;
       const std::string d_id = fmt::format("web/dvs/{}/{}", l, what), n_id = fmt::format("web/nginx/{}/paired-{}", what, l);
       for (int rep = 1; rep <= o.repetitions; ++rep) {
         WrkResult d, n;
+        wl::WebServer::Counts c0, c1;
         if (err.empty()) {
+          c0 = server.counts();
           d = run_wrk(o, fmt::format("http://127.0.0.1:{}{}", server.port(), path));
+          c1 = server.counts();
           if (auto alive = server.check(); !alive.empty()) err = alive;
           else if (d.rps < 0) err = "wrk against dvs web failed: " + d.text;
           else if (d.non_2xx > 0) err = fmt::format("{} answers were not 2xx", d.non_2xx);
@@ -474,6 +483,13 @@ struct Bench {
                                                          o.file_bytes),
                            o.wait, n_id, rep, o.repetitions, err.empty(), err);
         dj["web"] = web_fields(l, cfg);
+        // Requests the servers took during wrk's run (wrk's own requests may include a few that
+        // were cut at its end); with the file server's cache, disk requests are only its fills.
+        const uint64_t fs_n = c1.fs_requests - c0.fs_requests, disk_n = c1.disk_requests - c0.disk_requests;
+        const double disk_per_req = d.requests > 0 ? double(disk_n) / double(d.requests) : 0;
+        dj["web"]["fs_requests"] = fs_n;
+        dj["web"]["disk_requests"] = disk_n;
+        dj["web"]["disk_requests_per_http_request"] = disk_per_req;
         if (err.empty()) {
           fill(dj, d);
           if (nerr.empty()) {
@@ -481,6 +497,7 @@ struct Bench {
             d_rps.push_back(d.rps);
             n_rps.push_back(n.rps);
             ratio.push_back(d.rps / n.rps);
+            disk_per.push_back(disk_per_req);
           }
         }
         append(nj);
@@ -490,8 +507,8 @@ struct Bench {
           fmt::print("  {:<6} {:>4} FAILED: {}\n", l, rep, !err.empty() ? err : nerr);
           if (!err.empty()) break;
         } else {
-          fmt::print("  {:<6} {:>4} {:>12.0f} {:>12.0f} {:>7.3f} {:>10} {:>10}\n", l, rep, d.rps, n.rps, d.rps / n.rps,
-                     cli::format_ns(double(d.p99_ns)), cli::format_ns(double(n.p99_ns)));
+          fmt::print("  {:<6} {:>4} {:>12.0f} {:>12.0f} {:>7.3f} {:>10} {:>10} {:>9.3f}\n", l, rep, d.rps, n.rps,
+                     d.rps / n.rps, cli::format_ns(double(d.p99_ns)), cli::format_ns(double(n.p99_ns)), disk_per_req);
         }
         std::fflush(stdout);
       }
@@ -503,6 +520,8 @@ struct Bench {
                    l, ratio.size(), median(d_rps), median(n_rps), median(ratio));
         summary.push_back({{"layout", std::string(1, l)}, {"repetitions", ratio.size()}, {"dvs_rps_median", median(d_rps)},
                            {"nginx_rps_median", median(n_rps)}, {"ratio_median", median(ratio)},
+                           {"fs_cache_bytes", cfg.layout.disk_node >= 0 ? cfg.fs_cache_bytes : 0},
+                           {"disk_requests_per_http_request_median", median(disk_per)},
                            {"criterion", "dvs >= 0.5 x nginx requests/s"}, {"met", median(ratio) >= 0.5}});
       }
     }
@@ -749,6 +768,10 @@ void add_web_command(CLI::App& app) {
   cmd->add_option("--disk-node", o->disk_node, "Override the layout: disk server on node 0 or 1, -1 none");
   cmd->add_option("--fs-servers", o->fs_servers, "File server processes (endpoints) in the pool (default 2)");
   cmd->add_option("--disk-servers", o->disk_servers, "Disk server processes (endpoints) in the pool (default 2)");
+  cmd->add_option("--fs-cache", o->fs_cache, 
+                  "File server cache (with disk servers): bytes of small files (<= 64 KiB each) kept; "
+                  "0: off, every read reaches a disk server (default 8388608)");
+  cmd->add_option("--fs-cache-ttl-ms", o->fs_cache_ttl_ms, "A cached file is used at most this long after it was fetched (default 1000)");
   cmd->add_option("--wait", o->wait, "Wait strategy of the front end's endpoints: block, spin-then-block, spin "
                                      "(default block)");
   cmd->add_option("--transport", o->transport, "Link between the nodes when the layout spans two: tcp or shm (default tcp)");
@@ -773,6 +796,8 @@ void add_web_command(CLI::App& app) {
     cfg.chunk = o->chunk;
     cfg.fs_servers = o->fs_servers;
     cfg.disk_servers = o->disk_servers;
+    cfg.fs_cache_bytes = o->fs_cache;
+    cfg.fs_cache_ttl_ms = o->fs_cache_ttl_ms;
     cfg.front_wait = wait_of(o->wait);
     cfg.request_timeout_ms = o->request_timeout_ms;
     cfg.idle_timeout_ms = o->idle_timeout_ms;
@@ -797,6 +822,10 @@ void add_web_command(CLI::App& app) {
                                                    "with --large DEF)");
   bc->add_option("--fs-servers", b->fs_servers, "File server processes in the pool (default 2)");
   bc->add_option("--disk-servers", b->disk_servers, "Disk server processes in the pool (default 2)");
+  bc->add_option("--fs-cache", b->fs_cache, 
+                  "File server cache (with disk servers): bytes of small files (<= 64 KiB each) kept; "
+                  "0: off, every read reaches a disk server (default 8388608)");
+  bc->add_option("--fs-cache-ttl-ms", b->fs_cache_ttl_ms, "A cached file is used at most this long after it was fetched (default 1000)");
   bc->add_option("--wait", b->wait, "Front end's wait strategy: block, spin-then-block, spin (default block)");
   bc->add_option("--server-wait", b->server_wait, "File and disk servers' wait strategy (default block)");
   bc->add_option("--spin-ns", b->spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
@@ -848,6 +877,8 @@ void add_web_command(CLI::App& app) {
     cfg.chunk = b->chunk;
     cfg.fs_servers = b->fs_servers;
     cfg.disk_servers = b->disk_servers;
+    cfg.fs_cache_bytes = b->fs_cache;
+    cfg.fs_cache_ttl_ms = b->fs_cache_ttl_ms;
     cfg.port = 0;
     if (auto e = wl::validate(cfg); !e.empty()) usage(e);
     Bench bench;

@@ -55,6 +55,8 @@ struct Site {
   std::unique_ptr<dvs::web::WebNodes> nodes;
   wl::WebServer server;
   std::string base;
+  size_t fs_cache_bytes = size_t{8} << 20;  // WebConfig's defaults unless a test sets them
+  int fs_cache_ttl_ms = 1000;
 
   ::testing::AssertionResult start(char layout, int request_timeout_ms = 5000, int workers = 4, int servers = 2) {
     std::filesystem::create_directories(dir / "root" / "sub");
@@ -69,6 +71,8 @@ struct Site {
     cfg.workers = workers;
     cfg.fs_servers = cfg.disk_servers = servers;
     cfg.request_timeout_ms = request_timeout_ms;
+    cfg.fs_cache_bytes = fs_cache_bytes;
+    cfg.fs_cache_ttl_ms = fs_cache_ttl_ms;
     if (auto e = nodes->up("tcp", &cfg); !e.empty()) return ::testing::AssertionFailure() << e;
     std::string err;
     if (!server.start(cfg, &err)) return ::testing::AssertionFailure() << err;
@@ -232,6 +236,84 @@ TEST(WebServer, LargeFileByteIdenticalAcrossTwoNodes) {
   }
 }
 
+// n pipelined GETs of path on one connection (the last one closes it): the whole exchange.
+std::string pipelined_gets(int port, const std::string& path, int n) {
+  std::string req;
+  for (int i = 0; i < n; ++i)
+    req += "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + (i + 1 == n ? "Connection: close\r\n" : "") + "\r\n";
+  return raw(port, req);
+}
+
+size_t count_of(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+// The file server's cache (layout C): repeated reads of a small file reach a disk server only to
+// fill it (at most once per file server of the pool within the ttl); a file changed on disk is
+// served as it is now once the ttl has passed.
+TEST(WebServer, FileServerCacheAnswersRepeatedReadsUntilTheTtl) {
+  Site s;
+  s.fs_cache_ttl_ms = 5000;
+  ASSERT_TRUE(s.start('C'));
+  const std::string a = "0123456789abcdefghijklmnopqrstuvwxyz";
+  const auto c0 = s.server.counts();
+  const std::string out = pipelined_gets(s.server.port(), "/sub/a.txt", 12);
+  EXPECT_EQ(count_of(out, "HTTP/1.1 200 OK"), 12u) << out.substr(0, 400);
+  EXPECT_EQ(count_of(out, "\r\n\r\n" + a), 12u);
+  const auto c1 = s.server.counts();
+  EXPECT_EQ(c1.fs_requests - c0.fs_requests, 12u);
+  EXPECT_GE(c1.disk_requests - c0.disk_requests, 1u);
+  EXPECT_LE(c1.disk_requests - c0.disk_requests, 2u);  // a pool of two file servers, one fill each
+
+  // Changed under the cache: still the cached bytes within the ttl, the new ones after it.
+  s.server.stop();
+  s.fs_cache_ttl_ms = 300;
+  ASSERT_TRUE(s.start('C'));
+  const auto body = (s.dir / "body").string();
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(s.code("", "/sub/a.txt", body), "200");  // both servers filled
+  std::ofstream(s.dir / "root" / "sub" / "a.txt", std::ios::trunc) << "changed";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(s.code("", "/sub/a.txt", body), "200");
+    EXPECT_EQ(slurp(body), "changed");
+  }
+}
+
+// With the cache off, every read reaches a disk server; files around the cache's size limit
+// (kCacheFileMax: cached whole / read through) are served byte-identical, whole and by ranges.
+TEST(WebServer, FileServerCacheOffAndFilesAroundItsLimit) {
+  Site off;
+  off.fs_cache_bytes = 0;
+  ASSERT_TRUE(off.start('C'));
+  const auto c0 = off.server.counts();
+  const std::string out = pipelined_gets(off.server.port(), "/sub/a.txt", 12);
+  EXPECT_EQ(count_of(out, "HTTP/1.1 200 OK"), 12u) << out.substr(0, 400);
+  EXPECT_EQ(off.server.counts().disk_requests - c0.disk_requests, 12u);
+
+  for (char l : {'C', 'D', 'F'}) {
+    SCOPED_TRACE(std::string("layout ") + l);
+    Site s;
+    ASSERT_TRUE(s.start(l));
+    for (size_t size : {wl::kCacheFileMax - 1, wl::kCacheFileMax, wl::kCacheFileMax + 1, 3 * wl::kCacheFileMax}) {
+      SCOPED_TRACE("size " + std::to_string(size));
+      const auto file = s.dir / "root" / ("f" + std::to_string(size));
+      write_file(file, size, uint32_t(size));
+      const std::string want = slurp(file);
+      const auto body = (s.dir / "body").string();
+      for (int i = 0; i < 3; ++i) {  // the fill, then from the cache (or through, when larger)
+        ASSERT_EQ(s.code("", "/" + file.filename().string(), body), "200");
+        EXPECT_TRUE(slurp(body) == want);
+      }
+      ASSERT_EQ(s.code("-r 1000-", "/" + file.filename().string(), body), "206");
+      EXPECT_TRUE(slurp(body) == want.substr(1000));
+      ASSERT_EQ(s.code("-r 60000-65600", "/" + file.filename().string(), body), "206");
+      EXPECT_TRUE(slurp(body) == want.substr(60000, std::min<size_t>(5601, size - 60000)));
+    }
+  }
+}
+
 // The file-server pool serves at once: one request stuck in its file server (and disk server, C) —
 // open() of a FIFO blocks until a writer comes — does not hold up requests for other files, which
 // go to the other server of the pool. With a pool of one, the same fast request waits for it.
@@ -294,6 +376,9 @@ TEST(WebCommand, ServeEndToEndAndBadInput) {
   EXPECT_NE(bad.out.find("--layout must be one of"), std::string::npos) << bad.out;
   Out nodir = run(cli + " web serve --root /nonexistent-dir");
   EXPECT_EQ(nodir.status, 2) << nodir.out;
+  Out ttl = run(cli + " web serve --root " + (dir / "root").string() + " --fs-cache-ttl-ms 0");
+  EXPECT_EQ(ttl.status, 2) << ttl.out;
+  EXPECT_NE(ttl.out.find("ttl must be"), std::string::npos) << ttl.out;
   // Serve for 3 s on a free port (layout E: two nodes) and fetch a file meanwhile.
   FILE* p = popen((cli + " web serve --root " + (dir / "root").string() + " --layout E --port 0 --duration 4 --dir " +
                    (dir / "run").string() + " 2>&1").c_str(), "r");
@@ -352,6 +437,11 @@ TEST(WebCommand, BenchAgainstNginxWritesResults) {
   EXPECT_EQ(rows[1]["baseline"], rows[0]["cell"]);
   EXPECT_GT(rows[1]["throughput_ratio_to_baseline"].get<double>(), 0);
   EXPECT_EQ(rows[3]["web"]["disk_servers"], 2);
+  // Layout C with the file server's cache (the default): its disk servers see only the fills.
+  EXPECT_EQ(rows[3]["web"]["fs_cache_bytes"], 8u << 20);
+  EXPECT_GT(rows[3]["web"]["fs_requests"].get<uint64_t>(), 100u) << rows[3].dump();
+  EXPECT_LT(rows[3]["web"]["disk_requests_per_http_request"].get<double>(), 0.1) << rows[3].dump();
+  EXPECT_EQ(rows[1]["web"]["fs_cache_bytes"], 0u);  // B: no disk server, no cache
   const auto meta = meta_of(dir / "out");
   EXPECT_EQ(meta["command"], "dvs web bench");
   EXPECT_EQ(meta["scenario"]["name"], "web-small");

@@ -20,6 +20,7 @@
 #include "dvs/dvs.h"
 #include "measure/clock.hpp"
 #include "web/internal.hpp"
+#include "web/file_cache.hpp"
 #include "web/mapped_files.hpp"
 
 namespace dvs::workloads::web {
@@ -53,6 +54,10 @@ struct WebServer::Shared {
   std::atomic<uint32_t> ready[kProcs];
   std::atomic<uint32_t> stop;
   char err[kProcs][200];
+  struct alignas(64) Counter {
+    std::atomic<uint64_t> n;
+  };
+  Counter served[kProcs];  // requests taken by each server process (written by it alone)
 };
 
 bool layout_of(char letter, Layout* out) {
@@ -97,6 +102,8 @@ std::string validate(const WebConfig& c) {
     if (w != DVS_WAIT_SPIN && w != DVS_WAIT_SPIN_THEN_BLOCK && w != DVS_WAIT_BLOCK)
       return "waits must be spin, spin-then-block or block";
   if (c.chunk < 4096 || c.chunk > (size_t{64} << 20)) return "chunk must be 4 KiB..64 MiB";
+  if (c.fs_cache_bytes > (size_t{1} << 30)) return "the file server cache must be 0..1 GiB";
+  if (c.fs_cache_ttl_ms < 1 || c.fs_cache_ttl_ms > 3'600'000) return "the file server cache ttl must be 1 ms..1 h";
   if (c.port < 0 || c.port > 65535) return fmt::format("port must be 0..65535, not {}", c.port);
   for (int t : {c.request_timeout_ms, c.idle_timeout_ms, c.ipc_timeout_ms, c.setup_timeout_ms})
     if (t < 1 || t > 3'600'000) return "timeouts must be 1 ms..1 h";
@@ -153,10 +160,44 @@ namespace {
 
 static_assert(sizeof(ReadRequest) + kInlinePath == sizeof(dvs_message_t{}.m_u.raw));
 
-// A file server (downstream_ep >= 0: forwards to that disk server) or a disk server.
+// A file server's read of at most len bytes of path at offset, from its disk server disk_ep
+// through its cache (off: straight through). *data points at the bytes: in buf (where the disk
+// server copies to) or in a cache entry, valid until the next call.
+ReadReply read_via_disk(const WebConfig& cfg, int disk_ep, FileCache& cache, const std::string& path,
+                        uint64_t offset, uint32_t len, std::vector<char>& buf, const void** data) {
+  *data = buf.data();
+  auto through = [&] { return read_remote(disk_ep, path, offset, len, buf.data(), cfg.ipc_timeout_ms); };
+  if (!cache.enabled()) return through();
+  auto part = [&](uint64_t size) {  // what the request gets of a file of size bytes
+    return ReadReply{0, size, offset >= size ? 0 : std::min<uint64_t>(len, size - offset)};
+  };
+  const auto now = int64_t(measure::now_ns());
+  if (const FileCache::Entry* e = cache.find(path, now)) {
+    if (e->large) return through();
+    const ReadReply r = part(e->data.size());
+    if (r.bytes > 0) *data = e->data.data() + offset;
+    return r;
+  }
+  // Not cached: fetch the file's first bytes, as many as a cached file may have; keep the file if
+  // that was all of it. A larger file is remembered as such; this fetch still answers the
+  // request if it covers it.
+  const uint32_t fill = uint32_t(std::min(cache.max_file(), buf.size()));
+  const ReadReply f = read_remote(disk_ep, path, 0, fill, buf.data(), cfg.ipc_timeout_ms);
+  if (f.status != 0) return f;
+  if (f.size <= fill && f.bytes == f.size) cache.insert(path, buf.data(), size_t(f.bytes), now);
+  else if (f.size > fill) cache.mark_large(path, now);
+  const ReadReply r = part(f.size);
+  if (r.bytes == 0) return r;
+  if (offset + r.bytes > f.bytes) return through();
+  *data = buf.data() + offset;
+  return r;
+}
+
+// A file server (downstream_ep >= 0: forwards to that disk server) or a disk server. served
+// counts the requests taken.
 int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, int downstream_ep,
                      int downstream_node, std::atomic<uint32_t>& ready, std::atomic<uint32_t>& stop,
-                     measure::ChildCtx& ctx) {
+                     std::atomic<uint64_t>& served, measure::ChildCtx& ctx) {
   int rc = dvs_open(socket.c_str());
   if (rc < 0) return ctx.fail("dvs_open(%s): %s", socket.c_str(), dvs_errname(rc));
   const uint64_t deadline = measure::now_ns() + uint64_t(cfg.setup_timeout_ms) * kMs;
@@ -172,6 +213,8 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
   }
   std::vector<char> buf(cfg.chunk);  // what the downstream server copies into
   MappedFiles files;                 // a leaf server's files: vcopy straight from the page cache
+  FileCache cache(downstream_ep >= 0 ? cfg.fs_cache_bytes : 0, kCacheFileMax,
+                  int64_t(cfg.fs_cache_ttl_ms) * int64_t(kMs));
   std::string path;
   ready.store(1);
   for (;;) {
@@ -181,6 +224,7 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
     if (rc == EDVSTIMEDOUT) continue;
     if (rc < 0) return ctx.fail("dvs_rcvrqst: %s", dvs_errname(rc));
     if (DVS_IS_NOTIFY(m.m_type)) continue;  // a link probe
+    served.fetch_add(1, std::memory_order_relaxed);
     const int src = m.m_source;
     ReadRequest q;
     std::memcpy(&q, m.m_u.raw, sizeof q);
@@ -194,7 +238,7 @@ int file_server_main(const WebConfig& cfg, const std::string& socket, int p_nr, 
       else n = dvs_vcopy(src, reinterpret_cast<const void*>(q.path_addr), DVS_SELF, path.data(), q.path_len);
       const void* data = buf.data();
       if (n < 0) r.status = n;
-      else if (downstream_ep >= 0) r = read_remote(downstream_ep, path, q.offset, q.len, buf.data(), cfg.ipc_timeout_ms);
+      else if (downstream_ep >= 0) r = read_via_disk(cfg, downstream_ep, cache, path, q.offset, q.len, buf, &data);
       else r = files.view(cfg.root, path, q.offset, q.len, &data);
       if (r.status == 0 && r.bytes > 0) {
         n = dvs_vcopy(DVS_SELF, data, src, reinterpret_cast<void*>(q.dst_addr), r.bytes);
@@ -277,7 +321,7 @@ bool WebServer::start(const WebConfig& cfg, std::string* err) {
     ok = spawn(disk_k(i), fmt::format("disk server {}", i), [&](measure::ChildCtx& ctx) {
       close(lfd);
       return file_server_main(cfg, cfg.sockets[l.disk_node], cfg.disk_p_nr + i, -1, -1, sh_->ready[disk_k(i)],
-                              sh_->stop, ctx);
+                              sh_->stop, sh_->served[disk_k(i)].n, ctx);
     });
   for (int i = 0; ok && l.fs_node >= 0 && i < cfg.fs_servers; ++i)
     ok = spawn(fs_k(i), fmt::format("file server {}", i), [&](measure::ChildCtx& ctx) {
@@ -285,7 +329,7 @@ bool WebServer::start(const WebConfig& cfg, std::string* err) {
       const int down = l.disk_node >= 0 ? cfg.disk_p_nr + i % cfg.disk_servers : -1;
       const int down_node = l.disk_node >= 0 && l.disk_node != l.fs_node ? l.disk_node : -1;
       return file_server_main(cfg, cfg.sockets[l.fs_node], cfg.fs_p_nr + i, down, down_node, sh_->ready[fs_k(i)],
-                              sh_->stop, ctx);
+                              sh_->stop, sh_->served[fs_k(i)].n, ctx);
     });
   if (ok)
     ok = spawn(kFront, "front end", [&](measure::ChildCtx& ctx) {
@@ -311,6 +355,16 @@ std::string WebServer::check() {
       return e;
     }
   return "";
+}
+
+WebServer::Counts WebServer::counts() const {
+  Counts c;
+  if (sh_ == nullptr) return c;
+  for (int i = 0; i < kMaxServers; ++i) {
+    c.fs_requests += sh_->served[fs_k(i)].n.load();
+    c.disk_requests += sh_->served[disk_k(i)].n.load();
+  }
+  return c;
 }
 
 void WebServer::stop() {

@@ -9,6 +9,8 @@
 //                fs_node: the same request; with disk servers, file server i forwards it
 //                (sendrec) to disk server i mod disk_servers into its own buffer, then pushes
 //                that by vcopy to the front end; without them it reads the file itself.
+//                With disk servers, small files are answered from the file server's cache
+//                when it has them (WebConfig::fs_cache_bytes, file_cache.hpp).
 //   front end    the HTTP server on node front_node: `workers` threads, each bound to its own
 //                user slot (dvs_tbind ANY), each serving one connection at a time (keep-alive);
 //                each request goes to the file server with the fewest requests in flight from
@@ -38,6 +40,7 @@ inline constexpr int32_t kWebReply = 0x5702;
 inline constexpr size_t kMaxPath = 1024;
 inline constexpr size_t kInlinePath = 56 - 32;  // bytes of path carried in the request message
 inline constexpr int kMaxServers = 8;           // per pool
+inline constexpr size_t kCacheFileMax = 65536;  // largest file a file server caches (MoL-FS's buffer_size)
 
 struct ReadRequest {
   uint64_t offset;
@@ -77,6 +80,11 @@ struct WebConfig {
   int server_wait = 2;             // the file and disk servers' dvs_set_wait (DVS_WAIT_BLOCK)
   uint32_t spin_ns = 20000;        // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
   size_t chunk = size_t{1} << 20;  // bytes per vcopy (<= the DC's max_copylen)
+  // Each file server with disk servers behind it caches whole files of at most kCacheFileMax
+  // bytes (file_cache.hpp), fs_cache_bytes in all (0: off, every read reaches a disk server),
+  // each used for at most fs_cache_ttl_ms after it was fetched.
+  size_t fs_cache_bytes = size_t{8} << 20;
+  int fs_cache_ttl_ms = 1000;
   int request_timeout_ms = 5000;   // a request head (and body) must arrive within this
   int idle_timeout_ms = 5000;      // keep-alive: close after this long without a request
   int ipc_timeout_ms = 10000;      // one sendrec
@@ -100,6 +108,12 @@ class WebServer {
   int port() const { return port_; }
   // "" while every process runs, else which one stopped and why.
   std::string check();
+  // Requests taken so far by the file servers and by the disk servers (all of each pool),
+  // link probes not counted.
+  struct Counts {
+    uint64_t fs_requests = 0, disk_requests = 0;
+  };
+  Counts counts() const;
   void stop();
 
  private:
