@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -364,19 +365,28 @@ class Worker {
     return true;
   }
 
-  bool send_all(int fd, const char* p, size_t n) {
+  // Send p[0..n) and then q[0..m) (m may be 0) as one stream, in as few segments as the socket
+  // takes (one sendmsg for a small answer's head and body). Blocks at most request_timeout_ms in
+  // all; false: the client is gone, does not read in time, or the server is stopping.
+  bool send_all(int fd, const char* p, size_t n, const char* q = nullptr, size_t m = 0) {
     const uint64_t deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
-    while (n > 0) {
-      const ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n + m > 0) {
+      iovec iov[2] = {{const_cast<char*>(p), n}, {const_cast<char*>(q), m}};
+      msghdr mh{};
+      mh.msg_iov = n > 0 ? iov : iov + 1;
+      mh.msg_iovlen = n > 0 && m > 0 ? 2 : 1;
+      const ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (k > 0) {
-        p += k;
-        n -= size_t(k);
+        size_t done = size_t(k);
+        const size_t from_p = std::min(done, n);
+        p += from_p, n -= from_p, done -= from_p;
+        q += done, m -= done;
         continue;
       }
       if (k < 0 && errno != EAGAIN && errno != EINTR) return false;
-      pollfd q{fd, POLLOUT, 0};
+      pollfd w{fd, POLLOUT, 0};
       if (measure::now_ns() >= deadline || stop_.load() != 0) return false;  // a client that does not read
-      poll(&q, 1, 100);
+      poll(&w, 1, 100);
     }
     return true;
   }
@@ -474,14 +484,10 @@ class Worker {
         "HTTP/1.1 {} {}\r\nServer: dvs-web\r\nContent-Type: {}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\n{}"
         "Connection: {}\r\n\r\n",
         status, reason(status), content_type(path), count, extra, r.keep_alive ? "keep-alive" : "close");
-    if (!send_all(fd, h.data(), h.size())) return false;
+    // The first chunk is in the buffer already when the first fetch started where the answer does.
+    const uint64_t sent = !head_only && !size_first && off0 == first ? std::min<uint64_t>(rr.bytes, count) : 0;
+    if (!send_all(fd, h.data(), h.size(), buf_.data(), size_t(sent))) return false;
     if (head_only) return true;
-    uint64_t sent = 0;
-    if (!size_first && off0 == first) {  // the first chunk is in the buffer already
-      const uint64_t n = std::min<uint64_t>(rr.bytes, count);
-      if (!send_all(fd, buf_.data(), n)) return false;
-      sent = n;
-    }
     return stream(fd, path, first, sent, count);
   }
 
