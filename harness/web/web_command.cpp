@@ -219,13 +219,54 @@ struct WrkResult {
   int64_t p50_ns = -1, p90_ns = -1, p99_ns = -1;
   uint64_t requests = 0, non_2xx = 0, socket_errors = 0;
   std::string text;
+  // wrk's whole latency record (1 us resolution, with wrk's own correction for coordinated
+  // omission, so its count may exceed `requests`), when the run had the export script.
+  std::unique_ptr<measure::LoopResult> latency;
 };
 
-// One bounded wrk run against url.
-WrkResult run_wrk(const BenchOptions& o, const std::string& url) {
+// A wrk script whose done() writes every latency value wrk recorded and its count ("us count"
+// lines, ascending) to $DVS_WRK_LATENCY_OUT. latency(i) is wrk's i-th recorded value (#latency
+// of them); the loop also stops if the values stop ascending (a wrk that reads past the end).
+constexpr const char* kWrkLatencyScript = R"(done = function(summary, latency, requests)
+  local f = assert(io.open(os.getenv("DVS_WRK_LATENCY_OUT"), "w"))
+  local last = -1
+  for i = 1, #latency do
+    local v, c = latency(i)
+    if v <= last then break end
+    last = v
+    f:write(string.format("%d %d\n", v, c))
+  end
+  f:close()
+end
+)";
+
+// The latency file of kWrkLatencyScript as a histogram (ns); null if missing or empty.
+std::unique_ptr<measure::LoopResult> read_wrk_latency(const std::string& file) {
+  std::ifstream f(file);
+  auto r = std::make_unique<measure::LoopResult>();
+  unsigned long long us = 0, count = 0;
+  std::string line;
+  while (std::getline(f, line))
+    if (std::sscanf(line.c_str(), "%llu %llu", &us, &count) == 2 && count > 0) r->samples.record_n(us * 1000, count);
+  if (r->samples.count() == 0) return nullptr;
+  r->iterations = r->samples.count();
+  return r;
+}
+
+// One bounded wrk run against url; with latency_dir, wrk's latency record too.
+WrkResult run_wrk(const BenchOptions& o, const std::string& url, const std::string& latency_dir = "") {
   WrkResult r;
-  const std::string cmd = fmt::format("timeout {} wrk -t{} -c{} -d{}s --latency '{}' 2>&1", int(o.duration_s) + 20,
-                                      o.threads, o.connections, o.duration_s, url);
+  std::string script, out;
+  if (!latency_dir.empty()) {
+    script = latency_dir + "/wrk-latency.lua";
+    out = latency_dir + "/wrk-latency.txt";
+    std::ofstream(script, std::ios::trunc) << kWrkLatencyScript;
+    std::filesystem::remove(out);
+  }
+  const std::string cmd =
+      fmt::format("{}timeout {} wrk -t{} -c{} -d{}s --latency {}'{}' 2>&1", out.empty() ? "" : "DVS_WRK_LATENCY_OUT='" + out + "' ",
+                  int(o.duration_s) + 20, o.threads, o.connections, o.duration_s,
+                  script.empty() ? "" : "-s '" + script + "' ", url);
   std::fflush(nullptr);
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -247,6 +288,7 @@ WrkResult run_wrk(const BenchOptions& o, const std::string& url) {
       r.socket_errors = a + b + c + d;
   }
   pclose(p);
+  if (!out.empty()) r.latency = read_wrk_latency(out);
   return r;
 }
 
@@ -425,6 +467,19 @@ struct Bench {
             {"fs_cache_ttl_ms", cfg.fs_cache_ttl_ms}};
   }
 
+  // The histograms.jsonl line of a wrk run with its latency record; null without one.
+  json histogram_of(const std::string& id, const WrkResult& w, int rep) const {
+    if (!w.latency) return nullptr;
+    cli::Cell cell;
+    cell.id = id;
+    cli::CellResult cr;
+    cr.cell = &cell;
+    cr.loop = std::make_unique<measure::LoopResult>(*w.latency);
+    json h = cli::histogram_json(ctx, cr);
+    h["rep"] = rep;
+    return h;
+  }
+
   // Small files under wrk: dvs web and nginx, alternately, repetitions times per layout.
   int small(const std::string& layouts) {
     Nginx ng;
@@ -454,13 +509,13 @@ struct Bench {
         wl::WebServer::Counts c0, c1;
         if (err.empty()) {
           c0 = server.counts();
-          d = run_wrk(o, fmt::format("http://127.0.0.1:{}{}", server.port(), path));
+          d = run_wrk(o, fmt::format("http://127.0.0.1:{}{}", server.port(), path), dir);
           c1 = server.counts();
           if (auto alive = server.check(); !alive.empty()) err = alive;
           else if (d.rps < 0) err = "wrk against dvs web failed: " + d.text;
           else if (d.non_2xx > 0) err = fmt::format("{} answers were not 2xx", d.non_2xx);
         }
-        n = run_wrk(o, fmt::format("http://127.0.0.1:{}{}", ng.port(), path));
+        n = run_wrk(o, fmt::format("http://127.0.0.1:{}{}", ng.port(), path), dir);
         const std::string nerr = n.rps < 0 ? "wrk against nginx failed: " + n.text : "";
         auto fill = [&](json& j, const WrkResult& w) {
           j["transport"] = cfg.layout.fs_node == 1 || cfg.layout.disk_node == 1 ? o.transport : "local";
@@ -472,6 +527,16 @@ struct Bench {
           j["latency"] = {{"what", "http_request"},
                           {"description", "wrk's request latency (send to the whole answer), its own percentiles"},
                           {"unit", "ns"}, {"n", w.requests}, {"p50", w.p50_ns}, {"p90", w.p90_ns}, {"p99", w.p99_ns}};
+          if (w.latency) {  // wrk's whole record: the histograms.jsonl line, and the tail wrk does not print
+            const auto& h = w.latency->samples;
+            j["latency"]["recorded"] = h.count();
+            j["latency"]["p99_9"] = h.percentile(99.9);
+            j["latency"]["p99_99"] = h.percentile(99.99);
+            j["latency"]["max"] = h.max();
+            j["latency"]["histogram"] =
+                "histograms.jsonl: wrk's recorded latencies (1 us resolution, with wrk's correction for "
+                "coordinated omission: 'recorded' may exceed n)";
+          }
           j["wrk"] = {{"threads", o.threads}, {"connections", o.connections}, {"requests", w.requests},
                       {"non_2xx", w.non_2xx}, {"socket_errors", w.socket_errors}};
         };
@@ -500,8 +565,9 @@ struct Bench {
             disk_per.push_back(disk_per_req);
           }
         }
-        append(nj);
-        append(dj);
+        const json nh = histogram_of(n_id, n, rep), dh = histogram_of(d_id, d, rep);
+        append(nj, nerr.empty() && !nh.is_null() ? &nh : nullptr);
+        append(dj, err.empty() && !dh.is_null() ? &dh : nullptr);
         if (!err.empty() || !nerr.empty()) {
           any_failed = true;
           fmt::print("  {:<6} {:>4} FAILED: {}\n", l, rep, !err.empty() ? err : nerr);

@@ -442,6 +442,21 @@ TEST(WebCommand, BenchAgainstNginxWritesResults) {
   EXPECT_GT(rows[3]["web"]["fs_requests"].get<uint64_t>(), 100u) << rows[3].dump();
   EXPECT_LT(rows[3]["web"]["disk_requests_per_http_request"].get<double>(), 0.1) << rows[3].dump();
   EXPECT_EQ(rows[1]["web"]["fs_cache_bytes"], 0u);  // B: no disk server, no cache
+  // wrk's whole latency record: one histograms.jsonl line per row, its tail in the row.
+  std::vector<nlohmann::json> hists;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
+    std::ifstream f(e.path() / "histograms.jsonl");
+    for (std::string line; std::getline(f, line);) hists.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(hists.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(hists[i]["cell"], rows[i]["cell"]);
+    uint64_t n = 0;
+    for (const auto& bucket : hists[i]["buckets"]) n += bucket[1].get<uint64_t>();
+    EXPECT_EQ(n, rows[i]["latency"]["recorded"].get<uint64_t>());
+    EXPECT_GE(n, rows[i]["latency"]["n"].get<uint64_t>() / 2) << rows[i]["latency"].dump();
+    EXPECT_GE(rows[i]["latency"]["p99_9"].get<double>(), 0.99 * rows[i]["latency"]["p99"].get<double>());
+  }
   const auto meta = meta_of(dir / "out");
   EXPECT_EQ(meta["command"], "dvs web bench");
   EXPECT_EQ(meta["scenario"]["name"], "web-small");
