@@ -71,7 +71,7 @@ namespace {
 
 struct Options {
   std::string root, layout = "B", transport = "tcp", host = "127.0.0.1", dvsd_path, dir, wait = "block";
-  int fs_node = -2, disk_node = -2, port = 8080, workers = 16, fs_servers = 2, disk_servers = 2;
+  int fs_node = -2, disk_node = -2, port = 8080, workers = 8, fs_servers = 2, disk_servers = 2;
   size_t chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
   int request_timeout_ms = 5000, idle_timeout_ms = 5000, fs_cache_ttl_ms = 1000;
   double duration_s = 0;
@@ -166,7 +166,8 @@ struct BenchOptions {
   std::string scenario, name = "web", description, root, path, layouts, transport = "tcp", dvsd_path, dir, out_dir,
       wait = "block", server_wait = "block", argv_line;
   uint32_t spin_ns = 20000;
-  int connections = 16, threads = 2, repetitions = 3, fs_servers = 2, disk_servers = 2, fs_cache_ttl_ms = 1000;
+  int connections = 16, threads = 2, repetitions = 3, fs_servers = 2, disk_servers = 2, fs_cache_ttl_ms = 1000,
+      workers = 8;
   size_t file_bytes = 1024, chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
   uint64_t large_bytes = 100u << 20;
   double duration_s = 5;
@@ -389,7 +390,7 @@ std::string apply_scenario(CLI::App* cmd, BenchOptions& o) {
 json options_json(const BenchOptions& o, const std::string& layouts) {
   return {{"scenario", o.scenario}, {"layouts", layouts}, {"transport", o.transport},
           {"large", o.large}, {"file_bytes", o.large ? o.large_bytes : o.file_bytes},
-          {"path", o.path}, {"root", o.root}, {"connections", o.connections}, {"threads", o.threads},
+          {"path", o.path}, {"root", o.root}, {"connections", o.connections}, {"threads", o.threads}, {"workers", o.workers},
           {"duration_s", o.duration_s}, {"repetitions", o.repetitions}, {"fs_servers", o.fs_servers},
           {"disk_servers", o.disk_servers}, {"fs_cache_bytes", o.fs_cache}, {"fs_cache_ttl_ms", o.fs_cache_ttl_ms},
           {"wait", o.wait}, {"server_wait", o.server_wait}, {"spin_ns", o.spin_ns}, {"chunk", o.chunk},
@@ -445,7 +446,7 @@ struct Bench {
     wl::layout_of(layout, &cfg.layout);
     cfg.root = root;
     cfg.port = 0;
-    cfg.workers = o.connections;
+    cfg.workers = o.workers;
     cfg.chunk = o.chunk;
     cfg.fs_servers = o.fs_servers;
     cfg.disk_servers = o.disk_servers;
@@ -844,7 +845,8 @@ void add_web_command(CLI::App& app) {
   cmd->add_flag("--netns", o->netns, "Two-node layouts: each node's dvsd in its own network namespace (tcp; root)");
   cmd->add_option("--host", o->host, "IPv4 address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", o->port, "TCP port, 0: any free one (default 8080)");
-  cmd->add_option("--workers", o->workers, "Connections served at once, one thread and endpoint each (default 16)");
+  cmd->add_option("--workers", o->workers, "Worker threads, an endpoint each: requests served at once; connections "
+                                           "waiting for their client hold none (default 8)");
   cmd->add_option("--chunk", o->chunk, "Bytes per vcopy (default 1048576)");
   cmd->add_option("--request-timeout-ms", o->request_timeout_ms, "A request must arrive within this (default 5000)");
   cmd->add_option("--idle-timeout-ms", o->idle_timeout_ms, "Keep-alive connections idle this long close (default 5000)");
@@ -896,7 +898,8 @@ void add_web_command(CLI::App& app) {
   bc->add_option("--server-wait", b->server_wait, "File and disk servers' wait strategy (default block)");
   bc->add_option("--spin-ns", b->spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
   bc->add_option("--transport", b->transport, "Link between the nodes for D..F: tcp or shm (default tcp)");
-  bc->add_option("--connections", b->connections, "wrk -c, also the front end's workers (default 16)");
+  bc->add_option("--connections", b->connections, "wrk -c (default 16)");
+  bc->add_option("--workers", b->workers, "Front end worker threads (endpoints): requests served at once (default 8)");
   bc->add_option("--threads", b->threads, "wrk -t (default 2)");
   bc->add_option("--duration", b->duration_s, "wrk -d seconds, each server and repetition (default 5)");
   bc->add_option("--repetitions", b->repetitions, "Runs of each layout (and of its nginx / raw TCP pair) (default 3)");
@@ -939,7 +942,7 @@ void add_web_command(CLI::App& app) {
     wl::layout_of('C', &cfg.layout);
     cfg.sockets[0] = cfg.sockets[1] = "-";
     cfg.root = "/";  // checked here, generated later
-    cfg.workers = b->connections;
+    cfg.workers = b->workers;
     cfg.chunk = b->chunk;
     cfg.fs_servers = b->fs_servers;
     cfg.disk_servers = b->disk_servers;

@@ -1,8 +1,11 @@
-// The HTTP/1.1 front end (see web.hpp): a bounded pool of workers, each with its own endpoint,
-// each serving one connection at a time with keep-alive; every wait on a client is bounded.
+// The HTTP/1.1 front end (see web.hpp): a pool of workers, each with its own endpoint, sharing one
+// epoll set of connections: a worker takes a connection that has a request, serves what it can
+// without waiting for the client, and parks it again (keep-alive). Every wait on a client is
+// bounded; a connection waiting for its client holds no worker.
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <cstdarg>
@@ -15,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -285,28 +289,148 @@ class Prefetcher {
   ReadReply reply_{0, 0, 0};
 };
 
+// The whole answer of an error status (a short text body).
+std::string error_answer(int status, bool keep, const std::string& extra = "") {
+  const std::string body = fmt::format("{} {}\n", status, reason(status));
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: dvs-web\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{}{}"
+      "Connection: {}\r\n\r\n{}",
+      status, reason(status), body.size(), status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
+      keep ? "keep-alive" : "close", body);
+}
+
+// A client connection. Between requests it is parked in the front end's epoll set and no thread
+// holds it; while a request of it is served, exactly one worker holds it.
+struct Conn {
+  int fd = -1;
+  std::string in;                // received, not yet consumed: a partial head, pipelined requests
+  uint64_t head_started_ns = 0;  // when the first byte of the head in `in` arrived
+  uint64_t deadline_ns = 0;      // parked: close when idle (in empty) or answer 408 (a head begun)
+  bool registered = false;       // in the epoll set (armed or not)
+  ~Conn() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The parked connections and the listening socket, in one epoll set shared by every worker. A
+// connection is armed once (EPOLLONESHOT) under a fresh id each time it is parked; the worker
+// whose epoll_wait reports the id takes it (under the lock, so no connection is ever held by
+// two), or the sweep closes it once its deadline has passed. Event 0 is the listening socket.
+class Parking {
+ public:
+  explicit Parking(int listen_fd) : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    if (epfd_ >= 0 && epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+      close(epfd_);
+      epfd_ = -1;
+    }
+  }
+  ~Parking() {
+    parked_.clear();  // closes them
+    if (epfd_ >= 0) close(epfd_);
+  }
+  Parking(const Parking&) = delete;
+  Parking& operator=(const Parking&) = delete;
+  int epfd() const { return epfd_; }
+
+  // Wait (in the set) for c's next request. false: the set refused it (c is closed).
+  bool park(std::unique_ptr<Conn> c) {
+    std::lock_guard lk(mu_);
+    const uint64_t id = ++next_id_;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.u64 = id;
+    if (epoll_ctl(epfd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) != 0) return false;
+    c->registered = true;
+    parked_.emplace(id, std::move(c));
+    return true;
+  }
+  // The connection parked under id, now held by the caller; null if the sweep closed it.
+  std::unique_ptr<Conn> take(uint64_t id) {
+    std::lock_guard lk(mu_);
+    const auto it = parked_.find(id);
+    if (it == parked_.end()) return nullptr;
+    auto c = std::move(it->second);
+    parked_.erase(it);
+    return c;
+  }
+  // Close the parked connections whose deadline has passed (at most every 20 ms, by whichever
+  // worker calls first): a head begun gets its 408, an idle keep-alive connection is closed.
+  void sweep() {
+    const uint64_t now = measure::now_ns();
+    uint64_t last = last_sweep_.load(std::memory_order_relaxed);
+    if (now < last + 20 * kMs || !last_sweep_.compare_exchange_strong(last, now)) return;
+    std::vector<std::unique_ptr<Conn>> expired;
+    {
+      std::lock_guard lk(mu_);
+      for (auto it = parked_.begin(); it != parked_.end();) {
+        if (it->second->deadline_ns > now) {
+          ++it;
+          continue;
+        }
+        expired.push_back(std::move(it->second));
+        it = parked_.erase(it);
+      }
+    }
+    static const std::string timeout = error_answer(408, false);
+    for (auto& c : expired)  // best effort: a client that does not read loses its 408, not our time
+      if (!c->in.empty()) (void)!send(c->fd, timeout.data(), timeout.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
+ private:
+  int epfd_;
+  std::mutex mu_;
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> parked_;
+  std::atomic<uint64_t> last_sweep_{0};
+};
+
 class Worker {
  public:
   Worker(const WebConfig& cfg, int index, Pool& pool, std::atomic<uint32_t>& stop)
       : cfg_(cfg), index_(index), pool_(pool), stop_(stop), buf_(cfg.chunk) {}
 
-  void serve(int fd) {
-    std::string in;
-    for (bool first = true;; first = false) {
+  // Serve the requests of c that can be served without waiting for the client: every complete
+  // head in c.in, each answered in full, reading the socket only while it may hold more
+  // (readable: epoll reported it; a short read drained it), never waiting for the client.
+  // true: the connection waits for its next request (park it; c.deadline_ns says until when);
+  // false: close it (the client closed, an error answer, Connection: close, or a failure).
+  bool serve(Conn& c, bool readable) {
+    for (;;) {
+      const size_t end = c.in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (c.in.size() > cfg_.max_header) return error(c.fd, 413, false);
+        ssize_t n = -1;
+        char b[4096];
+        if (readable) n = recv(c.fd, b, sizeof b, MSG_DONTWAIT);
+        if (n > 0) {
+          if (c.in.empty()) c.head_started_ns = measure::now_ns();
+          c.in.append(b, size_t(n));
+          while (c.in.rfind("\r\n", 0) == 0) c.in.erase(0, 2);  // empty lines before a request (RFC 9112 §2.2)
+          readable = size_t(n) == sizeof b;
+          continue;
+        }
+        if (readable && n < 0 && errno == EINTR) continue;
+        if (readable && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))) return false;
+        // Wait for the client in the epoll set (it reports bytes that came meanwhile at once).
+        c.deadline_ns = c.in.empty() ? measure::now_ns() + uint64_t(cfg_.idle_timeout_ms) * kMs
+                                     : c.head_started_ns + uint64_t(cfg_.request_timeout_ms) * kMs;
+        return true;
+      }
+      if (end + 4 > cfg_.max_header) return error(c.fd, 413, false);
+      const std::string head = c.in.substr(0, end);
+      c.in.erase(0, end + 4);
       Request r;
-      std::string head;
-      int status = read_head(fd, in, first, &head);
-      if (status < 0) return;  // closed or idle
-      if (status == 0) status = parse_head(head, &r);
+      int status = parse_head(head, &r);
       if (status == 0 && r.chunked) status = 400;  // no request bodies of unknown length
       if (status == 0 && r.content_length > cfg_.max_body) status = 413;
-      if (status == 0 && r.content_length > 0 && !skip_body(fd, in, r.content_length)) return;
-      if (status != 0) {
-        error(fd, status, false);
-        return;
-      }
-      if (!respond(fd, r)) return;
-      if (!r.keep_alive) return;
+      if (status == 0 && r.content_length > 0 && !skip_body(c.fd, c.in, r.content_length)) return false;
+      if (status != 0) return error(c.fd, status, false);
+      if (!respond(c.fd, r) || !r.keep_alive) return false;
+      c.head_started_ns = measure::now_ns();  // a pipelined request already begun counts from now
+      readable = false;  // the next request is usually not there yet: let epoll say when it is
     }
   }
 
@@ -319,32 +443,6 @@ class Worker {
       pollfd p{fd, POLLIN, 0};
       const int n = poll(&p, 1, int(std::min<uint64_t>((deadline_ns - now) / kMs + 1, 100)));
       if (n > 0) return 1;
-    }
-  }
-
-  // The next request head into *head. 0 read; 408 / 413 / 400 to answer; -1 closed, idle or stopping.
-  int read_head(int fd, std::string& in, bool first, std::string* head) {
-    (void)first;
-    const uint64_t idle_deadline = measure::now_ns() + uint64_t(cfg_.idle_timeout_ms) * kMs;
-    uint64_t deadline = in.empty() ? idle_deadline : measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
-    for (;;) {
-      const size_t end = in.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        if (end + 4 > cfg_.max_header) return 413;
-        *head = in.substr(0, end);
-        in.erase(0, end + 4);
-        return 0;
-      }
-      if (in.size() > cfg_.max_header) return 413;
-      if (wait_in(fd, deadline) == 0) return in.empty() || stop_.load() != 0 ? -1 : 408;
-      char b[4096];
-      const ssize_t n = recv(fd, b, sizeof b, 0);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) return -1;
-      if (in.empty()) deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
-      in.append(b, size_t(n));
-      // Skip empty lines before a request (RFC 9112 §2.2).
-      while (in.rfind("\r\n", 0) == 0) in.erase(0, 2);
     }
   }
 
@@ -392,12 +490,7 @@ class Worker {
   }
 
   bool error(int fd, int status, bool keep, const std::string& extra = "") {
-    const std::string body = fmt::format("{} {}\n", status, reason(status));
-    const std::string h = fmt::format(
-        "HTTP/1.1 {} {}\r\nServer: dvs-web\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{}{}"
-        "Connection: {}\r\n\r\n{}",
-        status, reason(status), body.size(), status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
-        keep ? "keep-alive" : "close", body);
+    const std::string h = error_answer(status, keep, extra);
     return send_all(fd, h.data(), h.size()) && keep;
   }
 
@@ -519,6 +612,8 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
     pool.base = cfg.fs_p_nr;
     pool.n = cfg.fs_servers;
   }
+  Parking parking(listen_fd);
+  if (parking.epfd() < 0) return fail(fmt::format("epoll: {}", strerror(errno)));
   std::atomic<int> bound{0}, bind_err{0};
   std::string probe_err;
   std::vector<std::thread> threads;
@@ -547,15 +642,33 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
       }
       bound.fetch_add(1);
       Worker wk(cfg, w, pool, stop);
+      // Take whatever is ready: a new connection or a parked one with a request; serve it until
+      // it has to wait for the client again, then park it. Under load a worker finds another
+      // connection ready when it finishes one and does not sleep.
       while (stop.load() == 0) {
-        pollfd p{listen_fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0) continue;
-        const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) continue;  // another worker took it
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        wk.serve(fd);
-        close(fd);
+        epoll_event ev{};
+        const int n = epoll_wait(parking.epfd(), &ev, 1, 100);
+        parking.sweep();
+        if (n <= 0) continue;
+        std::unique_ptr<Conn> c;
+        const bool accepted = ev.data.u64 == 0;
+        if (accepted) {
+          const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+              const timespec ts{0, 10'000'000};  // out of descriptors: let connections close first
+              nanosleep(&ts, nullptr);
+            }
+            continue;  // or another worker took it
+          }
+          int one = 1;
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          c = std::make_unique<Conn>();
+          c->fd = fd;
+        } else if (!(c = parking.take(ev.data.u64))) {
+          continue;  // closed by the sweep meanwhile
+        }
+        if (wk.serve(*c, !accepted)) parking.park(std::move(c));
       }
     });
   while (bound.load() < cfg.workers) {

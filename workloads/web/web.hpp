@@ -12,9 +12,11 @@
 //                With disk servers, small files are answered from the file server's cache
 //                when it has them (WebConfig::fs_cache_bytes, file_cache.hpp).
 //   front end    the HTTP server on node front_node: `workers` threads, each bound to its own
-//                user slot (dvs_tbind ANY), each serving one connection at a time (keep-alive);
-//                each request goes to the file server with the fewest requests in flight from
-//                this front end; without a file server it reads the files itself (A).
+//                user slot (dvs_tbind ANY), sharing one epoll set of connections: a worker takes
+//                a connection with a request ready, answers what it can without waiting for the
+//                client, and parks it again (keep-alive), so a connection waiting for its client
+//                holds no worker; each request goes to the file server with the fewest requests
+//                in flight from this front end; without a file server it reads the files itself (A).
 //
 // Protocol (one 64-byte message each way, m_u.raw):
 //   request  m_type kWebRead; ReadRequest {offset, path_addr, dst_addr, len, path_len}, then
@@ -73,7 +75,7 @@ struct WebConfig {
   Layout layout;
   std::string host = "127.0.0.1";
   int port = 0;                    // 0: any free port (WebServer::port() tells)
-  int workers = 16;                // connections served at once
+  int workers = 8;                 // requests served at once (threads); connections are not bounded by it
   int fs_servers = 2;              // file server processes (when the layout has file servers)
   int disk_servers = 2;            // disk server processes (when the layout has disk servers)
   int front_wait = 2;              // the front end's dvs_set_wait (DVS_WAIT_BLOCK)
