@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
 #include <unordered_map>
 #include <memory>
 #include <mutex>
@@ -299,6 +300,15 @@ std::string error_answer(int status, bool keep, const std::string& extra = "") {
       keep ? "keep-alive" : "close", body);
 }
 
+// The rest of an answer still to be streamed after its head and first chunk.
+struct PendingStream {
+  std::string path;
+  uint64_t first = 0, sent = 0, count = 0;  // the answer is [first, first + count) of the file
+  bool keep_alive = false;
+};
+
+enum class Next { kPark, kClose, kStream };
+
 // A client connection. Between requests it is parked in the front end's epoll set and no thread
 // holds it; while a request of it is served, exactly one worker holds it.
 struct Conn {
@@ -307,6 +317,7 @@ struct Conn {
   uint64_t head_started_ns = 0;  // when the first byte of the head in `in` arrived
   uint64_t deadline_ns = 0;      // parked: close when idle (in empty) or answer 408 (a head begun)
   bool registered = false;       // in the epoll set (armed or not)
+  std::optional<PendingStream> stream;  // set while an answer is being streamed
   ~Conn() {
     if (fd >= 0) close(fd);
   }
@@ -392,16 +403,29 @@ class Worker {
   Worker(const WebConfig& cfg, int index, Pool& pool, std::atomic<uint32_t>& stop)
       : cfg_(cfg), index_(index), pool_(pool), stop_(stop), buf_(cfg.chunk) {}
 
+  // Stream c's pending answer (c.stream), then go on with its next requests until it has to wait
+  // for the client (kPark) or closes (kClose).
+  Next finish(Conn& c) {
+    for (;;) {
+      const PendingStream st = std::move(*c.stream);
+      c.stream.reset();
+      if (!stream(c.fd, st.path, st.first, st.sent, st.count) || !st.keep_alive) return Next::kClose;
+      const Next n = serve(c, false);
+      if (n != Next::kStream) return n;
+    }
+  }
+
   // Serve the requests of c that can be served without waiting for the client: every complete
   // head in c.in, each answered in full, reading the socket only while it may hold more
   // (readable: epoll reported it; a short read drained it), never waiting for the client.
-  // true: the connection waits for its next request (park it; c.deadline_ns says until when);
-  // false: close it (the client closed, an error answer, Connection: close, or a failure).
-  bool serve(Conn& c, bool readable) {
+  // kPark: the connection waits for its next request (c.deadline_ns says until when); kClose:
+  // close it (the client closed, an error answer, Connection: close, or a failure); kStream: an
+  // answer's head and first chunk are sent, the rest (c.stream) is still to be streamed.
+  Next serve(Conn& c, bool readable) {
     for (;;) {
       const size_t end = c.in.find("\r\n\r\n");
       if (end == std::string::npos) {
-        if (c.in.size() > cfg_.max_header) return error(c.fd, 413, false);
+        if (c.in.size() > cfg_.max_header) return error(c.fd, 413, false), Next::kClose;
         ssize_t n = -1;
         char b[4096];
         if (readable) n = recv(c.fd, b, sizeof b, MSG_DONTWAIT);
@@ -413,22 +437,28 @@ class Worker {
           continue;
         }
         if (readable && n < 0 && errno == EINTR) continue;
-        if (readable && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))) return false;
+        if (readable && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))) return Next::kClose;
         // Wait for the client in the epoll set (it reports bytes that came meanwhile at once).
         c.deadline_ns = c.in.empty() ? measure::now_ns() + uint64_t(cfg_.idle_timeout_ms) * kMs
                                      : c.head_started_ns + uint64_t(cfg_.request_timeout_ms) * kMs;
-        return true;
+        return Next::kPark;
       }
-      if (end + 4 > cfg_.max_header) return error(c.fd, 413, false);
+      if (end + 4 > cfg_.max_header) return error(c.fd, 413, false), Next::kClose;
       const std::string head = c.in.substr(0, end);
       c.in.erase(0, end + 4);
       Request r;
       int status = parse_head(head, &r);
       if (status == 0 && r.chunked) status = 400;  // no request bodies of unknown length
       if (status == 0 && r.content_length > cfg_.max_body) status = 413;
-      if (status == 0 && r.content_length > 0 && !skip_body(c.fd, c.in, r.content_length)) return false;
-      if (status != 0) return error(c.fd, status, false);
-      if (!respond(c.fd, r) || !r.keep_alive) return false;
+      if (status == 0 && r.content_length > 0 && !skip_body(c.fd, c.in, r.content_length)) return Next::kClose;
+      if (status != 0) return error(c.fd, status, false), Next::kClose;
+      PendingStream rest;
+      if (!respond(c.fd, r, &rest)) return Next::kClose;
+      if (rest.sent < rest.count) {
+        c.stream = std::move(rest);
+        return Next::kStream;
+      }
+      if (!r.keep_alive) return Next::kClose;
       c.head_started_ns = measure::now_ns();  // a pipelined request already begun counts from now
       readable = false;  // the next request is usually not there yet: let epoll say when it is
     }
@@ -543,7 +573,9 @@ class Worker {
   }
 
   // Answer one parsed request; false: close the connection.
-  bool respond(int fd, const Request& r) {
+  // rest: where an answer longer than its first chunk is left for the caller to stream (then
+  // rest->sent < rest->count); null: stream it here.
+  bool respond(int fd, const Request& r, PendingStream* rest = nullptr) {
     const bool head_only = r.method == "HEAD";
     if (r.method != "GET" && !head_only) return error(fd, 405, r.keep_alive);
     const std::string path = decode_path(r.target);
@@ -581,6 +613,10 @@ class Worker {
     const uint64_t sent = !head_only && !size_first && off0 == first ? std::min<uint64_t>(rr.bytes, count) : 0;
     if (!send_all(fd, h.data(), h.size(), buf_.data(), size_t(sent))) return false;
     if (head_only) return true;
+    if (rest != nullptr && sent < count) {
+      *rest = PendingStream{path, first, sent, count, r.keep_alive};
+      return true;
+    }
     return stream(fd, path, first, sent, count);
   }
 
@@ -591,6 +627,80 @@ class Worker {
   std::vector<char> buf_;
   std::unique_ptr<Prefetcher> pre_;  // created at the first answer larger than a chunk
   std::vector<char> pbuf_;
+};
+
+// Threads that stream the rest of large answers, so that a long download holds a thread of its
+// own, not one of the workers (which go on taking other connections' requests). At most
+// kMaxStreamers, each with its own endpoints and buffers, made at first need and kept; when all
+// are busy, or one cannot be made, the worker streams the answer itself.
+class Streamers {
+ public:
+  static constexpr int kMaxStreamers = 32;
+
+  Streamers(const WebConfig& cfg, Pool& pool, Parking& parking, std::atomic<uint32_t>& stop)
+      : cfg_(cfg), pool_(pool), parking_(parking), stop_(stop) {}
+  ~Streamers() {
+    {
+      std::lock_guard lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Streamers(const Streamers&) = delete;
+  Streamers& operator=(const Streamers&) = delete;
+
+  // Give c (c->stream set) to a streamer: true, c is taken; false: none free, c stays.
+  bool hand_off(std::unique_ptr<Conn>& c) {
+    std::unique_lock lk(mu_);
+    if (idle_ <= int(jobs_.size())) {
+      if (failed_ || int(threads_.size()) >= kMaxStreamers) return false;
+      const int index = cfg_.workers + int(threads_.size());
+      starting_ = true;
+      threads_.emplace_back([this, index] { main(index); });
+      cv_.wait(lk, [this] { return !starting_; });
+      if (failed_) return false;
+    }
+    jobs_.push_back(std::move(c));
+    cv_.notify_one();
+    return true;
+  }
+
+ private:
+  void main(int index) {
+    const bool ipc = pool_.base >= 0;
+    const int ep = ipc ? dvs_tbind(cfg_.dc, DVS_ANY) : 0;
+    if (ipc && ep >= 0) dvs_set_wait(dvs_wait_mode_t(cfg_.front_wait), cfg_.spin_ns);
+    std::unique_lock lk(mu_);
+    starting_ = false;
+    failed_ = ep < 0;
+    cv_.notify_all();
+    if (ep < 0) return;
+    Worker wk(cfg_, index, pool_, stop_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lk, [this] { return quit_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) return;  // quitting
+      std::unique_ptr<Conn> c = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      if (wk.finish(*c) == Next::kPark) parking_.park(std::move(c));
+      c.reset();
+      lk.lock();
+    }
+  }
+
+  const WebConfig& cfg_;
+  Pool& pool_;
+  Parking& parking_;
+  std::atomic<uint32_t>& stop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Conn>> jobs_;
+  std::vector<std::thread> threads_;
+  int idle_ = 0;
+  bool starting_ = false, failed_ = false, quit_ = false;
 };
 
 }  // namespace
@@ -614,6 +724,7 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
   }
   Parking parking(listen_fd);
   if (parking.epfd() < 0) return fail(fmt::format("epoll: {}", strerror(errno)));
+  Streamers streamers(cfg, pool, parking, stop);
   std::atomic<int> bound{0}, bind_err{0};
   std::string probe_err;
   std::vector<std::thread> threads;
@@ -668,7 +779,9 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
         } else if (!(c = parking.take(ev.data.u64))) {
           continue;  // closed by the sweep meanwhile
         }
-        if (wk.serve(*c, !accepted)) parking.park(std::move(c));
+        Next next = wk.serve(*c, !accepted);
+        if (next == Next::kStream && !streamers.hand_off(c)) next = wk.finish(*c);  // no streamer free
+        if (next == Next::kPark) parking.park(std::move(c));
       }
     });
   while (bound.load() < cfg.workers) {

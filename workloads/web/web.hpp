@@ -15,7 +15,8 @@
 //                user slot (dvs_tbind ANY), sharing one epoll set of connections: a worker takes
 //                a connection with a request ready, answers what it can without waiting for the
 //                client, and parks it again (keep-alive), so a connection waiting for its client
-//                holds no worker; each request goes to the file server with the fewest requests
+//                holds no worker, and the rest of an answer longer than a chunk goes to a
+//                streamer thread (at most 32); each request goes to the file server with the fewest requests
 //                in flight from this front end; without a file server it reads the files itself (A).
 //
 // Protocol (one 64-byte message each way, m_u.raw):
