@@ -573,9 +573,9 @@ class Worker {
   }
 
   // Answer one parsed request; false: close the connection.
-  // rest: where an answer longer than its first chunk is left for the caller to stream (then
-  // rest->sent < rest->count); null: stream it here.
-  bool respond(int fd, const Request& r, PendingStream* rest = nullptr) {
+  // *rest: what is left of an answer longer than its first chunk, for the caller to stream (then
+  // rest->sent < rest->count).
+  bool respond(int fd, const Request& r, PendingStream* rest) {
     const bool head_only = r.method == "HEAD";
     if (r.method != "GET" && !head_only) return error(fd, 405, r.keep_alive);
     const std::string path = decode_path(r.target);
@@ -613,11 +613,8 @@ class Worker {
     const uint64_t sent = !head_only && !size_first && off0 == first ? std::min<uint64_t>(rr.bytes, count) : 0;
     if (!send_all(fd, h.data(), h.size(), buf_.data(), size_t(sent))) return false;
     if (head_only) return true;
-    if (rest != nullptr && sent < count) {
-      *rest = PendingStream{path, first, sent, count, r.keep_alive};
-      return true;
-    }
-    return stream(fd, path, first, sent, count);
+    if (sent < count) *rest = PendingStream{path, first, sent, count, r.keep_alive};
+    return true;
   }
 
   const WebConfig& cfg_;
