@@ -1,8 +1,6 @@
 // `dvs lab`: see lab.hpp.
 #include "lab/lab.hpp"
 
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cluster/exec.hpp"
+#include "lab/accel.hpp"
 #include "lab/guest_scripts.hpp"
 #include "lab/image.hpp"
 #include "lab/vm.hpp"
@@ -51,28 +50,6 @@ std::string tail_lines(const std::string& path, size_t n) {
   std::string out;
   for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) out += "  | " + lines[i] + "\n";
   return out;
-}
-
-// KVM guests hang in the firmware on some hosts (docs/LAB.md): the outcome of the last attempt
-// is remembered per host kernel and qemu binary, so `auto` pays the KVM time-out only once.
-std::string kvm_key(const std::string& qemu) {
-  utsname u{};
-  uname(&u);
-  struct stat st {};
-  stat(qemu.c_str(), &st);
-  return fmt::format("{} {} {}", u.release, st.st_size, static_cast<long long>(st.st_mtime));
-}
-
-std::string read_line(const fs::path& p) {
-  std::ifstream in(p);
-  std::string l;
-  std::getline(in, l);
-  return l;
-}
-
-void write_line(const fs::path& p, const std::string& l) {
-  std::ofstream out(p, std::ios::trunc);
-  out << l << "\n";
 }
 
 }  // namespace
@@ -142,31 +119,17 @@ int run(const LabOptions& o) {
   }
 
   const long long deadline = cluster::now_ms() + static_cast<long long>(o.timeout_s) * 1000;
-  const fs::path kvm_state = fs::path(cache) / "kvm-state";
-  const std::string key = kvm_key(qemu);
-  bool try_kvm = o.accel == "kvm" || (o.accel == "auto" && kvm_usable && read_line(kvm_state) != "hangs " + key);
-  VmResult r;
-  if (try_kvm) {
-    c.kvm = true;
-    if (o.verbose) std::fprintf(stderr, "dvs lab: booting with KVM: %s\n", fmt::format("{}", fmt::join(qemu_argv(c), " ")).c_str());
-    r = run_vm(c, deadline, o.accel == "auto" ? o.kvm_boot_timeout_s * 1000 : -1);
-    if (r.booted) {
-      write_line(kvm_state, "works " + key);
-    } else if (r.boot_timed_out && o.accel == "auto") {
-      write_line(kvm_state, "hangs " + key);
-      std::fprintf(stderr,
-                   "dvs lab: the KVM guest did not boot within %d s; using TCG (remembered in %s)\n",
-                   o.kvm_boot_timeout_s, kvm_state.c_str());
-      try_kvm = false;
-    }
-  }
-  if (!try_kvm) {
-    c.kvm = false;
-    if (o.verbose) std::fprintf(stderr, "dvs lab: booting with TCG: %s\n", fmt::format("{}", fmt::join(qemu_argv(c), " ")).c_str());
-    r = run_vm(c, deadline, -1);
-  }
+  AccelPlan plan;
+  plan.accel = o.accel;
+  plan.kvm_usable = kvm_usable;
+  plan.kvm_boot_timeout_ms = o.kvm_boot_timeout_s * 1000;
+  plan.state_file = (fs::path(cache) / "kvm-state").string();
+  plan.host_key = host_key(qemu);
+  plan.verbose = o.verbose;
+  const BootOutcome b = boot_vm(c, plan, deadline);
+  const VmResult& r = b.vm;
 
-  const std::string accel = c.kvm ? "kvm" : "tcg";
+  const std::string accel = b.kvm ? "kvm" : "tcg";
   const std::string console = (run_dir / "console.log").string();
   if (o.verbose) std::fprintf(stderr, "dvs lab: guest console:\n%s", tail_lines(console, 200).c_str());
   auto keep_for_diagnosis = [&](const std::string& what) {
@@ -176,20 +139,32 @@ int run(const LabOptions& o) {
   };
   int rc;
   if (!r.started) {
-    rc = lab_error("cannot start qemu: " + r.detail);
+    rc = lab_error("cannot start qemu: " + r.detail +
+                   " (is the Debian package qemu-system-x86 installed? harness/scripts/install-deps.sh installs it)");
   } else if (r.timed_out) {
-    keep_for_diagnosis(fmt::format("timed out after {} s (--timeout); qemu killed", o.timeout_s));
+    keep_for_diagnosis(fmt::format("timed out after {} s (--timeout); qemu killed. Give it longer with --timeout "
+                                   "SECONDS (under TCG the guest runs several times slower than the host)",
+                                   o.timeout_s));
     rc = kExitTimeout;
   } else if (!r.setup_error.empty()) {
-    keep_for_diagnosis("guest setup failed: " + r.setup_error);
+    keep_for_diagnosis("guest setup failed: " + r.setup_error +
+                       ". --verbose prints the guest's kernel console; --keep keeps job.sh to read");
+    rc = kExitLabError;
+  } else if (!r.exited && !r.booted) {
+    keep_for_diagnosis(
+        b.kvm ? "the VM stopped before it booted under KVM (" + kvm_failure_reason(r, plan.kvm_boot_timeout_ms) +
+                    "). Use --accel tcg (or --accel auto, which falls back to TCG by itself)"
+              : "the VM stopped before it booted. `dvs lab fetch --refresh` fetches the kernel and rebuilds the "
+                "initramfs; --verbose prints the guest's kernel console");
     rc = kExitLabError;
   } else if (!r.exited) {
-    keep_for_diagnosis(r.booted ? "the VM stopped before the command reported its status"
-                                : "the VM stopped before it booted");
+    keep_for_diagnosis(
+        "the VM stopped before the command reported its status (a guest kernel panic or out of memory shows in "
+        "the console above; --memory MB gives the guest more)");
     rc = kExitLabError;
   } else {
-    std::fprintf(stderr, "dvs lab: command exited %d (%s, boot %.1f s, total %.1f s)\n", r.exit_code, accel.c_str(),
-                 r.boot_s, r.total_s);
+    std::fprintf(stderr, "dvs lab: command exited %d (%s, boot %.1f s, total %.1f s)\n", r.exit_code,
+                 accel.c_str(), r.boot_s, r.total_s);
     rc = r.exit_code;
   }
   if (o.keep || (rc == kExitLabError || rc == kExitTimeout)) {

@@ -133,14 +133,16 @@ VmResult run_vm(const VmConfig& c, long long deadline_ms, int boot_timeout_ms) {
   // qemu exits right after the guest powers off; bound the wait anyway.
   int ws = 0;
   const long long reap_until = now_ms() + 10'000;
-  while (::waitpid(pid, &ws, WNOHANG) == 0) {
+  pid_t reaped;
+  while ((reaped = ::waitpid(pid, &ws, WNOHANG)) == 0) {
     if (now_ms() > reap_until) {
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, &ws, 0);
+      reaped = ::waitpid(pid, &ws, 0);
       break;
     }
     cluster::sleep_ms(20);
   }
+  if (reaped == pid) r.wait_status = ws;
   read_status(status, t0, &r);
   r.total_s = static_cast<double>(now_ms() - t0) / 1000.0;
   r.detail = slurp(err_path);

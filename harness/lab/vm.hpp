@@ -28,6 +28,7 @@ struct VmResult {
   bool exited = false;       // the command ran and reported its status
   int exit_code = -1;
   double boot_s = 0, total_s = 0;
+  int wait_status = -1;      // qemu's waitpid() status (-1: not reaped)
   std::string detail;        // why qemu could not start / ended early (qemu's stderr)
 };
 
