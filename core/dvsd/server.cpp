@@ -161,10 +161,11 @@ void Server::accept_clients() {
                      : std::string("accept: ") + std::strerror(err) + ": pausing new clients");
     refusing_logged_ = true;
     // accept fails with EMFILE whether or not a client is pending: refuse until none is.
-    if (out_of_fds && reserve_fd_ >= 0) {
-      while (refuse_pending_client()) {
+    if (out_of_fds) {
+      Refusal r;
+      while ((r = refuse_pending_client()) == Refusal::Refused) {
       }
-      if (reserve_fd_ >= 0) return;
+      if (r == Refusal::NonePending) return;
     }
     pause_accepting();
     return;
@@ -172,15 +173,16 @@ void Server::accept_clients() {
 }
 
 // At the descriptor limit: gives up the reserve descriptor to accept one pending client and close
-// its connection at once (the client sees it closed), then takes the reserve back. True if a
-// client was refused; false if none was pending or there was no reserve to give up.
-bool Server::refuse_pending_client() {
-  if (reserve_fd_ < 0) return false;
+// its connection at once (the client sees it closed), then takes the reserve back.
+Server::Refusal Server::refuse_pending_client() {
+  if (reserve_fd_ < 0) return Refusal::Failed;
   close(reserve_fd_);
   int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int err = errno;
   if (fd >= 0) close(fd);
   reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  return fd >= 0;
+  if (fd >= 0) return Refusal::Refused;
+  return err == EAGAIN ? Refusal::NonePending : Refusal::Failed;
 }
 
 // Stops polling the listener for a short while (it would stay readable and spin the loop).
@@ -287,7 +289,8 @@ void Server::serve(uint64_t conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   if (park) {
-    int64_t deadline = rq.timeout_ms < 0 ? -1 : core::monotonic_ns() + rq.timeout_ms * 1'000'000;
+    constexpr int64_t kCenturyMs = int64_t{100} * 365 * 24 * 3600 * 1000;  // longer: forever
+    int64_t deadline = rq.timeout_ms < 0 || rq.timeout_ms > kCenturyMs ? -1 : core::monotonic_ns() + rq.timeout_ms * 1'000'000;
     parked_.push_back(Parked{conn, rq, deadline, it->second.pid});
     it->second.in_service = true;
     update_interest(conn);

@@ -109,8 +109,11 @@ class Server {
     pid_t pid;
   };
 
+  // Refused: a pending client was accepted and closed; NonePending: nothing to refuse; Failed:
+  // no reserve descriptor, or accept failed even with it given up.
+  enum class Refusal { Refused, NonePending, Failed };
   void accept_clients();
-  bool refuse_pending_client();
+  Refusal refuse_pending_client();
   void pause_accepting();
   void resume_accepting_if_due();
   void add_conn(int fd);
