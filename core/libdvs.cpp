@@ -117,9 +117,11 @@ void bound_sends(int sock, long ms) {
 }
 
 // Waits until sock has something to receive (a record, or the end of the stream): true, or
-// false after ms (ms < 0: no limit). Signals do not extend the wait.
+// false after ms (ms < 0, or more than a century: no limit). Signals do not extend the wait.
 bool wait_readable(int sock, long ms) {
   using Clock = std::chrono::steady_clock;
+  constexpr long kCenturyMs = 100L * 365 * 24 * 3600 * 1000;  // far from steady_clock's range
+  if (ms > kCenturyMs) ms = -1;
   const auto deadline = Clock::now() + std::chrono::milliseconds(ms < 0 ? 0 : ms);
   for (;;) {
     long left = -1;
