@@ -4,12 +4,23 @@
 // the mapped DC tables (kept until dvs_close, so Caller pointers stay valid), the process
 // binding. Thread state: the thread's own binding (tbind). After fork() the child starts with
 // no connection and no bindings (pthread_atfork), as a new process must bind itself.
+//
+// Control calls are bounded (control_bound_ms(), default DVS_CONTROL_TIMEOUT_MS): connect,
+// send and receive each wait at most that long; a call that blocks in dvsd (wait4bind,
+// wait4bindep) waits for its reply its own timeout plus that bound. A call that runs out of time
+// or whose connection fails returns EDVSDVSINIT and closes the process connection (dvsd then
+// unbinds what was bound through it, and this process forgets those bindings), so a late reply
+// is never read as the answer to a later request; the next call connects anew.
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,10 +91,51 @@ void install_fork_handler() {
   std::call_once(once, [] { pthread_atfork(nullptr, nullptr, reset_after_fork); });
 }
 
-int connect_locked(ProcessState& s, const char* path) {
-  if (s.sock >= 0 && s.owner == getpid()) return 0;
-  if (!path) path = getenv("DVS_SOCKET");
-  if (!path || !*path) path = "/run/dvs/dvsd.sock";
+// How long one step (connect, send, receive) of a control call may wait for dvsd, in ms:
+// $DVS_CONTROL_TIMEOUT_MS if it is a positive number, else DVS_CONTROL_TIMEOUT_MS (dvs.h).
+long control_bound_ms() {
+  const char* env = getenv("DVS_CONTROL_TIMEOUT_MS");
+  if (env && *env) {
+    char* end = nullptr;
+    long v = strtol(env, &end, 10);
+    if (*end == 0 && v > 0) return v;
+  }
+  return DVS_CONTROL_TIMEOUT_MS;
+}
+
+// The reply bound of a call that blocks in dvsd for up to timeout_ms: -1 (forever) for FOREVER.
+long blocking_reply_bound_ms(long timeout_ms) {
+  if (timeout_ms < 0) return -1;
+  const long bound = control_bound_ms();
+  return timeout_ms > LONG_MAX - bound ? LONG_MAX : timeout_ms + bound;
+}
+
+// Makes connect and send on sock give up after ms (SO_SNDTIMEO bounds both for UNIX sockets).
+void bound_sends(int sock, long ms) {
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Waits until sock has something to receive (a record, or the end of the stream): true, or
+// false after ms (ms < 0, or more than a century: no limit). Signals do not extend the wait.
+bool wait_readable(int sock, long ms) {
+  using Clock = std::chrono::steady_clock;
+  constexpr long kCenturyMs = 100L * 365 * 24 * 3600 * 1000;  // far from steady_clock's range
+  if (ms > kCenturyMs) ms = -1;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(ms < 0 ? 0 : ms);
+  for (;;) {
+    long left = -1;
+    if (ms >= 0)
+      left = std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    pollfd p{sock, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(std::min<long>(left, INT_MAX)));
+    if (r > 0) return true;
+    if (r == 0 || errno != EINTR) return false;
+  }
+}
+
+// A new control socket connected to path, with sends bounded. 0 and *out, or an EDVS code.
+int open_control_socket(const char* path, int* out) {
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return EDVSNOMEM;
   sockaddr_un addr{};
@@ -93,37 +145,99 @@ int connect_locked(ProcessState& s, const char* path) {
     return EDVSNAMETOOLONG;
   }
   strcpy(addr.sun_path, path);
+  bound_sends(fd, control_bound_ms());
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return EDVSDVSINIT;
+  }
+  *out = fd;
+  return 0;
+}
+
+// One request and its reply on sock; the reply may take reply_ms (< 0: no limit). *fd receives a
+// passed descriptor (or -1; the caller owns it). False if the request could not be sent or no
+// well-formed reply came in time: the connection is then unusable.
+bool exchange(int sock, const Request& rq, Reply* rp, int* fd, long reply_ms) {
+  *fd = -1;
+  if (dvs::core::send_record(sock, &rq, sizeof rq, -1) != 0) return false;
+  if (!wait_readable(sock, reply_ms)) return false;
+  long n = dvs::core::recv_record(sock, rp, sizeof *rp, fd);
+  return n == static_cast<long>(sizeof *rp) && rp->magic == dvs::core::kControlMagic;
+}
+
+// The dvsd whose connection drop_connection_locked closed, so that the next call of the same
+// process reconnects to it rather than to $DVS_SOCKET or the default. Guarded by state().mu.
+struct DroppedDvsd {
+  std::string path;
+  pid_t owner = 0;
+};
+DroppedDvsd& dropped_dvsd() {
+  static DroppedDvsd* d = new DroppedDvsd;  // never destroyed, like state()
+  return *d;
+}
+
+// After a failed exchange: closes the process connection and forgets what was bound through it
+// (dvsd unbinds it all when the connection closes). The mapped tables stay.
+void drop_connection_locked(ProcessState& s) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (s.sock >= 0 && getpeername(s.sock, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.sun_path[0]) {
+    dropped_dvsd().path = addr.sun_path;
+    dropped_dvsd().owner = getpid();
+  }
+  if (s.sock >= 0) close(s.sock);
+  s.sock = -1;
+  s.owner = 0;
+  s.node_id = -1;
+  s.process = Binding{};
+  s.thread_eps.clear();
+  t_binding.b = Binding{};
+}
+
+int connect_locked(ProcessState& s, const char* path) {
+  if (s.sock >= 0 && s.owner == getpid()) return 0;
+  const std::string dropped = dropped_dvsd().owner == getpid() ? dropped_dvsd().path : std::string();
+  if (!path && !dropped.empty()) path = dropped.c_str();
+  if (!path) path = getenv("DVS_SOCKET");
+  if (!path || !*path) path = "/run/dvs/dvsd.sock";
+  int fd = -1;
+  if (int rc = open_control_socket(path, &fd); rc != 0) return rc;
+  Request rq;
+  rq.op = static_cast<uint32_t>(Op::Hello);
+  Reply rp;
+  int in_fd = -1;
+  bool ok = exchange(fd, rq, &rp, &in_fd, control_bound_ms());
+  if (in_fd >= 0) close(in_fd);
+  if (!ok) {
     close(fd);
     return EDVSDVSINIT;
   }
   s.sock = fd;
   s.owner = getpid();
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::Hello);
-  Reply rp;
-  int in_fd = -1;
-  if (dvs::core::send_record(fd, &rq, sizeof rq, -1) != 0 ||
-      dvs::core::recv_record(fd, &rp, sizeof rp, &in_fd) != static_cast<long>(sizeof rp)) {
-    if (in_fd >= 0) close(in_fd);
-    close(fd);
-    s.sock = -1;
-    return EDVSDVSINIT;
-  }
   s.node_id = rp.node_id;
+  dropped_dvsd() = DroppedDvsd{};
   return 0;
 }
 
-// One request/reply on the process connection. *fd receives a passed descriptor (or -1).
-int call_locked(ProcessState& s, Request& rq, Reply* rp, int* fd) {
+// One request/reply on the process connection; the reply may take reply_ms (< 0: no limit).
+// *fd receives a passed descriptor (or -1).
+int call_locked(ProcessState& s, Request& rq, Reply* rp, int* fd, long reply_ms) {
   if (int rc = connect_locked(s, nullptr); rc != 0) return rc;
-  int dummy = -1;
-  int* pfd = fd ? fd : &dummy;
-  if (dvs::core::send_record(s.sock, &rq, sizeof rq, -1) != 0) return EDVSDVSINIT;
-  long n = dvs::core::recv_record(s.sock, rp, sizeof *rp, pfd);
-  if (!fd && dummy >= 0) close(dummy);
-  if (n != static_cast<long>(sizeof *rp) || rp->magic != dvs::core::kControlMagic) return EDVSDVSINIT;
+  int in_fd = -1;
+  if (!exchange(s.sock, rq, rp, &in_fd, reply_ms)) {
+    if (in_fd >= 0) close(in_fd);
+    drop_connection_locked(s);
+    return EDVSDVSINIT;
+  }
+  if (fd)
+    *fd = in_fd;
+  else if (in_fd >= 0)
+    close(in_fd);
   return rp->rc;
+}
+
+int call_locked(ProcessState& s, Request& rq, Reply* rp, int* fd) {
+  return call_locked(s, rq, rp, fd, control_bound_ms());
 }
 
 int call(Request& rq, Reply* rp) {
@@ -275,7 +389,7 @@ int dvs_wait4bind_T(long timeout_ms) {
   rq.timeout_ms = timeout_ms;
   Reply rp;
   int fd = -1;
-  int rc = call_locked(s, rq, &rp, &fd);
+  int rc = call_locked(s, rq, &rp, &fd, blocking_reply_bound_ms(timeout_ms));
   if (rc < 0) {
     if (fd >= 0) close(fd);
     return rc;
@@ -304,14 +418,8 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms) {
     if (getpeername(s.sock, reinterpret_cast<sockaddr*>(&addr), &len) == 0) sock_path = addr.sun_path;
   }
   if (sock_path.empty() && path) sock_path = path;
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) close(fd);
-    return EDVSDVSINIT;
-  }
+  int fd = -1;
+  if (int rc = open_control_socket(sock_path.c_str(), &fd); rc != 0) return rc;
   Request rq;
   rq.op = static_cast<uint32_t>(Op::Wait4BindEp);
   rq.dcid = dcid;
@@ -320,9 +428,7 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms) {
   Reply rp;
   int in_fd = -1;
   int rc = EDVSDVSINIT;
-  if (dvs::core::send_record(fd, &rq, sizeof rq, -1) == 0 &&
-      dvs::core::recv_record(fd, &rp, sizeof rp, &in_fd) == static_cast<long>(sizeof rp))
-    rc = rp.rc < 0 ? rp.rc : rp.ep;
+  if (exchange(fd, rq, &rp, &in_fd, blocking_reply_bound_ms(timeout_ms))) rc = rp.rc < 0 ? rp.rc : rp.ep;
   if (in_fd >= 0) close(in_fd);
   close(fd);
   return rc;

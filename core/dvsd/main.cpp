@@ -9,12 +9,15 @@
 // higher-id peer, so each link runs over the transport its lower node chooses.
 // Prints "dvsd: node N listening on URI" per listen URI (in the order given, port 0 resolved),
 // then "dvsd: node N ready on PATH" once it accepts clients; SIGTERM/SIGINT end it (exit 0).
+// --reply-timeout-ms N: a client connection whose peer has not taken a reply within N ms is
+// closed (default 10000), which unbinds what it bound.
 // Bad input: one line on stderr naming the problem, exit 2.
 #include <sched.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -68,11 +71,15 @@ int main(int argc, char** argv) {
   dvs::dvsd::ProxyOptions popt;
   bool node_set = false;
   bool verbose = false;
+  int64_t reply_timeout_ms = 10000;
   app.add_option("--node", node, "node id 0..31")->check(CLI::Range(0, 31))->each([&](const std::string&) { node_set = true; });
   app.add_option("--socket", socket_path, "control socket path (default /run/dvs/dvsd.sock)");
   app.add_option("--config", config_file, "node configuration file (TOML)")->check(CLI::ExistingFile);
   app.add_option("--dc", dc_specs, "DC to host: id[,name=N][,procs=N][,tasks=N][,sysprocs=N][,copylen=B][,nodes=0+1]");
   app.add_flag("--verbose", verbose, "log every unbinding of an exited process");
+  app.add_option("--reply-timeout-ms", reply_timeout_ms,
+                 "close a client connection that has not taken a reply within this many ms (it is unbound)")
+      ->check(CLI::Range(int64_t{10}, int64_t{3600000}));
   app.add_option("--listen", listen_uris,
                  "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000); repeat to listen on several");
   app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids; a lower ID may be given alone)");
@@ -159,6 +166,7 @@ int main(int argc, char** argv) {
   dvs::core::set_lock_bound_ns(100'000'000);
   dvs::dvsd::Server server(cfg);
   server.set_verbose(verbose);
+  server.set_reply_timeout_ms(reply_timeout_ms);
   if (auto err = server.start(); !err.empty()) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());
     return 2;

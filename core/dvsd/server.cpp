@@ -1,5 +1,6 @@
 #include "core/dvsd/server.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -39,14 +40,15 @@ void mkdir_parents(const std::string& path) {
 Server::Server(core::NodeConfig cfg) : cfg_(std::move(cfg)) {}
 
 Server::~Server() {
-  for (auto& [fd, c] : conns_) close(fd);
-  for (auto& [pid, fd] : pidfds_) close(fd);
+  for (auto& [id, c] : conns_) close(c.fd);
+  for (auto& [id, w] : pid_watches_) close(w.fd);
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     unlink(cfg_.socket_path.c_str());
   }
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (stop_fd_ >= 0) close(stop_fd_);
+  if (reserve_fd_ >= 0) close(reserve_fd_);
 }
 
 void Server::log(const std::string& line) const {
@@ -79,13 +81,16 @@ std::string Server::start() {
     return "cannot bind " + cfg_.socket_path + ": " + std::strerror(errno);
   chmod(cfg_.socket_path.c_str(), 0660);
   if (listen(listen_fd_, 128) != 0) return std::string("listen: ") + std::strerror(errno);
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (reserve_fd_ < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || stop_fd_ < 0) return std::string("epoll/eventfd: ") + std::strerror(errno);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
+  ev.data.u64 = kListenerId;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  ev.data.fd = stop_fd_;
+  ev.data.u64 = kStopId;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
   return "";
 }
@@ -107,89 +112,240 @@ int Server::run() {
       return 1;
     }
     for (int i = 0; i < n; ++i) {
-      int fd = evs[i].data.fd;
-      if (fd == stop_fd_) return 0;
-      if (fd == listen_fd_) {
+      const uint64_t id = evs[i].data.u64;
+      if (id == kStopId) return 0;
+      if (id == kListenerId)
         accept_clients();
-      } else if (pidfd_pid_.count(fd)) {
-        pid_exited(fd);
-      } else if (conns_.count(fd)) {
-        if (evs[i].events & EPOLLIN)
-          serve(fd);
-        else
-          close_conn(fd, nullptr);
-      }
+      else if (conns_.count(id))
+        conn_event(id, evs[i].events);
+      else if (pid_watches_.count(id))
+        pid_exited(id);
+      // else: its object was closed earlier in this batch; the event is stale.
     }
     expire_parked();
+    close_stalled_conns();
+    resume_accepting_if_due();
   }
 }
 
 int Server::next_timeout_ms() const {
-  int64_t soonest = -1;
-  for (const auto& p : parked_)
-    if (p.deadline_ns >= 0 && (soonest < 0 || p.deadline_ns < soonest)) soonest = p.deadline_ns;
+  int64_t soonest = accept_paused_until_ns_;
+  auto consider = [&soonest](int64_t deadline) {
+    if (deadline >= 0 && (soonest < 0 || deadline < soonest)) soonest = deadline;
+  };
+  for (const auto& p : parked_) consider(p.deadline_ns);
+  for (const auto& [id, c] : conns_) consider(c.outbox_deadline_ns);
   if (soonest < 0) return -1;
   int64_t left = (soonest - core::monotonic_ns()) / 1'000'000 + 1;
   return static_cast<int>(std::clamp<int64_t>(left, 0, 60'000));
 }
 
+// ---- accepting clients
+
 void Server::accept_clients() {
   for (;;) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      close(fd);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+      if (refusing_logged_) log("accepting new clients again");
+      refusing_logged_ = false;
+      add_conn(fd);
       continue;
     }
-    conns_[fd] = Conn{cred.pid, cred.uid};
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = fd;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    const int err = errno;
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if (err == EAGAIN) return;
+    const bool out_of_fds = err == EMFILE || err == ENFILE;
+    if (!refusing_logged_)
+      log(out_of_fds ? std::string("out of descriptors (") + std::strerror(err) +
+                           "): refusing new clients until some close"
+                     : std::string("accept: ") + std::strerror(err) + ": pausing new clients");
+    refusing_logged_ = true;
+    // accept fails with EMFILE whether or not a client is pending: refuse until none is.
+    if (out_of_fds) {
+      Refusal r;
+      while ((r = refuse_pending_client()) == Refusal::Refused) {
+      }
+      if (r == Refusal::NonePending) return;
+    }
+    pause_accepting();
+    return;
   }
 }
 
-void Server::close_conn(int fd, const char* why) {
-  if (why) log("closing connection of pid " + std::to_string(conns_[fd].pid) + ": " + why);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  close(fd);
-  conns_.erase(fd);
-  parked_.erase(std::remove_if(parked_.begin(), parked_.end(), [fd](const Parked& p) { return p.conn_fd == fd; }),
+// At the descriptor limit: gives up the reserve descriptor to accept one pending client and close
+// its connection at once (the client sees it closed), then takes the reserve back.
+Server::Refusal Server::refuse_pending_client() {
+  if (reserve_fd_ < 0) return Refusal::Failed;
+  close(reserve_fd_);
+  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int err = errno;
+  if (fd >= 0) close(fd);
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) return Refusal::Refused;
+  return err == EAGAIN ? Refusal::NonePending : Refusal::Failed;
+}
+
+// Stops polling the listener for a short while (it would stay readable and spin the loop).
+void Server::pause_accepting() {
+  constexpr int64_t kAcceptPauseNs = 100'000'000;
+  epoll_event ev{};
+  ev.events = 0;
+  ev.data.u64 = kListenerId;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+  accept_paused_until_ns_ = core::monotonic_ns() + kAcceptPauseNs;
+}
+
+void Server::resume_accepting_if_due() {
+  if (accept_paused_until_ns_ < 0 || core::monotonic_ns() < accept_paused_until_ns_) return;
+  accept_paused_until_ns_ = -1;
+  if (reserve_fd_ < 0) reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenerId;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+}
+
+void Server::add_conn(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    close(fd);
+    return;
+  }
+  const uint64_t id = next_id_++;
+  Conn& c = conns_[id];
+  c.fd = fd;
+  c.pid = cred.pid;
+  c.uid = cred.uid;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = id;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    close(fd);
+    conns_.erase(id);
+  }
+}
+
+// ---- client connections
+
+void Server::conn_event(uint64_t conn, uint32_t events) {
+  if (events & EPOLLOUT) flush_outbox(conn);
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (!it->second.in_service && (events & EPOLLIN)) {
+    serve(conn);  // a request, or the end of the stream after the last one
+    return;
+  }
+  if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) close_conn(conn, nullptr);
+}
+
+// What epoll should report for conn: its next request while none is in service, room for its
+// unsent reply while it has one, and always its peer hanging up.
+void Server::update_interest(uint64_t conn) {
+  const Conn& c = conns_.at(conn);
+  epoll_event ev{};
+  ev.events = EPOLLRDHUP | (c.in_service ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+              (c.outbox ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  ev.data.u64 = conn;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void Server::close_conn(uint64_t conn, const char* why) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (why) log("closing connection of pid " + std::to_string(it->second.pid) + ": " + why);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+  close(it->second.fd);
+  conns_.erase(it);
+  parked_.erase(std::remove_if(parked_.begin(), parked_.end(), [conn](const Parked& p) { return p.conn == conn; }),
                 parked_.end());
   std::vector<Binding> gone;
   for (const auto& b : bindings_)
-    if (b.conn_fd == fd) gone.push_back(b);
+    if (b.conn == conn) gone.push_back(b);
   for (const auto& b : gone) unbind_binding(b, "its control connection closed");
 }
 
-void Server::serve(int fd) {
+void Server::serve(uint64_t conn) {
   Request rq;
   int in_fd = -1;
-  long n = core::recv_record(fd, &rq, sizeof rq, &in_fd);
+  long n = core::recv_record(conns_.at(conn).fd, &rq, sizeof rq, &in_fd);
   if (in_fd >= 0) close(in_fd);  // clients never send descriptors
+  if (n == -EAGAIN) return;      // nothing after all
   if (n == 0) {
-    close_conn(fd, nullptr);
+    close_conn(conn, nullptr);
     return;
   }
   if (n < 0) {
-    close_conn(fd, n == -EBADMSG ? "malformed request (wrong size)" : "receive failed");
+    close_conn(conn, n == -EBADMSG ? "malformed request (wrong size)" : "receive failed");
     return;
   }
   if (rq.magic != core::kControlMagic || rq.version != core::kControlVersion) {
-    close_conn(fd, "malformed request (bad magic or version)");
+    close_conn(conn, "malformed request (bad magic or version)");
     return;
   }
   int reply_fd = -1;
   bool park = false;
-  Reply rp = handle(fd, rq, &reply_fd, &park);
+  Reply rp = handle(conn, rq, &reply_fd, &park);
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
   if (park) {
-    int64_t deadline = rq.timeout_ms < 0 ? -1 : core::monotonic_ns() + rq.timeout_ms * 1'000'000;
-    parked_.push_back(Parked{fd, rq, deadline, conns_[fd].pid});
+    constexpr int64_t kCenturyMs = int64_t{100} * 365 * 24 * 3600 * 1000;  // longer: forever
+    int64_t deadline = rq.timeout_ms < 0 || rq.timeout_ms > kCenturyMs ? -1 : core::monotonic_ns() + rq.timeout_ms * 1'000'000;
+    parked_.push_back(Parked{conn, rq, deadline, it->second.pid});
+    it->second.in_service = true;
+    update_interest(conn);
     return;
   }
-  if (core::send_record(fd, &rp, sizeof rp, reply_fd) != 0) close_conn(fd, "reply failed");
+  send_reply(conn, rp, reply_fd);
+}
+
+// Answers conn's request in service, never blocking: what the peer's socket has no room for
+// waits in the outbox (the connection then reads nothing until the peer takes it).
+void Server::send_reply(uint64_t conn, const Reply& rp, int fd) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  int rc = core::send_record(c.fd, &rp, sizeof rp, fd);
+  if (rc == -EAGAIN) {
+    c.outbox = Outgoing{rp, fd};
+    c.outbox_deadline_ns = core::monotonic_ns() + reply_timeout_ns_;
+    c.in_service = true;
+    update_interest(conn);
+    return;
+  }
+  if (rc != 0) {
+    close_conn(conn, "reply failed");
+    return;
+  }
+  if (c.in_service) {
+    c.in_service = false;
+    update_interest(conn);
+  }
+}
+
+void Server::flush_outbox(uint64_t conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end() || !it->second.outbox) return;
+  Conn& c = it->second;
+  int rc = core::send_record(c.fd, &c.outbox->rp, sizeof c.outbox->rp, c.outbox->fd);
+  if (rc == -EAGAIN) return;
+  if (rc != 0) {
+    close_conn(conn, "reply failed");
+    return;
+  }
+  c.outbox.reset();
+  c.outbox_deadline_ns = -1;
+  c.in_service = false;
+  update_interest(conn);
+}
+
+void Server::close_stalled_conns() {
+  const int64_t now = core::monotonic_ns();
+  std::vector<uint64_t> stalled;
+  for (const auto& [id, c] : conns_)
+    if (c.outbox && c.outbox_deadline_ns <= now) stalled.push_back(id);
+  const std::string why = "its peer did not take a reply within " + std::to_string(reply_timeout_ns_ / 1'000'000) + " ms";
+  for (uint64_t id : stalled) close_conn(id, why.c_str());
 }
 
 std::vector<core::DcTable*> Server::tables() {
@@ -203,7 +359,7 @@ core::DcTable* Server::table(int dcid) {
   return it == tables_.end() ? nullptr : it->second.get();
 }
 
-Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
+Reply Server::handle(uint64_t conn, const Request& rq, int* reply_fd, bool* park) {
   Reply rp;
   rp.node_id = cfg_.node_id;
   switch (static_cast<Op>(rq.op)) {
@@ -211,13 +367,13 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
       rp.rc = 0;
       return rp;
     case Op::Bind:
-      return do_bind(fd, rq, reply_fd);
+      return do_bind(conn, rq, reply_fd);
     case Op::Unbind:
-      return do_unbind(fd, rq);
+      return do_unbind(conn, rq);
     case Op::LclBind:
       return do_lclbind(rq);
     case Op::Wait4Bind:
-      if (!try_wait4bind(conns_[fd].pid, &rp, reply_fd)) {
+      if (!try_wait4bind(conns_.at(conn).pid, &rp, reply_fd)) {
         if (rq.timeout_ms == 0) {
           rp.rc = EDVSTIMEDOUT;
           return rp;
@@ -235,16 +391,8 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
         *park = true;
       }
       return rp;
-    case Op::GetEp: {
-      rp.rc = EDVSNOTBIND;
-      for (const auto& b : bindings_)
-        if (b.pid == rq.pid && !b.is_thread && !b.awaiting_take) {
-          rp.rc = 0;
-          rp.ep = b.ep;
-          rp.dcid = b.dcid;
-        }
-      return rp;
-    }
+    case Op::GetEp:
+      return do_getep(conn, rq);
     case Op::GetDcInfo: {
       core::DcTable* t = table(rq.dcid);
       if (!t) {
@@ -298,7 +446,7 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
       return rp;
     }
     case Op::SetPriv:
-      return do_setpriv(fd, rq);
+      return do_setpriv(conn, rq);
     case Op::RmtBind: {
       core::DcTable* t = table(rq.dcid);
       rp.rc = t ? core::admin_bind_remote(*t, rq.ep, rq.node) : EDVSBADDCID;
@@ -319,7 +467,7 @@ Reply Server::handle(int fd, const Request& rq, int* reply_fd, bool* park) {
   return rp;
 }
 
-Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
+Reply Server::do_bind(uint64_t conn, const Request& rq, int* reply_fd) {
   Reply rp;
   rp.node_id = cfg_.node_id;
   core::DcTable* t = table(rq.dcid);
@@ -328,7 +476,7 @@ Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
     return rp;
   }
   const auto& g = t->geometry();
-  pid_t pid = conns_[fd].pid;
+  pid_t pid = conns_.at(conn).pid;
   pid_t tid = rq.is_thread ? rq.tid : pid;
   for (const auto& b : bindings_) {
     bool same = rq.is_thread ? (b.is_thread && b.pid == pid && b.tid == tid) : (!b.is_thread && b.pid == pid);
@@ -362,7 +510,7 @@ Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
     return rp;
   }
   rp.rc = 0;
-  bindings_.push_back(Binding{rq.dcid, idx, ep, pid, tid, rq.is_thread != 0, fd, false});
+  bindings_.push_back(Binding{rq.dcid, idx, ep, pid, tid, rq.is_thread != 0, conn, false});
   watch_pid(pid);
   rp.ep = ep;
   rp.index = idx;
@@ -372,9 +520,9 @@ Reply Server::do_bind(int fd, const Request& rq, int* reply_fd) {
   return rp;
 }
 
-Reply Server::do_unbind(int fd, const Request& rq) {
+Reply Server::do_unbind(uint64_t conn, const Request& rq) {
   Reply rp;
-  pid_t pid = conns_[fd].pid;
+  pid_t pid = conns_.at(conn).pid;
   // The caller may unbind its own endpoints, or any endpoint if it is a system process of the DC.
   bool caller_is_system = false;
   for (const auto& b : bindings_)
@@ -419,11 +567,33 @@ Reply Server::do_lclbind(const Request& rq) {
     return rp;
   }
   rp.rc = 0;
-  bindings_.push_back(Binding{rq.dcid, idx, ep, rq.pid, rq.pid, false, -1, true});
+  bindings_.push_back(Binding{rq.dcid, idx, ep, rq.pid, rq.pid, false, 0, true});
   watch_pid(rq.pid);
   rp.ep = ep;
   recheck_parked();
   return rp;
+}
+
+// The endpoint of pid's process binding, only for a caller bound in the same DC: to anyone else
+// an existing binding looks like none (EDVSNOTBIND), so nothing leaks across DCs.
+Reply Server::do_getep(uint64_t conn, const Request& rq) const {
+  Reply rp;
+  rp.node_id = cfg_.node_id;
+  rp.rc = EDVSNOTBIND;
+  auto target = std::find_if(bindings_.begin(), bindings_.end(), [&](const Binding& b) {
+    return b.pid == rq.pid && !b.is_thread && !b.awaiting_take;
+  });
+  if (target == bindings_.end() || !is_bound_in(conns_.at(conn).pid, target->dcid)) return rp;
+  rp.rc = 0;
+  rp.ep = target->ep;
+  rp.dcid = target->dcid;
+  return rp;
+}
+
+// Does pid hold a binding (of the process or of one of its threads) in dcid?
+bool Server::is_bound_in(pid_t pid, int dcid) const {
+  return std::any_of(bindings_.begin(), bindings_.end(),
+                     [&](const Binding& b) { return b.pid == pid && b.dcid == dcid && !b.awaiting_take; });
 }
 
 bool Server::try_wait4bind(pid_t pid, Reply* rp, int* reply_fd) {
@@ -463,14 +633,14 @@ bool Server::try_wait4bindep(const Request& rq, Reply* rp) {
   return false;
 }
 
-Reply Server::do_setpriv(int fd, const Request& rq) {
+Reply Server::do_setpriv(uint64_t conn, const Request& rq) {
   Reply rp;
   core::DcTable* t = table(rq.dcid);
   if (!t) {
     rp.rc = EDVSBADDCID;
     return rp;
   }
-  pid_t pid = conns_[fd].pid;
+  pid_t pid = conns_.at(conn).pid;
   bool allowed = false;
   for (const auto& b : bindings_)
     if (b.pid == pid && b.dcid == rq.dcid && b.ep == rq.caller_ep && t->geometry().is_system_index(b.index))
@@ -500,41 +670,44 @@ void Server::unbind_binding(const Binding& b, const char* why) {
                                  [&](const Binding& x) { return x.dcid == b.dcid && x.index == b.index; }),
                   bindings_.end());
   bool still = std::any_of(bindings_.begin(), bindings_.end(), [&](const Binding& x) { return x.pid == b.pid; });
-  if (!still) {
-    auto it = pidfds_.find(b.pid);
-    if (it != pidfds_.end()) {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second, nullptr);
-      close(it->second);
-      pidfd_pid_.erase(it->second);
-      pidfds_.erase(it);
-    }
-  }
+  if (!still) unwatch_pid(b.pid);
 }
 
 void Server::watch_pid(pid_t pid) {
-  if (pidfds_.count(pid)) return;
+  if (watch_of_pid_.count(pid)) return;
   int fd = pidfd_open(pid);
-  if (fd < 0) return;  // already gone: its connection closing cleans up
-  pidfds_[pid] = fd;
-  pidfd_pid_[fd] = pid;
+  if (fd < 0) return;  // already gone (or no descriptor left): its connection closing cleans up
+  const uint64_t id = next_id_++;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = fd;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  ev.data.u64 = id;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    close(fd);
+    return;
+  }
+  pid_watches_[id] = PidWatch{fd, pid};
+  watch_of_pid_[pid] = id;
 }
 
-void Server::pid_exited(int pidfd) {
-  pid_t pid = pidfd_pid_[pidfd];
+void Server::unwatch_pid(pid_t pid) {
+  auto it = watch_of_pid_.find(pid);
+  if (it == watch_of_pid_.end()) return;
+  auto w = pid_watches_.find(it->second);
+  if (w != pid_watches_.end()) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w->second.fd, nullptr);
+    close(w->second.fd);
+    pid_watches_.erase(w);
+  }
+  watch_of_pid_.erase(it);
+}
+
+void Server::pid_exited(uint64_t watch) {
+  const pid_t pid = pid_watches_.at(watch).pid;
   std::vector<Binding> gone;
   for (const auto& b : bindings_)
     if (b.pid == pid) gone.push_back(b);
   for (const auto& b : gone) unbind_binding(b, "process exited");
-  if (pidfd_pid_.count(pidfd)) {  // no bindings were left to trigger the close
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, pidfd, nullptr);
-    close(pidfd);
-    pidfd_pid_.erase(pidfd);
-    pidfds_.erase(pid);
-  }
+  unwatch_pid(pid);  // when no binding was left to do it
 }
 
 void Server::recheck_parked() {
@@ -550,7 +723,7 @@ void Server::recheck_parked() {
       continue;
     }
     parked_.erase(parked_.begin() + static_cast<long>(i));
-    if (core::send_record(p.conn_fd, &rp, sizeof rp, reply_fd) != 0) close_conn(p.conn_fd, "reply failed");
+    send_reply(p.conn, rp, reply_fd);
   }
 }
 
@@ -566,7 +739,7 @@ void Server::expire_parked() {
     Reply rp;
     rp.rc = EDVSTIMEDOUT;
     rp.node_id = cfg_.node_id;
-    if (core::send_record(p.conn_fd, &rp, sizeof rp, -1) != 0) close_conn(p.conn_fd, "reply failed");
+    send_reply(p.conn, rp, -1);
   }
 }
 

@@ -6,14 +6,34 @@
 // Threading: one event loop (run()) on one thread; stop() may be called from any thread or a
 // signal handler. Nothing a client sends can crash it: malformed records close that client's
 // connection with a logged reason, corrupt table memory makes that one request fail.
+//
+// No client can stall the loop:
+//  * client connections are non-blocking, and a connection has one request in service at a
+//    time: dvsd reads its next request only once the previous one is answered and the answer
+//    has left (a request parked in Wait4Bind / Wait4BindEp is in service until answered). A
+//    reply the peer's socket has no room for waits in that connection's outbox (one reply at
+//    most) until the socket is writable; a peer that leaves it there longer than the reply
+//    timeout (set_reply_timeout_ms, default 10 s) has its connection closed, which unbinds what
+//    it bound, as any closed connection does;
+//  * at the descriptor limit, a reserve descriptor is given up to accept each pending client and
+//    close it at once (the client sees its connection closed), with one log line per episode;
+//    clients already connected keep being served. Other accept failures pause accepting briefly;
+//  * every object epoll watches (connection, pidfd) has an id that is never reused; an event
+//    whose object was closed earlier in the same batch is ignored, even if its descriptor number
+//    was reused meanwhile.
+//
+// getep(pid) is answered only to a connection whose process (SO_PEERCRED pid) is bound (process
+// or thread binding) in the DC of pid's binding; anyone else gets EDVSNOTBIND, as for an unknown
+// pid.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +58,8 @@ class Server {
   void stop();
   // Log every unbinding of a process that exited or closed its connection (off: routine).
   void set_verbose(bool v) { verbose_ = v; }
+  // A client connection whose peer has not taken a reply within this bound is closed.
+  void set_reply_timeout_ms(int64_t ms) { reply_timeout_ns_ = ms * 1'000'000; }
   // The DC tables (valid after start(), for the proxies).
   std::vector<core::DcTable*> tables();
   // add_node / del_node (dcid and node already validated) are carried out by the proxies: set
@@ -47,6 +69,11 @@ class Server {
 
  private:
   NodeOps node_ops_;
+  // epoll's data for each watched object: these two, or an id from next_id_ (never reused).
+  static constexpr uint64_t kListenerId = 1;
+  static constexpr uint64_t kStopId = 2;
+  static constexpr uint64_t kFirstObjectId = 3;
+
   struct Binding {
     int dcid;
     int index;
@@ -54,33 +81,62 @@ class Server {
     pid_t pid;
     pid_t tid;
     bool is_thread;
-    int conn_fd;       // connection that made it; -1 for an lclbind not yet taken
+    uint64_t conn;      // id of the connection that made it; 0 for an lclbind not yet taken
     bool awaiting_take; // lclbind: the bound pid has not yet called wait4bind
   };
   struct Parked {
-    int conn_fd;
+    uint64_t conn;
     core::Request req;
     int64_t deadline_ns;  // -1 forever
     pid_t peer_pid;
   };
+  // A reply waiting for room in its peer's socket. fd: a DC table's memfd to pass along (owned
+  // by the table, valid while dvsd runs), or -1.
+  struct Outgoing {
+    core::Reply rp;
+    int fd = -1;
+  };
   struct Conn {
+    int fd = -1;
     pid_t pid = 0;
     uid_t uid = 0;
+    bool in_service = false;         // a request is parked or its reply unsent: read no other
+    std::optional<Outgoing> outbox;  // the unsent reply
+    int64_t outbox_deadline_ns = -1; // the peer must have taken it by then
+  };
+  struct PidWatch {
+    int fd;
+    pid_t pid;
   };
 
+  // Refused: a pending client was accepted and closed; NonePending: nothing to refuse; Failed:
+  // no reserve descriptor, or accept failed even with it given up.
+  enum class Refusal { Refused, NonePending, Failed };
   void accept_clients();
-  void serve(int fd);
-  void close_conn(int fd, const char* why);
-  core::Reply handle(int fd, const core::Request& rq, int* reply_fd, bool* park);
-  core::Reply do_bind(int fd, const core::Request& rq, int* reply_fd);
-  core::Reply do_unbind(int fd, const core::Request& rq);
+  Refusal refuse_pending_client();
+  void pause_accepting();
+  void resume_accepting_if_due();
+  void add_conn(int fd);
+  void conn_event(uint64_t conn, uint32_t events);
+  void serve(uint64_t conn);
+  void send_reply(uint64_t conn, const core::Reply& rp, int fd);
+  void flush_outbox(uint64_t conn);
+  void update_interest(uint64_t conn);
+  void close_stalled_conns();
+  void close_conn(uint64_t conn, const char* why);
+  core::Reply handle(uint64_t conn, const core::Request& rq, int* reply_fd, bool* park);
+  core::Reply do_bind(uint64_t conn, const core::Request& rq, int* reply_fd);
+  core::Reply do_unbind(uint64_t conn, const core::Request& rq);
   core::Reply do_lclbind(const core::Request& rq);
+  core::Reply do_getep(uint64_t conn, const core::Request& rq) const;
+  bool is_bound_in(pid_t pid, int dcid) const;
   bool try_wait4bind(pid_t pid, core::Reply* rp, int* reply_fd);
   bool try_wait4bindep(const core::Request& rq, core::Reply* rp);
-  core::Reply do_setpriv(int fd, const core::Request& rq);
+  core::Reply do_setpriv(uint64_t conn, const core::Request& rq);
   void unbind_binding(const Binding& b, const char* why);
   void watch_pid(pid_t pid);
-  void pid_exited(int pidfd);
+  void unwatch_pid(pid_t pid);
+  void pid_exited(uint64_t watch);
   void recheck_parked();
   void expire_parked();
   int next_timeout_ms() const;
@@ -89,14 +145,19 @@ class Server {
 
   core::NodeConfig cfg_;
   bool verbose_ = false;
+  int64_t reply_timeout_ns_ = 10'000'000'000;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
+  int reserve_fd_ = -1;               // given up at the descriptor limit to refuse a client
+  bool refusing_logged_ = false;      // this episode of accept failures has been logged
+  int64_t accept_paused_until_ns_ = -1;
+  uint64_t next_id_ = kFirstObjectId;
   std::map<int, std::unique_ptr<core::DcTable>> tables_;
-  std::map<int, Conn> conns_;
+  std::map<uint64_t, Conn> conns_;     // by id
   std::vector<Binding> bindings_;
-  std::map<pid_t, int> pidfds_;     // pid -> pidfd
-  std::map<int, pid_t> pidfd_pid_;  // pidfd -> pid
+  std::map<uint64_t, PidWatch> pid_watches_;  // by id
+  std::map<pid_t, uint64_t> watch_of_pid_;    // pid -> id of its watch
   std::vector<Parked> parked_;
 };
 

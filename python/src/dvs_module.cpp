@@ -414,7 +414,7 @@ class DvsError(Exception):
       py::arg("dcid"), py::arg("nodeid"));
   mod.def("unbind", [](int dcid, int ep) { return check(dvs_unbind(dcid, ep), "unbind"); }, py::arg("dcid"), py::arg("ep"));
   mod.def("getep", [](int pid) { return check(dvs_getep(static_cast<pid_t>(pid)), "getep"); }, py::arg("pid"),
-          "endpoint of a bound local process");
+          "endpoint of a bound local process; answered only to a caller bound in that process's DC (else EDVSNOTBIND)");
   mod.def(
       "self",
       [] {

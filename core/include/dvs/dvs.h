@@ -15,6 +15,17 @@
  * iff it returned the p_nr asked for (dvs_self() confirms). No call blocks longer than its timeout; untimed calls wait forever.
  * Timeouts are in milliseconds: DVS_TIMEOUT_NOWAIT (0) never blocks, DVS_TIMEOUT_FOREVER (-1).
  *
+ * Control calls (those that ask dvsd: open, bind, unbind, lclbind, getep, introspection,
+ * privileges, node changes) are bounded: connecting, sending the request and waiting for the
+ * reply each take at most DVS_CONTROL_TIMEOUT_MS (10 s; the environment variable
+ * DVS_CONTROL_TIMEOUT_MS, a positive number of milliseconds, overrides it). dvs_wait4bind_T and
+ * dvs_wait4bindep_T wait for their reply their own timeout plus that bound (forever only with
+ * DVS_TIMEOUT_FOREVER). A control call that gets no answer in time, or whose connection fails,
+ * returns EDVSDVSINIT ("no dvsd answers") and closes the process's connection to dvsd: as after
+ * dvs_close, dvsd unbinds everything bound through it and libdvs forgets those bindings; the
+ * next control call connects again (to the same dvsd), so a late reply is never taken for the
+ * answer to a later request.
+ *
  * Buffers: message buffers are the caller's; a call reads/writes them only during the call.
  * Local IPC goes process-to-process through shared memory (no dvsd hop); dvsd is only asked for
  * bind/unbind/getep/privileges and cleans up after a process that dies.
@@ -47,6 +58,9 @@ extern "C" {
 
 #define DVS_TIMEOUT_NOWAIT 0
 #define DVS_TIMEOUT_FOREVER (-1)
+
+/* Default bound of each step of a control call, in ms (see above). */
+#define DVS_CONTROL_TIMEOUT_MS 10000
 
 #define DVS_NR_DCS 32
 #define DVS_NR_NODES 32
@@ -105,7 +119,8 @@ typedef struct dvs_procinfo {
 } dvs_procinfo_t;
 
 /* Connect this process to the node's dvsd at socket_path (NULL: $DVS_SOCKET, else
- * /run/dvs/dvsd.sock). Idempotent. EDVSDVSINIT if no dvsd answers there. */
+ * /run/dvs/dvsd.sock). Idempotent. EDVSDVSINIT if no dvsd answers there within the control bound
+ * (also when dvsd is out of descriptors and refuses the connection). */
 int dvs_open(const char* socket_path);
 /* Unbind everything this process bound and disconnect. */
 void dvs_close(void);
@@ -121,9 +136,10 @@ int dvs_tbind(int dcid, int p_nr);
 /* Bind process pid (of this node) to a slot on its behalf; pid then calls dvs_wait4bind. */
 int dvs_lclbind(int dcid, pid_t pid, int p_nr);
 /* Block until dvsd has a binding for the caller's pid (made by dvs_lclbind) and take it.
- * Returns the endpoint; EDVSTIMEDOUT after timeout_ms. */
+ * Returns the endpoint; EDVSTIMEDOUT after timeout_ms (dvsd's answer); EDVSDVSINIT if dvsd has
+ * not answered by timeout_ms plus the control bound. */
 int dvs_wait4bind_T(long timeout_ms);
-/* Block until endpoint ep of dcid is bound (by anyone). */
+/* Block until endpoint ep of dcid is bound (by anyone). Timeouts as for dvs_wait4bind_T. */
 int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms);
 /* Declare that endpoint ep of dcid lives on node nodeid (the original's rmtbind): calls to ep
  * then go through this node's proxy for nodeid. Remote clients are bound automatically when
@@ -140,7 +156,10 @@ int dvs_add_node(int dcid, int nodeid);
 int dvs_del_node(int dcid, int nodeid);
 /* Unbind ep (the caller's own, or any of this process's). Blocked peers get errors. */
 int dvs_unbind(int dcid, int ep);
-/* Endpoint of a bound local process (its process binding), EDVSNOTBIND if none. */
+/* Endpoint of a bound local process (its process binding). Answered only if the caller's
+ * process is itself bound (process or thread binding) in the DC of that binding, as in the
+ * original; otherwise, and if pid has no process binding, EDVSNOTBIND (so nothing is learnt of
+ * processes of other DCs). */
 int dvs_getep(pid_t pid);
 /* The calling thread's effective endpoint, or EDVSNOTBIND. */
 int dvs_self(void);
