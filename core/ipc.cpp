@@ -23,7 +23,9 @@ constexpr int kNothing = 1;  // internal: nothing matched
 
 // With r locked: takes a pending notification or the first matching queued sender for a
 // receive(src) by slot r, writing the message to *out. Returns 0, kNothing, EDVSAGAIN (back off:
-// unlock r, lock_pair(r, *backoff_with), retry) or an error for a corrupt queue.
+// unlock r, lock_pair(r, *backoff_with) unless it is kNoSlot, retry) or an error for a corrupt
+// queue. A queued local sender whose owner abandoned its call (waiter.hpp) leaves the queue
+// without its message being delivered (EDVSAGAIN with kNoSlot: look again).
 int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backoff_with) {
   Slot& rs = t.slot(r);
   int src_index = kNoSlot;
@@ -58,16 +60,25 @@ int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backo
     unlock_slot(qs);
     return EDVSBADSRCDST;
   }
-  *out = qs.msg;
   uint32_t f = qs.flags.load(kRelaxed) & ~DVS_SENDING;
   qs.flags.store(f, kRelaxed);
   qs.sendto.store(kNoSlot, kRelaxed);
+  const bool local = !is_remote(qs);
+  if (local && qs.wake.load(kRelaxed) != kWakeWaiting) {  // abandoned: not delivered
+    unlock_slot(qs);
+    *backoff_with = kNoSlot;
+    return EDVSAGAIN;
+  }
+  *out = qs.msg;
   bool need_ring = false;
   if ((f & DVS_RECEIVING) == 0) {  // plain send: the rendezvous completes the sender's call now
-    if (is_remote(qs))
+    if (!local) {
       queue_remote_answer(t, q, kCmdSend, DVS_OK, rs.endpoint.load(kRelaxed));  // its node's proxy owes a SEND_ACK
-    else
-      need_ring = wake_with(qs, DVS_OK);
+    } else if (!complete_call(qs, DVS_OK, &need_ring)) {  // abandoned just now: not delivered
+      unlock_slot(qs);
+      *backoff_with = kNoSlot;
+      return EDVSAGAIN;
+    }
   }
   unlock_slot(qs);
   if (need_ring) ring(qs);
@@ -145,6 +156,7 @@ int check_deadlock(DcTable& t, int self, int start, Withdraw&& withdraw) {
 // locking contract in shm_table.hpp), so the fast path costs one lock.
 int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_receive) {
   DcTable& t = *c.table;
+  if (int rc = enter_call(c); rc != 0) return rc;
   if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
   int d = kNoSlot;
   if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
@@ -165,22 +177,31 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
       return remote_call(c, d, dst_ep, then_receive ? kCmdSendrec : kCmdSend, m, timeout_ms);
     }
     if (receptive(ds, c.endpoint)) {  // rendezvous now: copy straight into the receiver's slot
+      const uint32_t before = self.flags.load(kRelaxed);
       if (then_receive) {  // become a receiver of dst before dst can run and reply
         self.getfrom.store(dst_ep, kRelaxed);
-        self.wake.store(0, kRelaxed);
-        self.flags.store(self.flags.load(kRelaxed) | DVS_RECEIVING, std::memory_order_release);
+        self.wake.store(kWakeWaiting, kRelaxed);
+        self.flags.store(before | DVS_RECEIVING, std::memory_order_release);
       }
       ds.msg = *m;
       ds.getfrom.store(DVS_NONE, kRelaxed);
       ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
-      bool need_ring = wake_with(ds, DVS_OK);
-      unlock_slot(ds);
-      if (need_ring) ring(ds);
-      bump(self.lclsent, 1);
-      if (!then_receive) return DVS_OK;
-      int rc = block(c, deadline);
-      if (rc == DVS_OK) *m = self.msg;
-      return rc;
+      bool need_ring = false;
+      if (complete_call(ds, DVS_OK, &need_ring)) {
+        unlock_slot(ds);
+        if (need_ring) ring(ds);
+        bump(self.lclsent, 1);
+        if (!then_receive) return DVS_OK;
+        int rc = block(c, deadline);
+        if (rc == DVS_OK) *m = self.msg;
+        return rc;
+      }
+      // The receiver abandoned its call this instant: it takes nothing; queue as for a busy one.
+      if (then_receive) {
+        self.flags.store(before, kRelaxed);
+        self.getfrom.store(DVS_NONE, kRelaxed);
+        self.wake.store(kWakeDone, kRelaxed);
+      }
     }
     if (timeout_ms == DVS_TIMEOUT_NOWAIT) {
       unlock_slot(ds);
@@ -192,7 +213,7 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
     self.msg = *m;
     self.sendto.store(d, kRelaxed);
     self.getfrom.store(then_receive ? dst_ep : DVS_NONE, kRelaxed);
-    self.wake.store(0, kRelaxed);
+    self.wake.store(kWakeWaiting, kRelaxed);
     uint32_t before = self.flags.load(kRelaxed);
     self.flags.store(before | DVS_SENDING | (then_receive ? DVS_RECEIVING : 0u), std::memory_order_seq_cst);
     if (waits_on_someone(ds)) {
@@ -200,7 +221,7 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
         self.flags.store(before, kRelaxed);
         self.sendto.store(kNoSlot, kRelaxed);
         self.getfrom.store(DVS_NONE, kRelaxed);
-        self.wake.store(1, kRelaxed);
+        self.wake.store(kWakeDone, kRelaxed);
       };
       int dl = check_deadlock(t, c.index, d, withdraw);
       if (dl != 0) {
@@ -227,6 +248,7 @@ int do_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms, bool then_
 
 int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
   DcTable& t = *c.table;
+  if (int rc = enter_call(c); rc != 0) return rc;
   Slot& self = t.slot(c.index);
   int src_index = kNoSlot;
   if (src_ep != DVS_ANY) {
@@ -245,6 +267,7 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     int rc = take_for_receiver(t, c.index, src_ep, m, &backoff);
     if (rc == EDVSAGAIN) {
       unlock_slot(self);
+      if (backoff == kNoSlot) continue;  // an abandoned sender left the queue: look again
       // Take both in order, then drop the other: the next pass will get it by trylock or in order.
       if (int lr = lock_pair(t, c.index, backoff); lr != 0) return lr;
       unlock_pair(t, c.index, backoff);
@@ -270,7 +293,7 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
       return EDVSTIMEDOUT;
     }
     self.getfrom.store(src_ep, kRelaxed);
-    self.wake.store(0, kRelaxed);
+    self.wake.store(kWakeWaiting, kRelaxed);
     uint32_t before = self.flags.load(kRelaxed);
     // seq_cst only where the publish-then-peek deadlock check needs it (a specific source).
     self.flags.store(before | DVS_RECEIVING,
@@ -281,7 +304,7 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
       auto withdraw = [&] {
         self.flags.store(before, kRelaxed);
         self.getfrom.store(DVS_NONE, kRelaxed);
-        self.wake.store(1, kRelaxed);
+        self.wake.store(kWakeDone, kRelaxed);
       };
       int dl = lock_second(t, c.index, src_index);
       if (dl == 0) {
@@ -387,21 +410,27 @@ void complete_pending_receive(DcTable& t, int r) {
       unlock_slot(rs);
       return;
     }
+    // Claimed before taking: a sender's call is completed only if the receive can take its message.
+    if (!claim_call(rs)) {
+      unlock_slot(rs);
+      return;
+    }
     int backoff = kNoSlot;
     dvs_message_t got;
     int rc = take_for_receiver(t, r, rs.getfrom.load(kRelaxed), &got, &backoff);
+    bool need_ring;
     if (rc == 0) {
       rs.msg = got;
       rs.getfrom.store(DVS_NONE, kRelaxed);
       rs.flags.store(f & ~DVS_RECEIVING, kRelaxed);
-      bool need_ring = wake_with(rs, DVS_OK);
-      unlock_slot(rs);
-      if (need_ring) ring(rs);
-      return;
+      need_ring = publish_call(rs, DVS_OK);
+    } else {
+      need_ring = unclaim_call(rs);
     }
     unlock_slot(rs);
+    if (need_ring) ring(rs);
     if (rc != EDVSAGAIN) return;
-    if (lock_pair(t, r, backoff) == 0) unlock_pair(t, r, backoff);
+    if (backoff != kNoSlot && lock_pair(t, r, backoff) == 0) unlock_pair(t, r, backoff);
   }
 }
 }  // namespace
@@ -425,6 +454,7 @@ int ipc_rcvrqst(Caller& c, dvs_message_t* m, long timeout_ms) {
 
 int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms /* only remote replies block */) {
   DcTable& t = *c.table;
+  if (int rc = enter_call(c); rc != 0) return rc;
   if (!t.geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
   if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
   int d = kNoSlot;
@@ -439,13 +469,13 @@ int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms /* only r
     unlock_slot(ds);
     return remote_call(c, d, dst_ep, kCmdReply, m, timeout_ms);
   }
-  if (rc == 0 && !receptive(ds, c.endpoint)) rc = EDVSPROCSTS;
+  if (rc == 0 && !awaits_reply_from(ds, c.endpoint)) rc = EDVSPROCSTS;
   bool need_ring = false;
   if (rc == 0) {
     ds.msg = *m;
     ds.getfrom.store(DVS_NONE, kRelaxed);
     ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
-    need_ring = wake_with(ds, DVS_OK);
+    if (!complete_call(ds, DVS_OK, &need_ring)) rc = EDVSPROCSTS;  // it abandoned the wait
   }
   unlock_slot(ds);
   if (need_ring) ring(ds);
@@ -455,6 +485,7 @@ int ipc_reply(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms /* only r
 
 int ipc_notify(Caller& c, int dst_ep) {
   DcTable& t = *c.table;
+  if (int rc = enter_call(c); rc != 0) return rc;
   if (dst_ep == c.endpoint || dst_ep == DVS_SELF) return EDVSENDPOINT;
   int d = kNoSlot;
   if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
@@ -468,18 +499,11 @@ int ipc_notify(Caller& c, int dst_ep) {
     dvs_message_t m{};
     return remote_call(c, d, dst_ep, kCmdNotify, &m, 30'000);
   }
+  // Still bound, checked under the destination's lock: unbinding drops the pending bits of a
+  // departing process slot by slot under each slot's lock, so none is set after that.
+  if (rc == 0 && !still_bound(self, c.endpoint)) rc = EDVSNOTBIND;
   bool need_ring = false;
-  if (rc == 0) {
-    if (receptive(ds, c.endpoint)) {
-      build_notify(t, c.index, &ds.msg);
-      ds.getfrom.store(DVS_NONE, kRelaxed);
-      ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
-      need_ring = wake_with(ds, DVS_OK);
-    } else {
-      // Pending bit; a second notify before the receive is coalesced into the same bit.
-      ds.notify_pending[c.index / 64].fetch_or(uint64_t{1} << (c.index % 64), kRelaxed);
-    }
-  }
+  if (rc == 0) deliver_notify(t, ds, c.index, c.endpoint, &need_ring);
   unlock_slot(ds);
   if (need_ring) ring(ds);
   if (rc == 0) bump(self.lclsent, 1);
@@ -488,6 +512,7 @@ int ipc_notify(Caller& c, int dst_ep) {
 
 long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* dst_addr, size_t bytes) {
   DcTable& t = *c.table;
+  if (int rc = enter_call(c); rc != 0) return rc;
   if (!t.geometry().is_system_index(c.index)) return EDVSPRIVILEGES;
   if (bytes > static_cast<size_t>(t.geometry().max_copylen)) return EDVSRANGE;
   if (bytes == 0) return 0;
@@ -696,11 +721,17 @@ int admin_unbind(DcTable& t, int index) {
     unlock_slot(x);
     if (need_ring) ring(qs);
   }
-  // (3) fail everyone blocked receiving from it (e.g. a sendrec whose request it had taken).
+  // (3) fail everyone blocked receiving from it (e.g. a sendrec whose request it had taken), and
+  // drop the notifications it left pending anywhere (it is FREE, so it sets no new ones: see
+  // ipc_notify).
+  const int bit_word = index / 64;
+  const uint64_t bit = uint64_t{1} << (index % 64);
   for (int y = 0; y < t.geometry().nr_slots(); ++y) {
     if (y == index) continue;
     Slot& ys = t.slot(y);
-    if (!(ys.flags.load(std::memory_order_acquire) & DVS_RECEIVING)) continue;
+    if (!(ys.flags.load(std::memory_order_acquire) & DVS_RECEIVING) &&
+        !(ys.notify_pending[bit_word].load(kRelaxed) & bit))
+      continue;
     if (lock_slot(ys) != 0) continue;
     uint32_t yf = ys.flags.load(kRelaxed);
     bool need_ring = false;
@@ -712,11 +743,12 @@ int admin_unbind(DcTable& t, int index) {
       else
         need_ring = wake_with(ys, EDVSSRCDIED);
     }
-    // Pending notifications from the dead process are dropped.
-    ys.notify_pending[index / 64].fetch_and(~(uint64_t{1} << (index % 64)), kRelaxed);
+    ys.notify_pending[bit_word].fetch_and(~bit, kRelaxed);
     unlock_slot(ys);
     if (need_ring) ring(ys);
   }
+  // (4) the process itself: a call it is blocked in ends with EDVSSHUTDOWN (nothing delivered);
+  // its later calls get EDVSNOTBIND (enter_call).
   if (lock_slot(x) == 0) {
     x.flags.store(DVS_SLOT_FREE, kRelaxed);
     x.sendto.store(kNoSlot, kRelaxed);
@@ -724,7 +756,7 @@ int admin_unbind(DcTable& t, int index) {
     x.lpid.store(0, kRelaxed);
     x.tid.store(0, kRelaxed);
     for (auto& w : x.notify_pending) w.store(0, kRelaxed);
-    bool need_ring = mark_woken(x);
+    bool need_ring = wake_with(x, EDVSSHUTDOWN);
     unlock_slot(x);
     if (need_ring) ring(x);
   }

@@ -3,7 +3,8 @@
 // Process state: one control connection to dvsd (guarded by a mutex; control calls are rare),
 // the mapped DC tables (kept until dvs_close, so Caller pointers stay valid), the process
 // binding. Thread state: the thread's own binding (tbind). After fork() the child starts with
-// no connection and no bindings (pthread_atfork), as a new process must bind itself.
+// no connection, no bindings and no DC table (pthread_atfork, MADV_DONTFORK), as a new process
+// must bind itself.
 //
 // Control calls are bounded (control_bound_ms(), default DVS_CONTROL_TIMEOUT_MS): connect,
 // send and receive each wait at most that long; a call that blocks in dvsd (wait4bind,
@@ -14,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@ struct ProcessState {
   pid_t owner = 0;
   int node_id = -1;
   std::map<int, std::unique_ptr<DcTable>> tables;
+  std::vector<std::unique_ptr<DcTable>> replaced_tables;  // mapped once, replaced by another table of their DC (adopt_table)
   Binding process;
   std::vector<std::pair<int, int>> thread_eps;  // (dcid, ep) bound by threads of this process
 };
@@ -80,7 +83,12 @@ void reset_after_fork() {
   s.sock = -1;
   s.owner = 0;
   s.node_id = -1;
-  // Mappings are inherited; keep them (unmapping would free nothing shared) but forget bindings.
+  // The tables were mapped MADV_DONTFORK: the child has no mapping, only the descriptors, which it
+  // closes. A child is granted a table again when it binds in that DC.
+  for (auto& [dcid, t] : s.tables) t->forget_after_fork();
+  for (auto& t : s.replaced_tables) t->forget_after_fork();
+  s.tables.clear();
+  s.replaced_tables.clear();
   s.process = Binding{};
   s.thread_eps.clear();
   t_binding.b = Binding{};
@@ -275,10 +283,18 @@ int current_ep() {
   return b ? b->caller.endpoint : DVS_NONE;
 }
 
-// Maps (or reuses) the table of dcid from a received fd; returns the table or nullptr.
+bool same_file(int a, int b) {
+  struct stat sa {}, sb {};
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// Maps (or reuses) the table of dcid from a received fd (-1: none received); returns the table or
+// nullptr. A table mapped before is reused if fd is the same table; another one (a restarted
+// dvsd's, or another node's after dvs_close/dvs_open) replaces it, and the old one stays mapped,
+// unused: a thread may still be returning from a call on it.
 DcTable* adopt_table(ProcessState& s, int dcid, int fd) {
   auto it = s.tables.find(dcid);
-  if (it != s.tables.end()) {
+  if (it != s.tables.end() && (fd < 0 || same_file(fd, it->second->fd()))) {
     if (fd >= 0) close(fd);
     return it->second.get();
   }
@@ -286,6 +302,7 @@ DcTable* adopt_table(ProcessState& s, int dcid, int fd) {
   auto t = std::make_unique<DcTable>();
   if (t->map_fd(fd) != 0) return nullptr;
   DcTable* raw = t.get();
+  if (it != s.tables.end()) s.replaced_tables.push_back(std::move(it->second));
   s.tables[dcid] = std::move(t);
   return raw;
 }

@@ -82,7 +82,7 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
   if (rc == 0 && (node < 0 || node >= DVS_NR_NODES)) rc = EDVSBADNODEID;
   if (rc == 0 && node == t.geometry().node_id) rc = EDVSBADNODEID;
   if (rc == 0 && !t.spans(node)) rc = EDVSNODCNODE;
-  if (rc == 0 && cmd == kCmdReply && !receptive(ds, c.endpoint)) rc = EDVSPROCSTS;
+  if (rc == 0 && cmd == kCmdReply && !awaits_reply_from(ds, c.endpoint)) rc = EDVSPROCSTS;
   int p = t.geometry().proxy_index(node);
   if (rc == 0) rc = lock_slot(t.slot(p));
   if (rc != 0) {
@@ -106,7 +106,7 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
   self.op_seq.store(self.op_seq.load(kRelaxed) + 1, kRelaxed);
   self.sendto.store(p, kRelaxed);
   self.getfrom.store(cmd == kCmdSendrec ? dst_ep : DVS_NONE, kRelaxed);
-  self.wake.store(0, kRelaxed);
+  self.wake.store(kWakeWaiting, kRelaxed);
   self.flags.store(self.flags.load(kRelaxed) | DVS_SENDING | (cmd == kCmdSendrec ? DVS_RECEIVING : 0u),
                    std::memory_order_seq_cst);
   enqueue(t, p, c.index);
@@ -154,7 +154,7 @@ long remote_vcopy(Caller& c, int node, const VcopyRequest& v) {
   self.op_seq.store(self.op_seq.load(kRelaxed) + 1, kRelaxed);
   self.sendto.store(p, kRelaxed);
   self.getfrom.store(DVS_NONE, kRelaxed);
-  self.wake.store(0, kRelaxed);
+  self.wake.store(kWakeWaiting, kRelaxed);
   self.flags.store(self.flags.load(kRelaxed) | DVS_SENDING, std::memory_order_seq_cst);
   enqueue(t, p, c.index);
   unlock_slot(ps);
@@ -372,16 +372,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
     int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
     bool need_ring = false;
     if (rc == 0 && is_remote(ds)) rc = EDVSRMTPROC;
-    if (rc == 0) {
-      if (receptive(ds, src_ep)) {
-        build_notify(t, e, &ds.msg);
-        ds.getfrom.store(DVS_NONE, kRelaxed);
-        ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
-        need_ring = wake_with(ds, DVS_OK);
-      } else {
-        ds.notify_pending[e / 64].fetch_or(uint64_t{1} << (e % 64), kRelaxed);
-      }
-    }
+    if (rc == 0) deliver_notify(t, ds, e, src_ep, &need_ring);
     unlock_slot(ds);
     if (need_ring) ring(ds);
     return rc == 0 ? kDelivered : rc;
@@ -405,22 +396,29 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
   es.rmt_cmd.store(cmd, kRelaxed);
   bool sendrec = cmd == kCmdSendrec;
   if (receptive(ds, src_ep)) {
-    if (sendrec) {
+    const uint32_t surrogate_before = es.flags.load(kRelaxed);
+    if (sendrec) {  // the surrogate now waits for the reply (receptive() reads its wake too)
       es.getfrom.store(dst_ep, kRelaxed);
+      es.wake.store(kWakeWaiting, kRelaxed);
       es.flags.store(DVS_REMOTE | DVS_RECEIVING, std::memory_order_release);
     }
     ds.msg = msg;
     ds.getfrom.store(DVS_NONE, kRelaxed);
     ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
-    bool need_ring = wake_with(ds, DVS_OK);
-    unlock_slot(ds);
-    if (need_ring) ring(ds);
-    return kDelivered;
+    bool need_ring = false;
+    if (complete_call(ds, DVS_OK, &need_ring)) {
+      unlock_slot(ds);
+      if (need_ring) ring(ds);
+      return kDelivered;
+    }
+    // The receiver abandoned its call this instant: queue the surrogate as for a busy receiver.
+    es.flags.store(surrogate_before, kRelaxed);
+    es.getfrom.store(DVS_NONE, kRelaxed);
   }
   es.msg = msg;
   es.sendto.store(d, kRelaxed);
   es.getfrom.store(sendrec ? dst_ep : DVS_NONE, kRelaxed);
-  es.wake.store(0, kRelaxed);
+  es.wake.store(kWakeWaiting, kRelaxed);
   es.flags.store(DVS_REMOTE | DVS_SENDING | (sendrec ? DVS_RECEIVING : 0u), std::memory_order_release);
   enqueue(t, d, e);
   unlock_slot(ds);
@@ -436,7 +434,7 @@ int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t a
   int rc = check_bound(cs, dst_ep, EDVSDSTDIED);
   bool need_ring = false;
   if (rc == 0) {
-    bool waiting = !is_remote(cs) && cs.wake.load(kRelaxed) == 0 && receptive(cs, src_ep) &&
+    bool waiting = !is_remote(cs) && awaits_reply_from(cs, src_ep) &&
                    cs.rmt_cmd.load(kRelaxed) == kCmdSendrec && cs.op_seq.load(kRelaxed) == ack_seq &&
                    cs.sendto.load(kRelaxed) == t.geometry().proxy_index(node);
     if (!waiting) {
@@ -447,7 +445,7 @@ int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t a
       cs.getfrom.store(DVS_NONE, kRelaxed);
       cs.flags.store(cs.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
       cs.sendto.store(kNoSlot, kRelaxed);
-      need_ring = wake_with(cs, DVS_OK);
+      if (!complete_call(cs, DVS_OK, &need_ring)) rc = EDVSPROCSTS;  // it abandoned the wait
     }
   }
   unlock_slot(cs);
@@ -472,7 +470,7 @@ int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_s
     cs.flags.store(f & ~kBlockedMask, kRelaxed);
     cs.sendto.store(kNoSlot, kRelaxed);
     cs.getfrom.store(DVS_NONE, kRelaxed);
-    need_ring = wake_with(cs, rcode);
+    match = complete_call(cs, rcode, &need_ring);
   }
   unlock_slot(cs);
   if (need_ring) ring(cs);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,21 +61,46 @@ DcTable& DcTable::operator=(DcTable&& o) noexcept {
     bytes_ = std::exchange(o.bytes_, 0);
     slots_ = std::exchange(o.slots_, nullptr);
     stats_ = std::exchange(o.stats_, nullptr);
+    life_ = std::exchange(o.life_, nullptr);
   }
   return *this;
 }
 
 DcTable::~DcTable() { release(); }
 
+void DcTable::forget_after_fork() {
+  if (fd_ >= 0) close(fd_);
+  forget();
+}
+
 void DcTable::release() {
+  if (base_ && created_) pthread_mutex_unlock(&header().dvsd_life);  // before it leaves the robust list
   if (base_) munmap(base_, bytes_);
   if (fd_ >= 0) close(fd_);
+  forget();
+}
+
+void DcTable::forget() {
+  life_ = nullptr;
   base_ = nullptr;
   slots_ = nullptr;
   stats_ = nullptr;
   fd_ = -1;
   bytes_ = 0;
 }
+
+namespace {
+// One per process (dvsd creates all of its tables with it); never 0.
+uint64_t random_boot_id() {
+  static const uint64_t id = [] {
+    uint64_t v = 0;
+    while (v == 0)
+      if (getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) v = static_cast<uint64_t>(getpid()) << 32 | static_cast<uint64_t>(time(nullptr));
+    return v;
+  }();
+  return id;
+}
+}  // namespace
 
 int DcTable::create(const DcGeometry& g) {
   if (*g.check()) return EDVSINVAL;
@@ -114,6 +140,9 @@ int DcTable::create(const DcGeometry& g) {
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
   pthread_mutex_init(&h->cycle_lock, &attr);
+  pthread_mutex_init(&h->dvsd_life, &attr);
+  pthread_mutex_lock(&h->dvsd_life);
+  h->boot_id = random_boot_id();
   for (int i = 0; i < g.total_slots(); ++i) {
     Slot* s = new (&slots[i]) Slot{};
     pthread_mutex_init(&s->lock, &attr);
@@ -142,6 +171,7 @@ int DcTable::create(const DcGeometry& g) {
   bytes_ = bytes;
   slots_ = slots;
   stats_ = reinterpret_cast<metrics::StatsArea*>(static_cast<char*>(base) + table_stats_offset(g));
+  life_ = reinterpret_cast<const std::atomic<int>*>(&static_cast<TableHeader*>(base)->dvsd_life);
   return 0;
 }
 
@@ -176,6 +206,8 @@ int DcTable::map_fd(int fd) {
     close(fd);
     return EDVSBADVALUE;
   }
+  // A forked child does not inherit the mapping: it may use a DC's table only once bound there.
+  madvise(base, bytes, MADV_DONTFORK);
   geo_ = g;
   created_ = false;
   fd_ = fd;
@@ -183,6 +215,7 @@ int DcTable::map_fd(int fd) {
   bytes_ = bytes;
   slots_ = reinterpret_cast<Slot*>(static_cast<char*>(base) + header_bytes());
   stats_ = reinterpret_cast<metrics::StatsArea*>(static_cast<char*>(base) + table_stats_offset(g));
+  life_ = reinterpret_cast<const std::atomic<int>*>(&static_cast<TableHeader*>(base)->dvsd_life);
   return 0;
 }
 

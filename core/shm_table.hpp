@@ -27,9 +27,13 @@
 namespace dvs::core {
 
 constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
-constexpr uint32_t kTableVersion = 3;
+constexpr uint32_t kTableVersion = 4;
 constexpr int kMaxSlots = DVS_MAX_SLOTS;
 constexpr int kNoSlot = -1;
+// The lock word of a robust mutex (glibc keeps the futex word first): the owner's tid, and the
+// kernel's owner-died bit (linux/futex.h FUTEX_TID_MASK, FUTEX_OWNER_DIED).
+constexpr int kLifeOwnerTidMask = 0x3fffffff;
+constexpr int kLifeOwnerDied = 0x40000000;
 
 // misc flags (p_misc_flags of the original, the ones dvs uses)
 constexpr uint32_t kMiscWokenUp = 0x1;  // a wakeup arrived while not blocked: next receive(ANY) fails
@@ -91,6 +95,14 @@ struct alignas(128) TableHeader {
   // Metrics recording (core/metrics/slot_stats.hpp): 0 off, else on + latency sample shift.
   // Written by dvsd only; read by libdvs on every IPC call (read-mostly line).
   std::atomic<uint32_t> metrics;
+  // dvsd's life (robust, process-shared): locked by the dvsd thread that created the table for as
+  // long as dvsd serves it, never by anyone else. When that dvsd dies (kill -9 included) the kernel
+  // marks it owner-died; when it exits it is released: either way a plain load of its lock word
+  // (DcTable::dvsd_alive) tells every process that the table is dead. Read on every IPC call.
+  pthread_mutex_t dvsd_life;
+  // Random per dvsd start, the same in all of its tables: tells a table of a restarted dvsd from
+  // the one a process mapped before.
+  uint64_t boot_id;
   // dvsd's doorbell for this DC: bumped (and futex-woken when dvsd sleeps) whenever a process
   // queues work for a proxy slot. Written by anyone, trusted by nobody.
   alignas(64) std::atomic<uint32_t> doorbell;
@@ -143,12 +155,18 @@ class DcTable {
   DcTable& operator=(DcTable&& o) noexcept;
   ~DcTable();
 
-  // dvsd: create the memfd, size it, initialise header, slots (all FREE) and their mutexes.
-  // Returns 0 or an EDVS code; on success fd() is the memfd (owned).
+  // dvsd: create the memfd, size it, initialise header, slots (all FREE) and their mutexes, and
+  // take dvsd_life with a random boot_id. Returns 0 or an EDVS code; on success fd() is the memfd
+  // (owned). The calling thread holds dvsd_life until the table is destroyed, which must happen
+  // on the same thread (if that thread ends first, the table reads as dead).
   int create(const DcGeometry& g);
   // libdvs: map a table received from dvsd (takes ownership of fd). Validates header against
-  // the mapping size; EDVSBADVALUE if it does not describe a table this build understands.
+  // the mapping size; EDVSBADVALUE if it does not describe a table this build understands. The
+  // mapping is not inherited by fork() (MADV_DONTFORK).
   int map_fd(int fd);
+  // In a forked child of a process that mapped this table: the mapping is not there (map_fd);
+  // close the inherited descriptor and forget the mapping without unmapping anything.
+  void forget_after_fork();
 
   const DcGeometry& geometry() const { return geo_; }
   // Whether the DC spans node now. dvsd (the creator) answers from its own trusted copy; a
@@ -167,6 +185,15 @@ class DcTable {
     header().nodes.store(bits, std::memory_order_release);
   }
   int fd() const { return fd_; }
+  // False once the dvsd that created the table died or exited (TableHeader::dvsd_life): every call
+  // on the table then fails with EDVSDVSINIT. A plain load: the lock word holds the owner's tid
+  // (bits 0..29) while dvsd lives; the kernel clears it and sets the owner-died bit when dvsd dies,
+  // dvsd clears it when it exits (the waiters bit, 31, does not matter).
+  bool dvsd_alive() const {
+    const unsigned word = static_cast<unsigned>(life_->load(std::memory_order_relaxed)) & 0x7fffffffu;
+    return word - 1u < static_cast<unsigned>(kLifeOwnerTidMask);
+  }
+  uint64_t boot_id() const { return static_cast<const TableHeader*>(base_)->boot_id; }
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
   TableHeader& header() { return *static_cast<TableHeader*>(base_); }
@@ -177,6 +204,7 @@ class DcTable {
 
  private:
   void release();
+  void forget();  // the fields, after the mapping and descriptor were dealt with
   DcGeometry geo_{};
   bool created_ = false;  // by create() (dvsd), not map_fd()
   std::atomic<uint32_t> nodes_{0};  // dvsd's trusted span (created_ only; proxies read it)
@@ -185,6 +213,7 @@ class DcTable {
   size_t bytes_ = 0;
   Slot* slots_ = nullptr;
   metrics::StatsArea* stats_ = nullptr;
+  const std::atomic<int>* life_ = nullptr;  // the lock word of the header's dvsd_life
 };
 
 // ---- slot locks (bounded: a lock that cannot be taken within the bound is reported, not waited

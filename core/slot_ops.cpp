@@ -11,8 +11,6 @@ namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
 }  // namespace
 
-
-
 // Endpoint -> slot index without trusting anything but the geometry. EDVSENDPOINT if malformed.
 int index_of_endpoint(DcTable& t, int ep, int* index) {
   if (ep == DVS_ANY || ep == DVS_NONE || ep == DVS_SELF) return EDVSENDPOINT;
@@ -34,9 +32,6 @@ bool may_send_to(DcTable& t, Slot& self, int dst_index) {
   if (!t.geometry().is_system_index(dst_index)) return true;  // only system destinations are checked
   return (self.ipc_to[dst_index / 64].load(kRelaxed) >> (dst_index % 64)) & 1u;
 }
-
-// Completes the blocked call of s (locked) with result. True if s must be rung after unlocking.
-
 
 // Appends slot `sender` to the queue of `dst` (both locked).
 void enqueue(DcTable& t, int dst, int sender) {
@@ -99,50 +94,109 @@ void build_notify(DcTable& t, int from_index, dvs_message_t* m) {
 
 // ---------- blocking and cancelling ----------
 
-// After a timed-out wait: take the caller out of whatever it waits in, unless it completed.
-int cancel_wait(DcTable& t, int self) {
+namespace {
+
+// The caller could not take a lock it needs to cancel its wait (rc: the lock error). Abandons the
+// call (waiter.hpp) unless it completed, or a waker that claimed it completes it within about the
+// lock bound: then its result.
+int abandon_wait(Slot& s, int rc) {
+  for (int i = 0; i < 2000; ++i) {
+    uint32_t w = s.wake.load(std::memory_order_acquire);
+    if (w == kWakeDone) return s.result.load(kRelaxed);
+    if (w == kWakeAbandoned) return rc;
+    if (w == kWakeWaiting) {
+      if (s.wake.compare_exchange_strong(w, kWakeAbandoned, std::memory_order_acq_rel)) return rc;
+      continue;
+    }
+    timespec ms{0, 1'000'000};
+    nanosleep(&ms, nullptr);  // claimed: a waker holding our lock is completing the call
+  }
+  return rc;
+}
+
+// Clears the blocked state of slot self (locked) and marks its call done.
+void clear_wait(Slot& s) {
+  s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
+  s.sendto.store(kNoSlot, kRelaxed);
+  s.getfrom.store(DVS_NONE, kRelaxed);
+  s.wake.store(kWakeDone, std::memory_order_release);
+}
+
+// Takes slot self out of whatever it waits in (a call still waiting, or one its owner abandoned).
+// Returns `code`, or the call's result if it completed meanwhile. *lock_error: a lock could not be
+// taken (the call is then abandoned, see abandon_wait).
+int take_out_of_wait(DcTable& t, int self, int code, bool* lock_error) {
   Slot& s = t.slot(self);
+  *lock_error = false;
   for (;;) {
-    if (int rc = lock_slot(s); rc != 0) return rc;
-    if (s.wake.load(std::memory_order_acquire) != 0) {
+    if (int rc = lock_slot(s); rc != 0) {
+      *lock_error = true;
+      return abandon_wait(s, rc);
+    }
+    // Under our lock the word is waiting, done or abandoned (a claim lives only inside a waker's
+    // critical section).
+    if (s.wake.load(std::memory_order_acquire) == kWakeDone) {
       unlock_slot(s);
       return s.result.load(kRelaxed);
     }
-    uint32_t f = s.flags.load(kRelaxed);
-    if ((f & DVS_SENDING) == 0) {
-      s.flags.store(f & ~kBlockedMask, kRelaxed);
-      s.getfrom.store(DVS_NONE, kRelaxed);
-      s.wake.store(1, kRelaxed);
+    const int d = s.sendto.load(kRelaxed);
+    if ((s.flags.load(kRelaxed) & DVS_SENDING) == 0 || !t.valid_index(d) || d == self) {
+      clear_wait(s);
       unlock_slot(s);
-      return EDVSTIMEDOUT;
+      return code;
     }
-    int d = s.sendto.load(kRelaxed);
     unlock_slot(s);
-    if (!t.valid_index(d) || d == self) return EDVSBADSRCDST;
-    if (int rc = lock_pair(t, self, d); rc != 0) return rc;
-    bool done = false;
-    int result = EDVSTIMEDOUT;
-    if (s.wake.load(std::memory_order_acquire) != 0) {
+    if (int rc = lock_pair(t, self, d); rc != 0) {
+      *lock_error = true;
+      return abandon_wait(s, rc);
+    }
+    int result = code;
+    bool finished = false;
+    if (s.wake.load(std::memory_order_acquire) == kWakeDone) {
       result = s.result.load(kRelaxed);
-      done = true;
+      finished = true;
     } else if ((s.flags.load(kRelaxed) & DVS_SENDING) && s.sendto.load(kRelaxed) == d) {
       unlink(t, d, self);
-      s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-      s.sendto.store(kNoSlot, kRelaxed);
-      s.getfrom.store(DVS_NONE, kRelaxed);
-      s.wake.store(1, kRelaxed);
-      done = true;
+      clear_wait(s);
+      finished = true;
     }
     unlock_pair(t, self, d);
-    if (done) return result;
+    if (finished) return result;
   }
 }
 
-// Releases nothing; waits for the wake set up under the lock, then returns the call's result.
+}  // namespace
+
+int cancel_wait(DcTable& t, int self, int code) {
+  bool lock_error = false;
+  return take_out_of_wait(t, self, code, &lock_error);
+}
+
+int enter_call_slow(Caller& c) {
+  if (!c.table->dvsd_alive()) return EDVSDVSINIT;
+  Slot& s = c.table->slot(c.index);
+  if (!still_bound(s, c.endpoint)) return EDVSNOTBIND;
+  if (s.wake.load(std::memory_order_acquire) == kWakeDone) return 0;
+  // The previous call was abandoned (or completed after its owner left): clear it first. A late
+  // completion's result is dropped: the caller was told that call failed.
+  bool lock_error = false;
+  int rc = take_out_of_wait(*c.table, c.index, 0, &lock_error);
+  return lock_error ? rc : 0;
+}
+
 int block(Caller& c, Deadline deadline) {
   Slot& s = c.table->slot(c.index);
-  if (wait_woken(s, c.wait_mode, c.spin_ns, deadline)) return s.result.load(std::memory_order_acquire);
-  return cancel_wait(*c.table, c.index);
+  switch (wait_woken(*c.table, s, c.wait_mode, c.spin_ns, deadline)) {
+    case WaitEnd::kWoken:
+      return s.result.load(std::memory_order_acquire);
+    case WaitEnd::kInterrupted:
+      return cancel_wait(*c.table, c.index, EDVSINTR);
+    case WaitEnd::kDvsdGone:
+      return cancel_wait(*c.table, c.index, EDVSDVSINIT);
+    case WaitEnd::kTimedOut:
+      break;
+  }
+  return cancel_wait(*c.table, c.index, EDVSTIMEDOUT);
 }
 
 }  // namespace dvs::core

@@ -16,50 +16,59 @@ long futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec* ts
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
-// Spins until woken, until spin_budget_ns elapses, or until the deadline. Returns true if woken.
-bool spin_until(Slot& slot, int64_t spin_budget_ns, Deadline deadline) {
+inline bool done(Slot& slot) { return slot.wake.load(std::memory_order_acquire) == kWakeDone; }
+
+// Spins until woken, until spin_budget_ns elapses (< 0: no budget), until the deadline, or until
+// t's dvsd is gone.
+WaitEnd spin_until(const DcTable& t, Slot& slot, int64_t spin_budget_ns, Deadline deadline) {
   for (int i = 0; i < 64; ++i) {  // the common case: woken within a few hundred ns, no clock read
-    if (slot.wake.load(std::memory_order_acquire) != 0) return true;
+    if (done(slot)) return WaitEnd::kWoken;
     cpu_relax();
   }
-  if (spin_budget_ns < 0 && deadline.forever()) {
-    while (slot.wake.load(std::memory_order_acquire) == 0) cpu_relax();
-    return true;
+  const bool timed = spin_budget_ns >= 0 || !deadline.forever();
+  int64_t stop = -1;
+  if (timed) {
+    const int64_t start = monotonic_ns();
+    stop = spin_budget_ns < 0 ? -1 : start + spin_budget_ns;
+    if (!deadline.forever() && (stop < 0 || deadline.at_ns < stop)) stop = deadline.at_ns;
   }
-  int64_t start = monotonic_ns();
-  int64_t stop = spin_budget_ns < 0 ? -1 : start + spin_budget_ns;
-  if (!deadline.forever() && (stop < 0 || deadline.at_ns < stop)) stop = deadline.at_ns;
   for (;;) {
     for (int i = 0; i < 256; ++i) {
-      if (slot.wake.load(std::memory_order_acquire) != 0) return true;
+      if (done(slot)) return WaitEnd::kWoken;
       cpu_relax();
     }
-    if (stop >= 0 && monotonic_ns() >= stop) return slot.wake.load(std::memory_order_acquire) != 0;
+    if (!t.dvsd_alive()) return done(slot) ? WaitEnd::kWoken : WaitEnd::kDvsdGone;
+    if (stop >= 0 && monotonic_ns() >= stop) return done(slot) ? WaitEnd::kWoken : WaitEnd::kTimedOut;
   }
 }
 
-bool futex_sleep(Slot& slot, Deadline deadline) {
+WaitEnd futex_sleep(const DcTable& t, Slot& slot, Deadline deadline) {
   for (;;) {
     slot.sleeping.store(1, std::memory_order_seq_cst);
-    if (slot.wake.load(std::memory_order_seq_cst) != 0) {
+    const uint32_t seen = slot.wake.load(std::memory_order_seq_cst);
+    if (seen == kWakeDone) {
       slot.sleeping.store(0, std::memory_order_relaxed);
-      return true;
+      return WaitEnd::kWoken;
     }
-    timespec rel{};
-    const timespec* tsp = nullptr;
+    int64_t slice = kLifeCheckNs;
     if (!deadline.forever()) {
-      int64_t left = deadline.at_ns - monotonic_ns();
+      const int64_t left = deadline.at_ns - monotonic_ns();
       if (left <= 0) {
         slot.sleeping.store(0, std::memory_order_relaxed);
-        return slot.wake.load(std::memory_order_acquire) != 0;
+        return done(slot) ? WaitEnd::kWoken : WaitEnd::kTimedOut;
       }
-      rel.tv_sec = static_cast<time_t>(left / 1'000'000'000);
-      rel.tv_nsec = static_cast<long>(left % 1'000'000'000);
-      tsp = &rel;
+      if (left < slice) slice = left;
     }
-    futex(&slot.wake, FUTEX_WAIT, 0, tsp);  // EAGAIN/EINTR/ETIMEDOUT: re-check below
+    const timespec rel{static_cast<time_t>(slice / 1'000'000'000), static_cast<long>(slice % 1'000'000'000)};
+    // Sleeps while the word still holds what we saw (waiting, or claimed by a waker that will
+    // publish or give it back and ring). EAGAIN / ETIMEDOUT: re-check below. With a timeout the
+    // kernel never restarts the wait after a signal handler ran: EINTR.
+    const long rc = futex(&slot.wake, FUTEX_WAIT, seen, &rel);
+    const bool interrupted = rc != 0 && errno == EINTR;
     slot.sleeping.store(0, std::memory_order_relaxed);
-    if (slot.wake.load(std::memory_order_acquire) != 0) return true;
+    if (done(slot)) return WaitEnd::kWoken;
+    if (interrupted) return WaitEnd::kInterrupted;
+    if (!t.dvsd_alive()) return WaitEnd::kDvsdGone;
   }
 }
 }  // namespace
@@ -71,19 +80,24 @@ int64_t monotonic_ns() {
 }
 
 Deadline Deadline::after_ms(long timeout_ms) {
-  if (timeout_ms < 0) return Deadline{};
+  // Beyond about 100 years a timeout is forever; below it, now + timeout cannot overflow (the
+  // monotonic clock would have to read over 190 years).
+  constexpr long kForeverMs = 100L * 366 * 24 * 3600 * 1000;
+  if (timeout_ms < 0 || timeout_ms > kForeverMs) return Deadline{};
   return Deadline{monotonic_ns() + static_cast<int64_t>(timeout_ms) * 1'000'000};
 }
 
-bool wait_woken(Slot& slot, int mode, uint32_t spin_ns, Deadline deadline) {
+WaitEnd wait_woken(const DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Deadline deadline) {
   switch (mode) {
     case DVS_WAIT_SPIN:
-      return spin_until(slot, -1, deadline);
-    case DVS_WAIT_SPIN_THEN_BLOCK:
-      if (spin_until(slot, spin_ns, deadline)) return true;
-      return futex_sleep(slot, deadline);
+      return spin_until(t, slot, -1, deadline);
+    case DVS_WAIT_SPIN_THEN_BLOCK: {
+      const WaitEnd e = spin_until(t, slot, spin_ns, deadline);
+      if (e != WaitEnd::kTimedOut || (!deadline.forever() && monotonic_ns() >= deadline.at_ns)) return e;
+      return futex_sleep(t, slot, deadline);
+    }
     default:
-      return futex_sleep(slot, deadline);
+      return futex_sleep(t, slot, deadline);
   }
 }
 

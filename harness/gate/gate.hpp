@@ -19,7 +19,9 @@
 namespace dvs::gate {
 
 struct GateOptions {
-  std::string baseline;        // "" = <source>/results/baselines/gate.json
+  std::string baseline;        // a file, or a directory of gate-<cpu vendor>.json files ("" =
+                               // <source>/results/baselines); a directory without this vendor's
+                               // file skips the gate (exit 0), a missing file is an error
   bool update = false;         // record the baseline instead of comparing
   double threshold_pct = 3.0;  // a cell slower than this fails the gate
   std::vector<std::string> cells;  // empty = all

@@ -146,3 +146,28 @@ TEST_F(Gate, NoValgrindIsOneLineAndExitTwo) {
 }
 
 }  // namespace
+
+// A directory holds one baseline per CPU vendor: --update writes this vendor's file, a directory
+// without it skips the gate (exit 0) and says how to record one.
+TEST_F(Gate, ADirectoryHoldsOneBaselinePerCpuVendor) {
+  const fs::path dir = tmp / "baselines";
+  fs::create_directories(dir);
+  const auto in_dir = [&](const std::string& args) {
+    return run_shell(dvs + " gate --baseline " + dir.string() + " " + args + " 2>&1");
+  };
+  const Ran none = in_dir("--cells wire_codec");
+  EXPECT_EQ(none.status, 0) << none.out;
+  EXPECT_EQ(none.out.rfind("gate skipped: no baseline for ", 0), 0u) << none.out;
+  const Ran rec = in_dir("--update --cells wire_codec");
+  ASSERT_EQ(rec.status, 0) << rec.out;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].rfind("gate-", 0), 0u) << files[0];
+  const json b = read_json(dir / files[0]);
+  ASSERT_TRUE(b.is_object());
+  EXPECT_EQ(files[0], "gate-" + b["build"]["cpu_vendor"].get<std::string>() + ".json");
+  const Ran again = in_dir("--cells wire_codec");
+  EXPECT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("dvs gate: passed"), std::string::npos) << again.out;
+}

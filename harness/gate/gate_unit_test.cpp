@@ -44,6 +44,16 @@ TEST(GateComparable, SameBuildIsComparable) {
   EXPECT_EQ(incomparable_reason(b, b), "");
 }
 
+TEST(GateComparable, AnotherCpuVendorIsNot) {
+  nlohmann::json b = {{"compiler", "GNU 12.2.0"}, {"build_type", "RelWithDebInfo"}, {"cxx_flags", "-O2 -g"},
+                      {"sanitize", ""},           {"glibc", "2.36"},               {"valgrind", "valgrind-3.19.0"},
+                      {"cpu_features", "avx2"},   {"cpu_vendor", "GenuineIntel"}};
+  nlohmann::json c = b;
+  c["cpu_vendor"] = "AuthenticAMD";
+  const std::string why = incomparable_reason(b, c);
+  EXPECT_NE(why.find("cpu_vendor \"AuthenticAMD\" here"), std::string::npos) << why;
+}
+
 TEST(GateComparable, OtherCompilerOrBuildTypeIsNot) {
   nlohmann::json b = {{"compiler", "GNU 12.2.0"}, {"build_type", "RelWithDebInfo"}, {"cxx_flags", "-O2 -g"},
                       {"sanitize", ""},           {"glibc", "2.36"},               {"valgrind", "valgrind-3.19.0"},

@@ -166,7 +166,20 @@ int dvs_self(void);
 /* Wait strategy of the caller's endpoint. spin_ns: poll budget for SPIN_THEN_BLOCK. */
 int dvs_set_wait(dvs_wait_mode_t mode, uint32_t spin_ns);
 
-/* ---- IPC primitives (rendezvous, M3-IPC semantics) ---- */
+/* ---- IPC primitives (rendezvous, M3-IPC semantics) ----
+ * Errors every primitive may return besides its own:
+ *   EDVSTIMEDOUT  the timeout passed (a timeout of more than about 100 years waits forever);
+ *   EDVSINTR      a caught signal interrupted the caller while it slept in the call (any handler,
+ *                 SA_RESTART or not, like select(2); a DVS_WAIT_SPIN caller is not interrupted:
+ *                 give it a timeout). Nothing was delivered; retry if wanted;
+ *   EDVSSHUTDOWN  the caller's endpoint was unbound while it was blocked (by a system process or
+ *                 dvsd); nothing was delivered. Later calls get EDVSNOTBIND;
+ *   EDVSNOTBIND   the caller is not bound, or no longer (unbound, its slot bound to another);
+ *   EDVSDVSINIT   the node's dvsd died or exited: blocked calls end so within about 0.2 s, later
+ *                 ones at once. dvs_close(), dvs_open() and a new bind continue on the restarted
+ *                 dvsd's new table;
+ *   EDVSBUSY      a slot lock stayed held past the lock bound (2 s): the call was abandoned,
+ *                 nothing will be delivered into it; the caller's next call cleans up first. */
 /* send: returns when dst has taken the message. */
 int dvs_send_T(int dst_ep, dvs_message_t* m, long timeout_ms);
 /* receive from src_ep or DVS_ANY; pending notifications come before queued messages. */
@@ -177,7 +190,9 @@ int dvs_sendrec_T(int dst_ep, dvs_message_t* m, long timeout_ms);
 int dvs_notify(int dst_ep);
 /* server receive from ANY (system processes only). */
 int dvs_rcvrqst_T(dvs_message_t* m, long timeout_ms);
-/* server reply: dst must already wait for the caller, else EDVSPROCSTS at once. */
+/* server reply: dst must already wait for a reply from the caller (a sendrec to it, or a
+ * receive from exactly it; a receive from DVS_ANY does not count), else EDVSPROCSTS at once: a
+ * client that gave up (timed out) and moved on never takes a late reply as a new message. */
 int dvs_reply_T(int dst_ep, dvs_message_t* m, long timeout_ms);
 /* third-party copy of bytes from (src_ep, src_addr) to (dst_ep, dst_addr); the caller
  * (a system process) may be either party or neither. Parties other than the caller must be
