@@ -15,7 +15,7 @@ void add_gate_command(CLI::App& app) {
   auto* g = app.add_subcommand(
       "gate", "Instruction-count regression gate: each hot-path cell of dvs_gate_work under "
               "valgrind --tool=callgrind, Ir/iteration compared with a baseline; exit 1 on a regression");
-  g->add_option("--baseline", o->baseline, "Baseline file (default <source>/results/baselines/gate.json)");
+  g->add_option("--baseline", o->baseline, "Baseline: a .json file, or a directory of gate-<CPU vendor>.json files (default <source>/results/baselines)");
   g->add_flag("--update", o->update, "Record the baseline (with compiler, flags, glibc, valgrind, CPU) instead");
   g->add_option("--threshold", o->threshold_pct, "Fail on a cell slower than this, % (default 3)")
       ->check(CLI::PositiveNumber);

@@ -278,7 +278,7 @@ long long callgrind_total(const std::string& text) {
 int run_gate(const GateOptions& o) {
   // A directory holds one baseline per CPU vendor (gate-<vendor>.json).
   const std::string given = o.baseline.empty() ? std::string(DVS_GATE_SOURCE_DIR) + "/results/baselines" : o.baseline;
-  const bool per_vendor = fs::is_directory(given);
+  const bool per_vendor = fs::is_directory(given) || fs::path(given).extension() != ".json";
   const std::string baseline = per_vendor ? (fs::path(given) / ("gate-" + cpu_vendor() + ".json")).string() : given;
   if (!(o.threshold_pct > 0) || o.repeat < 1 || o.jobs < 1) {
     fmt::print(stderr, "dvs gate: --threshold, --repeat and --jobs must be positive\n");

@@ -19,7 +19,7 @@
 namespace dvs::gate {
 
 struct GateOptions {
-  std::string baseline;        // a file, or a directory of gate-<cpu vendor>.json files ("" =
+  std::string baseline;        // a .json file, or a directory of gate-<cpu vendor>.json files ("" =
                                // <source>/results/baselines); a directory without this vendor's
                                // file skips the gate (exit 0), a missing file is an error
   bool update = false;         // record the baseline instead of comparing

@@ -1,5 +1,5 @@
 // `dvs gate` end to end (each test records its own baseline in a temporary directory; the
-// committed results/baselines/gate.json is not used here):
+// committed results/baselines/gate-<vendor>.json are not used here):
 //   - the same build, gated against itself ten times, passes ten times and counts exactly the same;
 //   - a cell made ~10 % slower (--inject CELL=0.1: the test build's "injected delay") is flagged,
 //     exit 1, and only that cell; a 1 % slowdown is under the 3 % threshold and passes;
