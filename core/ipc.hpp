@@ -1,4 +1,4 @@
-// The M3-IPC primitives on a shared DC table (seed-system.md §2.6), run in the caller's process.
+// The M3-IPC primitives on a shared DC table (semantics of the M3-IPC 1.6 Programmer's Guide), run in the caller's process.
 //
 // Every function returns >= 0 on success or an EDVS code. Blocking calls block at most until
 // their timeout (ms; 0 = never block, -1 = forever) and use the caller's wait strategy.

@@ -1,7 +1,7 @@
 // Remote IPC on the shared tables: how a call to an endpoint on another node reaches that node's
 // proxy in dvsd, and how dvsd's proxies deliver and complete remote work here.
 //
-// Model (seed-system.md §3.1): a slot is FREE, LOCAL (a bound process) or REMOTE (a descriptor
+// Model (M3-IPC's remote descriptors, M3-IPC 1.6 Programmer's Guide): a slot is FREE, LOCAL (a bound process) or REMOTE (a descriptor
 // with the node where the endpoint lives; flag DVS_REMOTE). After the endpoint slots each DC
 // table has one proxy slot per node; its sender queue is the work list of dvsd's proxy for that
 // node (like the original's sender-proxy queue, get2rmt):

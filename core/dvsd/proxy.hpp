@@ -1,4 +1,4 @@
-// The proxies of one node (seed-system.md §3.2–3.4, user-space edition): one link per remote
+// The proxies of one node (the original's sender/receiver proxies of PabloPessolani/MOL-IPC and PID5162, user-space edition): one link per remote
 // node over a registered transport, carrying the wire protocol (core/proxy/wire.hpp).
 //
 // Threads:

@@ -379,7 +379,7 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
                format_ns(double(r.summary.p99)), rate, vs);
   }
   fmt::print(out, "{}\n", line);
-  fmt::print(out, "issue 3 criteria (same run, same placement, endpoints wait: {}):\n", o.remote_wait);
+  fmt::print(out, "remote criteria (same run, same placement, endpoints wait: {}):\n", o.remote_wait);
   for (const auto& c : remote_criteria(results)) {
     const std::string v = c["value"].is_null() ? "not measured"
                                                : fmt::format("{:.2f}x", c["value"].get<double>());

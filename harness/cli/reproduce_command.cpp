@@ -200,7 +200,7 @@ json table_json(const Table& t) {
 CLI::App* add_reproduce_command(CLI::App& app) {
   static ReproduceOptions o;
   auto* sub = app.add_subcommand(
-      "reproduce", "Re-run the original M3-IPC evaluation (seed-system.md §5) here and print each "
+      "reproduce", "Re-run the original M3-IPC evaluation (Pessolani's thesis benchmarks) here and print each "
                    "table with the published figures and ratios normalised to a common baseline");
   sub->add_option("experiment", o.experiment, "Which evaluation (only: m3ipc)")
       ->required()

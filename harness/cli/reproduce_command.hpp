@@ -1,5 +1,5 @@
 // `dvs reproduce m3ipc`: re-runs the experiments of the original M3-IPC evaluation
-// (seed-system.md §5.2-5.3) on this machine and prints, per table, the published figure, ours,
+// (the local and remote benchmarks of Pessolani's thesis, PabloPessolani/PID5162) on this machine and prints, per table, the published figure, ours,
 // both normalised to a common baseline measured the same way (pipes locally, the raw transport
 // remotely) and the ratio of the normalised values. Published figures: results/published/m3ipc.json.
 // Output: <out>/<run-id>/{reproduce.md, runs.jsonl, meta.json, dvsd logs}. docs/REPRODUCTION.md.

@@ -246,7 +246,7 @@ TEST_F(NetnsTwoNodes, ErrorsComeBackAndSendrecTimesOut) {
   EXPECT_TRUE(server.wait_ok(Millis(20000)));
 }
 
-// vcopy between nodes: issue 3 leaves it for later. Skipped while dvsd answers EDVSNOSYS;
+// vcopy between nodes, where dvsd supports it. Skipped while dvsd answers EDVSNOSYS;
 // checked for real once it does not.
 TEST_F(NetnsTwoNodes, VcopyAcrossNodes) {
   constexpr int kCopier = 8;  // a system slot: vcopy needs a system process

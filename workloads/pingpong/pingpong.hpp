@@ -1,4 +1,4 @@
-// dvs ping-pong loops per primitive, as the original's loops (seed-system.md §5.1), timed with the
+// dvs ping-pong loops per primitive, as the original's loops (the loops/ programs of PabloPessolani/MOL-IPC), timed with the
 // harness's shared loop (measure/timed_loop.hpp) so they compare 1:1 with the raw baselines.
 //
 // Two fork()ed processes bind to two *system* slots of one DC of a running dvsd (rcvrqst, reply

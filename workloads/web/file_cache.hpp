@@ -1,6 +1,6 @@
 // The file server's cache of small files. MoL-FS, the original's file server, is a MINIX file
 // server: its buffer cache answers a repeated read without asking the disk driver (MoL-VDD)
-// again (seed-system.md §4.3). A file server with disk servers behind it keeps here whole files
+// again (MoL-FS in PabloPessolani/PID5162). A file server with disk servers behind it keeps here whole files
 // of at most max_file bytes that a disk server sent it, so that a hit costs no rendezvous with a
 // disk server.
 //

@@ -1,5 +1,5 @@
-// Web-server workload (docs/WEB.md, issue 6): an HTTP/1.1 front end whose file contents come
-// through DVS endpoints, in the configurations A–F of the original (seed-system.md §4.3, §5.4).
+// Web-server workload (docs/WEB.md): an HTTP/1.1 front end whose file contents come
+// through DVS endpoints, in the configurations A–F of the original (Pessolani's thesis, web-server evaluation).
 //
 // Processes (fork()ed by WebServer::start; the caller keeps only their pids):
 //   disk servers (optional) a pool of disk_servers processes, system slots disk_p_nr + i on node
