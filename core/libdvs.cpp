@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/control.hpp"
+#include "core/direct_path.hpp"
 #include "core/ipc.hpp"
 #include "core/libdvs_internal.h"
 #include "core/metrics/record.hpp"
@@ -89,6 +90,7 @@ void reset_after_fork() {
   for (auto& t : s.replaced_tables) t->forget_after_fork();
   s.tables.clear();
   s.replaced_tables.clear();
+  dvs::libdvs::forget_direct_links_after_fork();
   s.process = Binding{};
   s.thread_eps.clear();
   t_binding.b = Binding{};
@@ -96,7 +98,10 @@ void reset_after_fork() {
 
 void install_fork_handler() {
   static std::once_flag once;
-  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, reset_after_fork); });
+  std::call_once(once, [] {
+    pthread_atfork(nullptr, nullptr, reset_after_fork);
+    dvs::libdvs::install_direct_path();
+  });
 }
 
 // How long one step (connect, send, receive) of a control call may wait for dvsd, in ms:

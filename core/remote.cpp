@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <vector>
 
@@ -69,6 +70,62 @@ void proxy_wait_doorbell(DcTable& t, uint32_t seen, int timeout_ms) {
   h.dvsd_sleeping.store(0, std::memory_order_relaxed);
 }
 
+namespace {
+std::atomic<DirectSender> g_direct_sender{nullptr};
+
+// The direct path of remote_call, entered with ds (the REMOTE destination) and ps (its node's
+// proxy slot) locked and checked: the caller is left in the state proxy_pop leaves a popped
+// caller in (so ACKs, replies and a link going down complete it as on the proxy path), the locks
+// are released, and the command goes out on the caller's own link. Notify and reply are done
+// once sent (the direct path has no REPLY_ACK: the transport delivers or the link dies).
+int direct_call(Caller& c, Slot& ds, Slot& ps, int node, int dst_ep, int cmd, dvs_message_t* m, Deadline deadline,
+                DirectSender sender) {
+  DcTable& t = *c.table;
+  Slot& self = t.slot(c.index);
+  const int p = t.geometry().proxy_index(node);
+  DirectCommand dc;
+  dc.node = node;
+  dc.cmd = cmd;
+  dc.src_ep = c.endpoint;
+  dc.dst_ep = dst_ep;
+  if (cmd == kCmdReply) {  // the reply consumes the remote client's wait here
+    dc.ack_seq = ds.op_seq.load(kRelaxed);
+    ds.getfrom.store(DVS_NONE, kRelaxed);
+    ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
+  }
+  m->m_source = c.endpoint;
+  dc.msg = *m;
+  const bool waits = cmd == kCmdSend || cmd == kCmdSendrec;
+  if (waits) {
+    self.msg = *m;
+    self.rmt_cmd.store(cmd, kRelaxed);
+    self.rmt_dst.store(dst_ep, kRelaxed);
+    self.op_seq.store(self.op_seq.load(kRelaxed) + 1, kRelaxed);
+    dc.seq = self.op_seq.load(kRelaxed);
+    self.sendto.store(p, kRelaxed);
+    self.getfrom.store(cmd == kCmdSendrec ? dst_ep : DVS_NONE, kRelaxed);
+    self.wake.store(kWakeWaiting, kRelaxed);
+    self.flags.store(self.flags.load(kRelaxed) | (cmd == kCmdSendrec ? DVS_RECEIVING : DVS_SENDING),
+                     std::memory_order_seq_cst);
+  }
+  unlock_slot(ps);
+  unlock_slot(ds);
+  int rc = sender(t, dc);
+  if (!waits) {
+    if (rc == 0) bump(self.lclsent, 1);
+    return rc;
+  }
+  rc = rc == 0 ? block(c, deadline) : cancel_wait(t, c.index, rc);
+  if (rc == DVS_OK) {
+    bump(self.lclsent, 1);
+    if (cmd == kCmdSendrec) *m = self.msg;
+  }
+  return rc;
+}
+}  // namespace
+
+void set_direct_sender(DirectSender sender) { g_direct_sender.store(sender, std::memory_order_release); }
+
 int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m, long timeout_ms) {
   DcTable& t = *c.table;
   Slot& self = t.slot(c.index);
@@ -95,6 +152,8 @@ int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m,
     unlock_slot(ds);
     return EDVSNOTCONN;
   }
+  if (DirectSender sender = g_direct_sender.load(std::memory_order_acquire); sender && t.direct_to(node))
+    return direct_call(c, ds, ps, node, dst_ep, cmd, m, deadline, sender);
   if (cmd == kCmdReply) {  // the reply consumes the remote client's wait here
     ds.getfrom.store(DVS_NONE, kRelaxed);
     ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);

@@ -45,6 +45,27 @@ struct VcopyRequest {
 void pack_vcopy(const VcopyRequest& v, dvs_message_t* m);
 VcopyRequest unpack_vcopy(const dvs_message_t& m);
 
+// ---- the direct path (docs/REMOTE_PATHS.md) ----
+// A call whose destination node the table marks direct (DcTable::direct_to) skips this node's
+// dispatcher: the caller encodes its command and sends it on its own link to that node (libdvs
+// installs the sender; dvs_core has no transports). The remote dvsd hands it to the callee; ACKs
+// and replies come back as on the proxy path and complete the caller here. vcopy always takes the
+// proxy path.
+struct DirectCommand {
+  int node = -1;        // the destination node
+  int cmd = kCmdNone;   // kCmdSend, kCmdSendrec, kCmdNotify, kCmdReply
+  int32_t src_ep = DVS_NONE;
+  int32_t dst_ep = DVS_NONE;
+  uint32_t seq = 0;      // the caller's operation sequence
+  uint32_t ack_seq = 0;  // a reply: the client's operation it answers
+  dvs_message_t msg{};
+};
+// Sends c (called without any slot lock; may block in the transport). 0, or EDVSNOTCONN when the
+// caller's link to that node cannot be had or failed.
+using DirectSender = int (*)(DcTable& t, const DirectCommand& c);
+// Installed once by libdvs; nullptr (the default) makes every call take the proxy path.
+void set_direct_sender(DirectSender sender);
+
 // ---- caller side (libdvs) ----
 // dst_index is a REMOTE slot bound to dst_ep. Queues the caller for that node's proxy and blocks
 // until the proxy completes the call. EDVSNOTCONN if the node's link is down.

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
+#include "core/metrics/metrics_testing.hpp"
 #include "core/testing/dvsd_process.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
@@ -21,12 +23,21 @@ using dvs::testing::run_in_child;
 
 constexpr int kServer = 5;  // a system slot: its endpoint is 5 on every node
 
-// A listen URI of the given transport that no other test uses.
-std::string listen_uri_for(const std::string& param) {
+bool is_direct(const std::string& param) { return param.size() > 7 && param.ends_with("_direct"); }
+// The transport of a parameter ("tcp_direct" -> "tcp").
+std::string transport_of(const std::string& param) {
+  return is_direct(param) ? param.substr(0, param.size() - 7) : param;
+}
+
+// A listen URI of the given transport that no other test uses. port: 0 = the transport picks
+// one (tcp), else a free one chosen now (a URI the other node must know before we start).
+std::string listen_uri_for(const std::string& param, int port = -1) {
   static int n = 0;
-  if (param == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-  if (param == "tipc") return "tipc://18900:0";  // this TIPC node; an instance of its own
-  if (param == "rdma") return "rdma://:0";       // the first RDMA device's address
+  const std::string tr = transport_of(param);
+  if (tr == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  if (tr == "tipc") return "tipc://18900:0";  // this TIPC node; an instance of its own
+  if (tr == "rdma") return "rdma://:0";       // the first RDMA device's address
+  if (port == 0) return "tcp://127.0.0.1:" + std::to_string(dvs::metrics::testing::free_port());
   return "tcp://127.0.0.1:0";
 }
 
@@ -34,7 +45,8 @@ std::string listen_uri_for(const std::string& param) {
 bool lab_transport(const std::string& param) { return param == "tipc" || param == "rdma"; }
 
 // Two nodes linked over the transport named by the test parameter ("tcp_polling": tcp with
-// proxies that poll after traffic, dvsd --poll-us).
+// proxies that poll after traffic, dvsd --poll-us; "X_direct": transport X with the direct remote
+// path, dvsd --remote-path direct, where both nodes listen and know each other's URI).
 struct TwoNodes : ::testing::TestWithParam<std::string> {
   std::unique_ptr<DvsdProcess> n0, n1;
   void SetUp() override {
@@ -44,10 +56,13 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
     }
     const std::string heartbeat = lab_transport(GetParam()) ? "200" : "100";
     const std::string dead = lab_transport(GetParam()) ? "5000" : "1000";
+    const bool direct = is_direct(GetParam());
+    const std::string node0_uri = direct ? listen_uri_for(transport_of(GetParam()), 0) : "tcp://127.0.0.1:1";
     DvsdOptions o1;
     o1.node = 1;
-    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=tcp://127.0.0.1:1", "--heartbeat-ms", heartbeat,
+    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=" + node0_uri, "--heartbeat-ms", heartbeat,
                      "--dead-ms", dead};
+    if (direct) o1.extra_args.insert(o1.extra_args.end(), {"--remote-path", "direct"});
     if (GetParam() == "tcp_polling") o1.extra_args.insert(o1.extra_args.end(), {"--poll-us", "100"});
     n1 = std::make_unique<DvsdProcess>(o1);
     ASSERT_TRUE(n1->start());
@@ -55,6 +70,7 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
     DvsdOptions o0;
     o0.node = 0;
     o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", heartbeat, "--dead-ms", dead};
+    if (direct) o0.extra_args.insert(o0.extra_args.end(), {"--listen", node0_uri, "--remote-path", "direct"});
     if (GetParam() == "tcp_polling") o0.extra_args.insert(o0.extra_args.end(), {"--poll-us", "100"});
     n0 = std::make_unique<DvsdProcess>(o0);
     ASSERT_TRUE(n0->start());
@@ -386,9 +402,54 @@ TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
   EXPECT_TRUE(requester.wait_ok(Millis(30000)));
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
+// The caller's own link: on the direct path the first remote call opens descriptors in the calling
+// process (its link to the peer node: a socket, or shm's memfd and eventfds), later calls reuse
+// it; on the proxy path none (dvsd's node link carries the call).
+int open_descriptors() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+TEST_P(TwoNodes, DirectPathPutsTheCallOnTheCallersOwnLink) {
+  const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
+  const bool direct = is_direct(GetParam());
+  Pipe ready;
+  auto server = run_in_child("server@1", [&] {
+    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
+    ready.send(1);
+    for (int i = 0; i < 2; ++i) {
+      dvs_message_t m{};
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+      if (DVS_IS_NOTIFY(m.m_type)) continue;
+      const int before = open_descriptors();
+      CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+      CHILD_CHECK(direct ? open_descriptors() > before : open_descriptors() == before);
+    }
+    return 0;
+  });
+  ASSERT_TRUE(ready.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(connect_to_server(s0) >= 0);
+    const int before = open_descriptors();
+    CHILD_CHECK(wait_link(kServer));  // a notify: the first remote call
+    const int after = open_descriptors();
+    CHILD_CHECK(direct ? after > before : after == before);
+    dvs_message_t m = dvs::testing::make_msg(3, 3);
+    CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 5000));
+    CHILD_CHECK_EQ(after, open_descriptors());  // the same link again
+    return 0;
+  });
+  EXPECT_TRUE(client.wait_ok(Millis(30000)));
+  EXPECT_TRUE(server.wait_ok(Millis(30000)));
+}
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "shm", "tcp_polling", "tipc", "rdma"),
+INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes,
+                         ::testing::Values("tcp", "shm", "tcp_polling", "tipc", "rdma", "tcp_direct", "shm_direct"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 namespace {

@@ -68,6 +68,19 @@ DcTable& DcTable::operator=(DcTable&& o) noexcept {
 
 DcTable::~DcTable() { release(); }
 
+std::string DcTable::direct_uri(int node) const {
+  if (node < 0 || node >= DVS_NR_NODES) return "";
+  const char* f = static_cast<const TableHeader*>(base_)->direct_uri[node];
+  return std::string(f, strnlen(f, sizeof(TableHeader::direct_uri[0])));
+}
+
+void DcTable::set_direct(int node, const std::string& uri) {
+  if (node < 0 || node >= DVS_NR_NODES) return;
+  char* f = header().direct_uri[node];
+  snprintf(f, sizeof(TableHeader::direct_uri[0]), "%s", uri.c_str());
+  header().direct_nodes.fetch_or(1u << node, std::memory_order_release);
+}
+
 void DcTable::forget_after_fork() {
   if (fd_ >= 0) close(fd_);
   forget();

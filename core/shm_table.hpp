@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "core/metrics/slot_stats.hpp"
 #include "dvs/dvs.h"
@@ -112,6 +113,12 @@ struct alignas(128) TableHeader {
   // so of callers closing the same cycle at once exactly one is refused. Taken only when a
   // lock-free walk already saw a cycle; only trylocks of slots are made while holding it.
   alignas(64) pthread_mutex_t cycle_lock;
+  // The direct remote path (docs/REMOTE_PATHS.md), written by dvsd before any process maps the
+  // table: bit n set = a call to an endpoint on node n goes on the caller's own link to that
+  // node, dialed at direct_uri[n] (a transport URI, NUL-terminated), instead of through this
+  // node's dispatcher. Trusted by nobody: a bad URI only fails that caller's dial.
+  std::atomic<uint32_t> direct_nodes;
+  char direct_uri[DVS_NR_NODES][128];
 };
 
 // Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).
@@ -194,6 +201,15 @@ class DcTable {
     return word - 1u < static_cast<unsigned>(kLifeOwnerTidMask);
   }
   uint64_t boot_id() const { return static_cast<const TableHeader*>(base_)->boot_id; }
+  // The direct remote path to node (TableHeader::direct_nodes): whether calls to it take it, and
+  // where to dial (copied out of shared memory, NUL-terminated within its field).
+  bool direct_to(int node) const {
+    if (node < 0 || node >= DVS_NR_NODES) return false;
+    return (static_cast<const TableHeader*>(base_)->direct_nodes.load(std::memory_order_acquire) >> node) & 1u;
+  }
+  std::string direct_uri(int node) const;
+  // dvsd, before it serves: calls to node take the direct path, dialing uri.
+  void set_direct(int node, const std::string& uri);
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
   TableHeader& header() { return *static_cast<TableHeader*>(base_); }

@@ -87,6 +87,12 @@ int main(int argc, char** argv) {
   app.add_option("--dead-ms", popt.dead_ms, "a link silent this long is declared dead")->check(CLI::Range(50, 600000));
   app.add_option("--batch", popt.batch_max, "commands per frame on a link (1 = no batching)")->check(CLI::Range(1, 4096));
   app.add_flag("--lz4", popt.lz4, "compress link payloads with LZ4 when that makes them smaller");
+  std::string remote_path = "proxy";
+  app.add_option("--remote-path", remote_path,
+                 "how this node's processes reach other nodes: proxy (through this dvsd's dispatcher and node "
+                 "links, the original's model) or direct (each process on its own link to the peer; needs every "
+                 "peer's URI and a --listen): docs/REMOTE_PATHS.md")
+      ->check(CLI::IsMember({"proxy", "direct"}));
   app.add_option("--poll-us", popt.poll_us, "proxies poll this long after traffic before sleeping (0 = never; burns CPU)")
       ->check(CLI::Range(0, 1000000));
   std::string cpus;
@@ -102,6 +108,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dvsd: %s\n", e.what());
     return 2;
   }
+  popt.direct = remote_path == "direct";
 
   if (!cpus.empty()) {
     cpu_set_t set;

@@ -68,6 +68,15 @@ std::string ProxySet::start() {
     if (p->node > node_id_ && !transport_for(p->uri)) return "no transport for peer URI " + p->uri;
   }
   if (need_listener && listen_uris_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
+  if (opt_.direct) {
+    if (listen_uris_.empty()) return "--remote-path direct: peers' processes dial this node: --listen URI is needed";
+    for (auto& p : peers_) {
+      if (!transport_for(p->uri))
+        return "--remote-path direct: this node's processes dial node " + std::to_string(p->node) +
+               ": its URI is needed (--peer " + std::to_string(p->node) + "=URI)";
+      for (auto* t : tables_) t->set_direct(p->node, p->uri);
+    }
+  }
   if (auto err = open_listeners(); !err.empty()) {
     for (auto& l : listeners_) l->close();
     listeners_.clear();
@@ -114,6 +123,13 @@ void ProxySet::stop() {
     if (p->thread.joinable()) p->thread.join();
   for (auto& d : dispatchers_)
     if (d.joinable()) d.join();
+  std::vector<ProcessLinkThread> process_links;
+  {
+    std::lock_guard<std::mutex> g(process_links_mu_);
+    process_links.swap(process_links_);
+  }
+  for (auto& t : process_links)
+    if (t.thread.joinable()) t.thread.join();
 }
 
 void ProxySet::set_up(Peer& p, bool up) {
@@ -382,7 +398,35 @@ void ProxySet::accept_thread(size_t i) {
       log("dropping an incoming link from " + link->peer() + ": no valid HELLO for node " + std::to_string(node_id_));
       continue;
     }
-    Peer* p = peer(df.commands[0].hdr.src_node);
+    const auto& hello = df.commands[0];
+    const bool process_link =
+        std::string_view(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size()) ==
+        wire::kDirectHelloPayload;
+    Peer* p = peer(hello.hdr.src_node);
+    if (process_link) {  // a process of a peer node, on the direct path
+      if (!p) {
+        log("dropping a process link from unknown node " + std::to_string(hello.hdr.src_node));
+        continue;
+      }
+      std::shared_ptr<transport::Link> shared(std::move(link));
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      std::lock_guard<std::mutex> g(process_links_mu_);
+      if (stopping_.load()) return;
+      for (auto it = process_links_.begin(); it != process_links_.end();) {  // reap the ended ones
+        if (!it->done->load()) {
+          ++it;
+          continue;
+        }
+        it->thread.join();
+        it = process_links_.erase(it);
+      }
+      process_links_.push_back({std::thread([this, p, shared, done] {
+                                  serve_process_link(*p, shared);
+                                  done->store(true);
+                                }),
+                                done});
+      continue;
+    }
     if (!p || p->node > node_id_) {
       log("dropping an incoming link from unknown or higher node " + std::to_string(df.commands[0].hdr.src_node));
       continue;
@@ -477,34 +521,74 @@ void ProxySet::serve_link(Peer& p, const std::shared_ptr<transport::Link>& link)
       log("closing link to node " + std::to_string(p.node) + ": bad frame (" + wire::reason(e) + ")");
       return;
     }
-    for (const auto& c : df.commands) {
-      const auto& h = c.hdr;
-      if (h.src_node != p.node || h.dst_node != node_id_) {
-        log("closing link to node " + std::to_string(p.node) + ": frame for node " + std::to_string(h.dst_node) +
-            " from node " + std::to_string(h.src_node));
-        return;
-      }
-      if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) continue;
-      if (h.command == wire::CMD_SHUTDOWN) {
-        log("node " + std::to_string(p.node) + " shut the link down");
-        return;
-      }
-      core::DcTable* t = table(h.dcid);
-      if (!t) {
-        if (!wire::is_ack(h.command) && h.command != wire::CMD_NTFY_MSG)
-          send_cmd(p, h.dcid, wire::ack_of(h.command), h.dst_ep, h.src_ep, 0, h.seq, EDVSBADDCID, nullptr);
-        continue;
-      }
-      if (wire::command_info(h.command).body == wire::Body::kVcopy)
-        handle_copy(p, *t, c);
-      else
-        handle(p, *t, h.command, h.src_ep, h.dst_ep, h.seq, h.ack_seq, h.rcode, c.msg);
-    }
+    for (const auto& c : df.commands)
+      if (!dispatch_command(p, c, false)) return;
   }
 }
 
+bool ProxySet::dispatch_command(Peer& p, const wire::Command& c, bool process_link) {
+  const auto& h = c.hdr;
+  const char* kind = process_link ? "process link from node " : "link to node ";
+  if (h.src_node != p.node || h.dst_node != node_id_) {
+    log("closing " + std::string(kind) + std::to_string(p.node) + ": frame for node " + std::to_string(h.dst_node) +
+        " from node " + std::to_string(h.src_node));
+    return false;
+  }
+  if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) return true;
+  if (h.command == wire::CMD_SHUTDOWN) {
+    log("node " + std::to_string(p.node) + " shut the link down");
+    return false;
+  }
+  const bool vcopy = wire::command_info(h.command).body == wire::Body::kVcopy;
+  if (process_link && (vcopy || wire::is_ack(h.command))) {  // a process puts only its own calls on it
+    log("closing process link from node " + std::to_string(p.node) + ": " + wire::command_info(h.command).name +
+        " on a process link");
+    return false;
+  }
+  core::DcTable* t = table(h.dcid);
+  if (!t) {
+    if (!wire::is_ack(h.command) && h.command != wire::CMD_NTFY_MSG)
+      send_cmd(p, h.dcid, wire::ack_of(h.command), h.dst_ep, h.src_ep, 0, h.seq, EDVSBADDCID, nullptr);
+    return true;
+  }
+  if (vcopy)
+    handle_copy(p, *t, c);
+  else
+    handle(p, *t, h.command, h.src_ep, h.dst_ep, h.seq, h.ack_seq, h.rcode, c.msg, process_link);
+  return true;
+}
+
+void ProxySet::serve_process_link(Peer& p, std::shared_ptr<transport::Link> link) {
+  while (!stopping_.load()) {
+    std::span<const std::byte> frame;
+    long n = EDVSTIMEDOUT;
+    if (opt_.poll_us > 0) {
+      const int64_t until = now_ns() + int64_t{opt_.poll_us} * 1000;
+      do {
+        n = link->recv(&frame, 0);
+        if (n != EDVSTIMEDOUT) break;
+        sched_yield();
+      } while (now_ns() < until);
+    }
+    if (n == EDVSTIMEDOUT) n = link->recv(&frame, 500);  // 500 ms: notices stop()
+    if (n == EDVSTIMEDOUT) continue;
+    if (n < 0) break;  // the process exited or its node went away: nothing to clean up here
+    p.stats.received(n);
+    wire::DecodedFrame df;
+    if (auto e = wire::decode_frame(frame, &df); e != wire::WireError::kOk) {
+      log("closing a process link from node " + std::to_string(p.node) + ": bad frame (" + wire::reason(e) + ")");
+      break;
+    }
+    bool keep = true;
+    for (const auto& c : df.commands)
+      if (!(keep = dispatch_command(p, c, true))) break;
+    if (!keep) break;
+  }
+  link->close();
+}
+
 void ProxySet::handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
-                      uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg) {
+                      uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg, bool process_link) {
   const int dcid = t.geometry().dcid;
   const uint32_t seq32 = static_cast<uint32_t>(seq);
   switch (command) {
@@ -524,7 +608,8 @@ void ProxySet::handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, in
       return;
     case wire::CMD_REPLY_MSG: {
       int rc = core::proxy_reply(t, p.node, src_ep, dst_ep, static_cast<uint32_t>(ack_seq), msg);
-      send_cmd(p, dcid, wire::CMD_REPLY_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
+      // A direct replier does not wait for the outcome (docs/REMOTE_PATHS.md): no REPLY_ACK.
+      if (!process_link) send_cmd(p, dcid, wire::CMD_REPLY_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
       return;
     }
     case wire::CMD_SEND_ACK:

@@ -47,6 +47,11 @@ struct ProxyOptions {
   bool lz4 = false;         // LZ4 payloads when that makes them smaller
   uint32_t copy_chunk = 512 * 1024;  // vcopy bytes per frame (all chunks of a copy are sent at once: pipelined)
   int poll_us = 0;  // poll links and the doorbell this long after traffic before sleeping
+  // The remote path of this node's processes (docs/REMOTE_PATHS.md): false = proxy (the
+  // original's: caller -> dispatcher -> node link); true = direct (each process puts its commands
+  // on its own link to the peer, dialed at the peer's URI: every peer needs one, and this node
+  // listens for the peers' process links).
+  bool direct = false;
 };
 
 class ProxySet {
@@ -115,8 +120,13 @@ class ProxySet {
   void handle_copy(Peer& p, core::DcTable& t, const wire::Command& c);
   wire::Command command_for(int dcid, int dst_node, const core::OutboundJob& job) const;
   void serve_link(Peer& p, const std::shared_ptr<transport::Link>& link);
+  // Frames of a process link from peer p (the direct path), until it closes or we stop. Answers
+  // go out on p's node link; a process link never carries vcopy or link-level commands.
+  void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link);
+  // Handles one decoded command from p (either kind of link). False: close that link.
+  bool dispatch_command(Peer& p, const wire::Command& c, bool process_link);
   void handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
-              uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg);
+              uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg, bool process_link);
   // Sends one command to p (dropped with a log line if the link is down).
   int send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq, uint64_t ack_seq,
                int32_t rcode, const dvs_message_t* msg);
@@ -134,6 +144,12 @@ class ProxySet {
   std::vector<std::unique_ptr<transport::Listener>> listeners_;
   std::vector<std::thread> accepts_;
   std::vector<std::thread> dispatchers_;
+  struct ProcessLinkThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;  // set by the thread as it ends
+  };
+  std::mutex process_links_mu_;
+  std::vector<ProcessLinkThread> process_links_;  // one per direct process link: reaped when done, joined at stop
   std::atomic<bool> stopping_{false};
 
   struct CopyOp {

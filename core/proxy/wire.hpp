@@ -39,6 +39,10 @@ inline constexpr size_t kVcopyDescSize = 48;
 inline constexpr uint32_t kMaxPayload = 1u << 20;  // 1 MiB, the original's MAXCOPYLEN
 inline constexpr uint32_t kMaxBatch = 4096;        // batched commands behind a leading one
 inline constexpr uint32_t kMaxHelloPayload = 1024;
+// The HELLO payload of a direct process link (docs/REMOTE_PATHS.md): a process, not a node,
+// dialed this node's listener to put its own commands on the wire; the receiving dvsd serves the
+// link with the node link's frame handling and answers through the node link.
+inline constexpr std::string_view kDirectHelloPayload = "dvs direct process link 1";
 inline constexpr uint32_t kNrDcs = 32;    // dcid 0..31 (DVS_NR_DCS)
 inline constexpr uint32_t kNrNodes = 32;  // node 0..31 (DVS_NR_NODES)
 
