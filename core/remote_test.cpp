@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include "core/metrics/metrics_testing.hpp"
 #include "core/testing/dvsd_process.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
@@ -29,15 +28,13 @@ std::string transport_of(const std::string& param) {
   return is_direct(param) ? param.substr(0, param.size() - 7) : param;
 }
 
-// A listen URI of the given transport that no other test uses. port: 0 = the transport picks
-// one (tcp), else a free one chosen now (a URI the other node must know before we start).
-std::string listen_uri_for(const std::string& param, int port = -1) {
+// A listen URI of the given transport that no other test uses.
+std::string listen_uri_for(const std::string& param) {
   static int n = 0;
   const std::string tr = transport_of(param);
   if (tr == "shm") return "shm://dvs-remote-test-" + std::to_string(getpid()) + "-" + std::to_string(n++);
   if (tr == "tipc") return "tipc://18900:0";  // this TIPC node; an instance of its own
   if (tr == "rdma") return "rdma://:0";       // the first RDMA device's address
-  if (port == 0) return "tcp://127.0.0.1:" + std::to_string(dvs::metrics::testing::free_port());
   return "tcp://127.0.0.1:0";
 }
 
@@ -57,11 +54,9 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
     const std::string heartbeat = lab_transport(GetParam()) ? "200" : "100";
     const std::string dead = lab_transport(GetParam()) ? "5000" : "1000";
     const bool direct = is_direct(GetParam());
-    const std::string node0_uri = direct ? listen_uri_for(transport_of(GetParam()), 0) : "tcp://127.0.0.1:1";
     DvsdOptions o1;
     o1.node = 1;
-    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0=" + node0_uri, "--heartbeat-ms", heartbeat,
-                     "--dead-ms", dead};
+    o1.extra_args = {"--listen", listen_uri_for(GetParam()), "--peer", "0", "--heartbeat-ms", heartbeat, "--dead-ms", dead};
     if (direct) o1.extra_args.insert(o1.extra_args.end(), {"--remote-path", "direct"});
     if (GetParam() == "tcp_polling") o1.extra_args.insert(o1.extra_args.end(), {"--poll-us", "100"});
     n1 = std::make_unique<DvsdProcess>(o1);
@@ -70,7 +65,7 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
     DvsdOptions o0;
     o0.node = 0;
     o0.extra_args = {"--peer", "1=" + n1->listen_uri(), "--heartbeat-ms", heartbeat, "--dead-ms", dead};
-    if (direct) o0.extra_args.insert(o0.extra_args.end(), {"--listen", node0_uri, "--remote-path", "direct"});
+    if (direct) o0.extra_args.insert(o0.extra_args.end(), {"--listen", listen_uri_for(GetParam()), "--remote-path", "direct"});
     if (GetParam() == "tcp_polling") o0.extra_args.insert(o0.extra_args.end(), {"--poll-us", "100"});
     n0 = std::make_unique<DvsdProcess>(o0);
     ASSERT_TRUE(n0->start());

@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
   std::string remote_path = "proxy";
   app.add_option("--remote-path", remote_path,
                  "how this node's processes reach other nodes: proxy (through this dvsd's dispatcher and node "
-                 "links, the original's model) or direct (each process on its own link to the peer; needs every "
-                 "peer's URI and a --listen): docs/REMOTE_PATHS.md")
+                 "links, the original's model) or direct (each process on its own link to the peer node, which "
+                 "announces where with its HELLO; needs a --listen on every node): docs/REMOTE_PATHS.md")
       ->check(CLI::IsMember({"proxy", "direct"}));
   app.add_option("--poll-us", popt.poll_us, "proxies poll this long after traffic before sleeping (0 = never; burns CPU)")
       ->check(CLI::Range(0, 1000000));

@@ -68,15 +68,8 @@ std::string ProxySet::start() {
     if (p->node > node_id_ && !transport_for(p->uri)) return "no transport for peer URI " + p->uri;
   }
   if (need_listener && listen_uris_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
-  if (opt_.direct) {
-    if (listen_uris_.empty()) return "--remote-path direct: peers' processes dial this node: --listen URI is needed";
-    for (auto& p : peers_) {
-      if (!transport_for(p->uri))
-        return "--remote-path direct: this node's processes dial node " + std::to_string(p->node) +
-               ": its URI is needed (--peer " + std::to_string(p->node) + "=URI)";
-      for (auto* t : tables_) t->set_direct(p->node, p->uri);
-    }
-  }
+  if (opt_.direct && listen_uris_.empty())
+    return "--remote-path direct: the peers' processes dial this node: --listen URI is needed";
   if (auto err = open_listeners(); !err.empty()) {
     for (auto& l : listeners_) l->close();
     listeners_.clear();
@@ -379,6 +372,46 @@ int ProxySet::send_cmd(Peer& p, int dcid, int command, int32_t src_ep, int32_t d
   return send_command(p, c, false);
 }
 
+std::string ProxySet::scheme_of(const std::string& uri) {
+  const size_t at = uri.find("://");
+  return at == std::string::npos ? "" : uri.substr(0, at);
+}
+
+int ProxySet::send_hello(Peer& p, uint16_t command, const std::string& link_scheme) {
+  wire::Command c;
+  c.hdr.command = command;
+  c.hdr.src_node = static_cast<uint8_t>(node_id_);
+  c.hdr.dst_node = static_cast<uint8_t>(p.node);
+  c.hdr.src_ep = DVS_NONE;
+  c.hdr.dst_ep = DVS_NONE;
+  c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
+  std::string payload;
+  if (opt_.direct && !bound_uris_.empty()) {  // where the peer's processes dial us: a listener of the link's kind
+    std::string uri = bound_uris_.front();
+    for (const auto& u : bound_uris_)
+      if (scheme_of(u) == link_scheme) {
+        uri = u;
+        break;
+      }
+    payload = std::string(wire::kDirectUriPrefix) + uri;
+    c.payload = std::as_bytes(std::span<const char>(payload.data(), payload.size()));
+  }
+  return send_command(p, c, false);
+}
+
+void ProxySet::learn_direct_uri(Peer& p, const wire::Command& hello) {
+  if (!opt_.direct) return;
+  const std::string_view text(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size());
+  if (text.substr(0, wire::kDirectUriPrefix.size()) != wire::kDirectUriPrefix) return;
+  const std::string uri(text.substr(wire::kDirectUriPrefix.size()));
+  if (!transport_for(uri)) {
+    log("node " + std::to_string(p.node) + " announced a direct URI no transport takes: " + uri);
+    return;
+  }
+  for (auto* t : tables_)
+    if (t->direct_uri(p.node) != uri || !t->direct_to(p.node)) t->set_direct(p.node, uri);
+}
+
 void ProxySet::accept_thread(size_t i) {
   transport::Listener& listener = *listeners_[i];
   while (!stopping_.load()) {
@@ -403,6 +436,7 @@ void ProxySet::accept_thread(size_t i) {
         std::string_view(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size()) ==
         wire::kDirectHelloPayload;
     Peer* p = peer(hello.hdr.src_node);
+    if (p && !process_link) learn_direct_uri(*p, hello);
     if (process_link) {  // a process of a peer node, on the direct path
       if (!p) {
         log("dropping a process link from unknown node " + std::to_string(hello.hdr.src_node));
@@ -456,7 +490,7 @@ void ProxySet::link_thread(Peer& p) {
         std::lock_guard<std::mutex> g(p.mu);
         p.link = link;
       }
-      if (send_cmd(p, 0, wire::CMD_HELLO, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr) != 0) {
+      if (send_hello(p, wire::CMD_HELLO, scheme_of(p.uri)) != 0) {
         std::lock_guard<std::mutex> g(p.mu);
         p.link.reset();
         continue;
@@ -468,7 +502,8 @@ void ProxySet::link_thread(Peer& p) {
       link = std::move(p.handed);
       p.link = link;
       lk.unlock();
-      send_cmd(p, 0, wire::CMD_HELLO_ACK, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
+      const int via = p.via_listener.load();
+      send_hello(p, wire::CMD_HELLO_ACK, via >= 0 ? scheme_of(bound_uris_[static_cast<size_t>(via)]) : "");
     }
     log("link to node " + std::to_string(p.node) + " up (" + link->peer() + ")");
     set_up(p, true);
@@ -534,7 +569,10 @@ bool ProxySet::dispatch_command(Peer& p, const wire::Command& c, bool process_li
         " from node " + std::to_string(h.src_node));
     return false;
   }
-  if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) return true;
+  if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) {
+    if (!process_link) learn_direct_uri(p, c);
+    return true;
+  }
   if (h.command == wire::CMD_SHUTDOWN) {
     log("node " + std::to_string(p.node) + " shut the link down");
     return false;

@@ -123,6 +123,13 @@ class ProxySet {
   // Frames of a process link from peer p (the direct path), until it closes or we stop. Answers
   // go out on p's node link; a process link never carries vcopy or link-level commands.
   void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link);
+  // The first HELLO (command CMD_HELLO when we dial, CMD_HELLO_ACK when p dialed us) of a node
+  // link; on the direct path it tells p where its processes dial us (our listener of
+  // link_scheme's kind, else our first). 0 or an error from the link.
+  int send_hello(Peer& p, uint16_t command, const std::string& link_scheme);
+  // On the direct path: p's HELLO told where p listens for our processes: tell them (the tables).
+  void learn_direct_uri(Peer& p, const wire::Command& hello);
+  static std::string scheme_of(const std::string& uri);
   // Handles one decoded command from p (either kind of link). False: close that link.
   bool dispatch_command(Peer& p, const wire::Command& c, bool process_link);
   void handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,

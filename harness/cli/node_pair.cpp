@@ -46,6 +46,7 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   if (o.copylen > 0) dc.max_copylen = static_cast<int64_t>(o.copylen);
   spec.link.batch = o.batch;
   spec.link.poll_us = o.poll_us;
+  spec.link.remote_path = o.remote_path;
   spec.link.copy_chunk = static_cast<int>(o.copy_chunk);
   cluster::UpOptions up;
   up.netns = o.netns;

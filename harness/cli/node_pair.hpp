@@ -23,6 +23,7 @@ struct NodePairOptions {
   std::string transport = "tcp";  // "tcp", "shm", "rdma" or "tipc" (rdma: both nodes on this host's RDMA device; tipc: on this TIPC node)
   int batch = 0;                  // dvsd --batch (0: dvsd's default)
   int poll_us = 0;                // dvsd --poll-us (0: the proxies block)
+  std::string remote_path = "proxy";  // dvsd --remote-path: "proxy" or "direct"
   int cpu0 = -1, cpu1 = -1;       // dvsd --cpus of node 0 / node 1 (-1: unpinned)
   uint32_t copy_chunk = 0;        // dvsd --copy-chunk (0: dvsd's default)
   uint64_t copylen = 0;           // DC 0's max_copylen (0: dvsd's default)

@@ -25,7 +25,13 @@ const char* const kTcpStream = "remote/baseline/tcp_stream";
 const char* const kSendrec = "remote/dvs/sendrec_reply";
 const char* const kPullPrefix = "remote/dvs/vcopy_pull";
 
-std::string pairs_id(int n, int batch) { return fmt::format("remote/dvs/pairs{}/batch{}", n, batch); }
+const char* const kDirectSendrec = "remote/dvs-direct/sendrec_reply";
+
+// "proxy" cells are remote/dvs/..., "direct" ones remote/dvs-direct/...
+std::string dvs_prefix(const std::string& path) { return path == "direct" ? "remote/dvs-direct" : "remote/dvs"; }
+std::string pairs_id(int n, int batch, const std::string& path = "proxy") {
+  return fmt::format("{}/pairs{}/batch{}", dvs_prefix(path), n, batch);
+}
 
 measure::TwoProcessOutcome not_run(const std::string& why) {
   measure::TwoProcessOutcome o;
@@ -114,7 +120,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
     r.vcopy_bytes = block;
     return r;
   };
-  auto extra = [&](bool dvs, int batch, int pairs) {
+  auto extra = [&](bool dvs, int batch, int pairs, const std::string& path = "proxy") {
     nlohmann::json j = {{"section", kRemoteSection},
                         {"transport", "tcp"},
                         {"network", nodes->network()},
@@ -125,6 +131,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       j["dvsd_lz4"] = false;
       j["dvsd_threads"] = nodes->dvsd_threads();
       j["dvsd_poll_us"] = o.proxy_poll_us;
+      j["remote_path"] = path;
       j["pairs"] = pairs;
     } else {
       j["nodes"] = {{"client", nullptr}, {"server", nullptr}, {"count", 0}};
@@ -146,11 +153,11 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       return fn(b);
     };
   };
-  // A dvs cell: make sure the node pair with `batch` runs, then measure.
-  auto dvs_run = [nodes](int batch, auto fn) {
-    return [nodes, batch, fn]() -> measure::TwoProcessOutcome {
-      if (std::string err = nodes->ensure(batch); !err.empty()) return not_run(err);
-      return fn(nodes->socket(kClientNode), nodes->socket(kServerNode));
+  // A dvs cell: make sure the node pair with `batch` and `path` runs, then measure.
+  auto dvs_run = [nodes](int batch, auto fn, const std::string& path = "proxy") {
+    return [nodes, batch, fn, path]() -> measure::TwoProcessOutcome {
+      if (std::string err = nodes->ensure(batch, path); !err.empty()) return not_run(err);
+      return fn(*nodes);
     };
   };
   const std::string spin_skip =
@@ -180,24 +187,27 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
     add(std::move(c));
   }
   using workloads::remote::RemoteLoop;
-  for (RemoteLoop l : {RemoteLoop::SendrecReply, RemoteLoop::SendReceive, RemoteLoop::NotifyReceive}) {
-    Cell c;
-    c.id = fmt::format("remote/dvs/{}/{}", workloads::remote::loop_id(l), o.remote_wait);
-    c.dvs = true;
-    c.label = workloads::remote::loop_label(l);
-    c.wait = o.remote_wait;
-    c.baseline = kTcpPing;
-    c.iterations = o.remote_iterations;
-    c.skip_reason = spin_skip;
-    c.row_extra = extra(true, kBatchDefault, 1);
-    const auto cfg = remote_cfg(o.remote_iterations);
-    c.run = dvs_run(kBatchDefault, [cfg, l](const std::string& s0, const std::string& s1) {
-      auto r = cfg;
-      r.client_socket = s0;
-      r.server_socket = s1;
-      return workloads::remote::run_remote(l, r);
-    });
-    add(std::move(c));
+  for (const std::string path : {"proxy", "direct"}) {
+    for (RemoteLoop l : {RemoteLoop::SendrecReply, RemoteLoop::SendReceive, RemoteLoop::NotifyReceive}) {
+      Cell c;
+      c.id = fmt::format("{}/{}/{}", dvs_prefix(path), workloads::remote::loop_id(l), o.remote_wait);
+      c.dvs = true;
+      c.label = std::string(workloads::remote::loop_label(l)) + (path == "direct" ? ", direct path" : "");
+      c.wait = o.remote_wait;
+      c.baseline = kTcpPing;
+      c.iterations = o.remote_iterations;
+      c.skip_reason = spin_skip;
+      c.row_extra = extra(true, kBatchDefault, 1, path);
+      const auto cfg = remote_cfg(o.remote_iterations);
+      c.run = dvs_run(
+          kBatchDefault,
+          [cfg, l](const RemoteNodes& at) {
+            auto r = at.config(cfg);
+            return workloads::remote::run_remote(l, r);
+          },
+          path);
+      add(std::move(c));
+    }
   }
   for (bool lowat : {false, true}) {
     // The standard stream (what iperf-style tools measure: the reader is woken per segment) is
@@ -229,10 +239,8 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
     c.skip_reason = spin_skip;
     c.row_extra = extra(true, kBatchDefault, 1);
     const auto cfg = remote_cfg(o.remote_copy_iterations);
-    c.run = dvs_run(kBatchDefault, [cfg, l](const std::string& s0, const std::string& s1) {
-      auto r = cfg;
-      r.client_socket = s0;
-      r.server_socket = s1;
+    c.run = dvs_run(kBatchDefault, [cfg, l](const RemoteNodes& at) {
+      auto r = at.config(cfg);
       return workloads::remote::run_remote(l, r);
     });
     add(std::move(c));
@@ -255,14 +263,38 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       c.row_extra = extra(true, batch, n);
       c.row_extra["iterations_per_client"] = per_client;
       const auto cfg = remote_cfg(per_client);
-      c.run = dvs_run(batch, [cfg, n](const std::string& s0, const std::string& s1) {
-        auto r = cfg;
-        r.client_socket = s0;
-        r.server_socket = s1;
+      c.run = dvs_run(batch, [cfg, n](const RemoteNodes& at) {
+        auto r = at.config(cfg);
         return workloads::remote::run_remote_pairs(n, r);
       });
       add(std::move(c));
     }
+  }
+  for (int n : {1, 8}) {  // the direct path's pairs (dvsd's batching does not apply to process links)
+    Cell c;
+    c.id = pairs_id(n, kBatchDefault, "direct");
+    c.dvs = true;
+    c.label = fmt::format("{} sendrec pair{}, direct path", n, n == 1 ? "" : "s");
+    c.wait = o.remote_wait;
+    c.short_name = "1-pair-direct";
+    if (n > 1) {
+      c.baseline = pairs_id(1, kBatchDefault, "direct");
+      c.ratio_of_rates = true;
+    }
+    const uint64_t per_client = std::max<uint64_t>(o.remote_pair_iterations / uint64_t(n), 20);
+    c.iterations = per_client * uint64_t(n);
+    c.skip_reason = spin_skip;
+    c.row_extra = extra(true, kBatchDefault, n, "direct");
+    c.row_extra["iterations_per_client"] = per_client;
+    const auto cfg = remote_cfg(per_client);
+    c.run = dvs_run(
+        kBatchDefault,
+        [cfg, n](const RemoteNodes& at) {
+          auto r = at.config(cfg);
+          return workloads::remote::run_remote_pairs(n, r);
+        },
+        "direct");
+    add(std::move(c));
   }
   if (!o.only.empty()) {
     std::vector<Cell> kept;
@@ -315,6 +347,10 @@ nlohmann::json remote_criteria(const std::vector<CellResult>& results) {
   }
   add("8 concurrent pairs >= 3x the msgs/s of 1 pair (dvsd --batch 64)", "min", 3.0,
       find(results, pairs_id(8, kBatchDefault)));
+  add("direct path: remote sendrec RTT p50 <= 1.15x raw TCP ping-pong p50", "max", 1.15,
+      find(results, kDirectSendrec));
+  add("direct path: 8 concurrent pairs >= 4x the msgs/s of 1 pair", "min", 4.0,
+      find(results, pairs_id(8, kBatchDefault, "direct")));
   return out;
 }
 

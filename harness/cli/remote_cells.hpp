@@ -6,8 +6,10 @@
 // Rows: raw TCP ping-pong (64 B, TCP_NODELAY); remote sendrec, send/receive, notify (RTT, ratio
 // to TCP ping-pong p50); raw TCP stream of 1 MiB blocks; remote vcopy 1 MiB pull and push (MB/s,
 // ratio to TCP stream MB/s); 1 and 8 concurrent sendrec pairs with dvsd --batch 64 and
-// --batch 1 (aggregate msgs/s both directions, ratio 8 pairs / 1 pair at the same batch).
-// Issue 3's criteria are checked on those ratios (remote_criteria).
+// --batch 1 (aggregate msgs/s both directions, ratio 8 pairs / 1 pair at the same batch). The
+// message loops and the pairs again on the direct remote path (dvsd --remote-path direct:
+// docs/REMOTE_PATHS.md), in the same run. The remote criteria are checked on those ratios
+// (remote_criteria).
 #ifndef DVS_HARNESS_CLI_REMOTE_CELLS_HPP
 #define DVS_HARNESS_CLI_REMOTE_CELLS_HPP
 
@@ -25,6 +27,7 @@
 #include "cli/report.hpp"
 #include "cli/run_options.hpp"
 #include "measure/placement.hpp"
+#include "remote/remote.hpp"
 
 namespace dvs::cli {
 
@@ -41,10 +44,11 @@ class RemoteNodes {
   RemoteNodes(std::string bin, std::string run_dir, std::string skip_reason)
       : bin_(bin), skip_(skip_reason), pair_(std::move(bin), std::move(run_dir), std::move(skip_reason)) {}
 
-  // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` running and their link
-  // up: "" or why not.
-  std::string ensure(int batch) {
+  // Node 1 (listening) and node 0 (dialing it) with dvsd --batch `batch` and --remote-path
+  // `path` running and their link up: "" or why not.
+  std::string ensure(int batch, const std::string& path = "proxy") {
     opt_.batch = batch;
+    opt_.remote_path = path;
     return pair_.ensure(opt_);
   }
   // Options for nodes started from now on.
@@ -61,6 +65,15 @@ class RemoteNodes {
   bool pinned() const { return opt_.cpu0 >= 0 || opt_.cpu1 >= 0; }
   void stop() { pair_.stop(); }
   std::string socket(int node) const { return pair_.socket(node); }
+  // cfg with the client on node 0 and the server on node 1 of the running pair: their sockets and,
+  // in netns mode, their namespaces.
+  workloads::remote::RemoteConfig config(workloads::remote::RemoteConfig cfg) const {
+    cfg.client_socket = socket(0);
+    cfg.server_socket = socket(1);
+    cfg.client_netns = netns_name(0);
+    cfg.server_netns = netns_name(1);
+    return cfg;
+  }
   // Where the raw TCP baselines run (see NodePair); netns names exist only after ensure().
   std::string address(int node) const { return pair_.address(node); }
   std::string netns_name(int node) const { return pair_.netns_name(node); }

@@ -171,7 +171,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   if (link_node) {
     const toml::table* lt = link_node->as_table();
     if (!lt) return c.fail(line_of(*link_node), "'link' must be a table: [link] (per-link transports: [[link.between]])");
-    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk", "between"}))
+    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk", "remote_path", "between"}))
       return false;
     between = lt->get("between");
     std::optional<int64_t> hb, dead, batch, poll, chunk;
@@ -185,6 +185,12 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
     if (hb) spec->link.heartbeat_ms = static_cast<int>(*hb);
     if (dead) spec->link.dead_ms = static_cast<int>(*dead);
     if (batch) spec->link.batch = static_cast<int>(*batch);
+    if (const toml::node* rp = lt->get("remote_path")) {
+      auto v = rp->value_exact<std::string>();
+      if (!v || (*v != "proxy" && *v != "direct"))
+        return c.fail(line_of(*rp), "[link]: 'remote_path' must be \"proxy\" or \"direct\"");
+      spec->link.remote_path = *v;
+    }
     if (const toml::node* z = lt->get("lz4")) {
       auto b = z->value_exact<bool>();
       if (!b) return c.fail(line_of(*z), "[link]: 'lz4' must be true or false");
@@ -376,7 +382,7 @@ std::string ClusterSpec::link_transport(int a, int b) const {
 std::vector<std::string> ClusterSpec::listen_transports(int id) const {
   std::vector<std::string> used;
   for (int p : peers_of(id))
-    if (p < id) used.push_back(link_transport(p, id));
+    if (p < id || link.remote_path == "direct") used.push_back(link_transport(p, id));
   // The node's own transport first (if a link uses it), then the others in the order of use.
   std::vector<std::string> out;
   const NodeSpec* n = node(id);

@@ -48,6 +48,9 @@ struct LinkOptions {
   bool lz4 = false;
   int poll_us = 0;          // dvsd --poll-us; 0 = the proxies block
   int copy_chunk = 0;       // dvsd --copy-chunk (vcopy bytes per frame); 0 = dvsd's default
+  // How the nodes' processes reach other nodes: "proxy" (through dvsd's dispatcher and node
+  // links) or "direct" (each process on its own link; every node then listens): dvsd --remote-path.
+  std::string remote_path = "proxy";
 };
 
 struct ClusterSpec {
@@ -67,8 +70,9 @@ struct ClusterSpec {
   std::string link_transport(int a, int b) const;
   // The [[link.between]] override of link a-b, or null.
   const LinkSpec* link_override(int a, int b) const;
-  // The transports node `id` listens on: those of its links to lower-id peers, its own
-  // `transport` first (the one dvsd prints first), then "tcp", "shm". Empty if it has no lower peer.
+  // The transports node `id` listens on: those of its links to lower-id peers (to every peer on the
+  // direct remote path, whose processes dial it), its own `transport` first (the one dvsd prints
+  // first), then "tcp", "shm". Empty if it has no such peer.
   std::vector<std::string> listen_transports(int id) const;
   // DCs hosted on node `id`.
   std::vector<const DcSpec*> dcs_of(int id) const;

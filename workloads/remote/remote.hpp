@@ -40,6 +40,9 @@ const char* loop_label(RemoteLoop l);  // "sendrec <-> receive/reply", ...
 struct RemoteConfig {
   std::string client_socket;  // dvsd of the client's node
   std::string server_socket;  // dvsd of the server's node
+  // The network namespace each side's processes run in, as a node's processes share its dvsd's
+  // (/run/netns/NAME; "" = this one). On the direct remote path they dial the peer node from there.
+  std::string client_netns, server_netns;
   int server_node = 1;        // node id of the server's dvsd (the client's rmtbind target)
   int dc = 0;
   int server_p_nr = 10;  // system slots; pair k uses server_p_nr + k and client_p_nr + k

@@ -1,9 +1,16 @@
 // Remote loop sessions: see session.hpp.
 #include "remote/session.hpp"
 
-#include <new>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
 
 #include "measure/clock.hpp"
 #include "pingpong/session.hpp"
@@ -18,8 +25,24 @@ void sleep_us(long us) {
 
 uint64_t deadline_after(int ms) { return measure::now_ns() + uint64_t(ms) * 1'000'000u; }
 
+// Moves this (single-threaded, forked) process into network namespace `name` for good. "" or
+// why not.
+std::string enter_netns(const std::string& name) {
+  const int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot open network namespace " + name + ": " + strerror(errno);
+  const int rc = setns(fd, CLONE_NEWNET);
+  const int err = errno;
+  close(fd);
+  return rc == 0 ? "" : "cannot enter network namespace " + name + ": " + strerror(err);
+}
+
 int open_and_bind(measure::ChildCtx& ctx, const RemoteConfig& cfg, const std::string& sock,
-                  int p_nr, const char* role) {
+                  const std::string& netns, int p_nr, const char* role) {
+  if (!netns.empty())
+    if (std::string e = enter_netns(netns); !e.empty()) {
+      ctx.fail("%s: %s", role, e.c_str());
+      return -1;
+    }
   int rc = dvs_open(sock.c_str());
   if (rc < 0) {
     ctx.fail("%s: dvs_open(%s): %s", role, sock.c_str(), dvs_err(rc));
@@ -74,7 +97,7 @@ bool wait_flag(const std::atomic<uint32_t>* flag, const std::atomic<uint32_t>* a
 
 int server_session(measure::ChildCtx& ctx, const RemoteConfig& cfg, int p_nr,
                    std::atomic<uint32_t>* ready) {
-  const int ep = open_and_bind(ctx, cfg, cfg.server_socket, p_nr, "server");
+  const int ep = open_and_bind(ctx, cfg, cfg.server_socket, cfg.server_netns, p_nr, "server");
   if (ep >= 0 && ready != nullptr) ready->store(1, std::memory_order_release);
   return ep;
 }
@@ -95,7 +118,7 @@ int drain_probe(measure::ChildCtx& ctx, const RemoteConfig& cfg, int client_ep,
 int client_session(measure::ChildCtx& ctx, const RemoteConfig& cfg, int p_nr, int server_p_nr,
                    const std::atomic<uint32_t>* server_ready,
                    const std::atomic<uint32_t>* probe_taken, const std::atomic<uint32_t>* abort) {
-  const int ep = open_and_bind(ctx, cfg, cfg.client_socket, p_nr, "client");
+  const int ep = open_and_bind(ctx, cfg, cfg.client_socket, cfg.client_netns, p_nr, "client");
   if (ep < 0) return -1;
   int rc = dvs_rmtbind(cfg.dc, server_p_nr, cfg.server_node);
   if (rc < 0) {
