@@ -39,7 +39,10 @@ std::string listen_uri_for(const std::string& param) {
 }
 
 // The transports a machine may lack run with slower timing: the lab runs them under emulation.
-bool lab_transport(const std::string& param) { return param == "tipc" || param == "rdma"; }
+bool lab_transport(const std::string& param) {
+  const std::string t = transport_of(param);
+  return t == "tipc" || t == "rdma";
+}
 
 // Two nodes linked over the transport named by the test parameter ("tcp_polling": tcp with
 // proxies that poll after traffic, dvsd --poll-us; "X_direct": transport X with the direct remote
@@ -49,7 +52,7 @@ struct TwoNodes : ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (lab_transport(GetParam())) {
       dvs::transport::register_builtin_transports();
-      DVS_SKIP_UNLESS_AVAILABLE(dvs::transport::find_transport(GetParam()));
+      DVS_SKIP_UNLESS_AVAILABLE(dvs::transport::find_transport(transport_of(GetParam())));
     }
     const std::string heartbeat = lab_transport(GetParam()) ? "200" : "100";
     const std::string dead = lab_transport(GetParam()) ? "5000" : "1000";
@@ -444,7 +447,8 @@ TEST_P(TwoNodes, DirectPathPutsTheCallOnTheCallersOwnLink) {
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes,
-                         ::testing::Values("tcp", "shm", "tcp_polling", "tipc", "rdma", "tcp_direct", "shm_direct"),
+                         ::testing::Values("tcp", "shm", "tcp_polling", "tipc", "rdma", "tcp_direct", "shm_direct",
+                                           "tipc_direct", "rdma_direct"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 namespace {
