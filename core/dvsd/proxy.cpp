@@ -377,9 +377,9 @@ std::string ProxySet::scheme_of(const std::string& uri) {
   return at == std::string::npos ? "" : uri.substr(0, at);
 }
 
-int ProxySet::send_hello(Peer& p, uint16_t command, const std::string& link_scheme) {
+int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
   wire::Command c;
-  c.hdr.command = command;
+  c.hdr.command = wire::CMD_HELLO;
   c.hdr.src_node = static_cast<uint8_t>(node_id_);
   c.hdr.dst_node = static_cast<uint8_t>(p.node);
   c.hdr.src_ep = DVS_NONE;
@@ -490,11 +490,15 @@ void ProxySet::link_thread(Peer& p) {
         std::lock_guard<std::mutex> g(p.mu);
         p.link = link;
       }
-      if (send_hello(p, wire::CMD_HELLO, scheme_of(p.uri)) != 0) {
+      if (send_hello(p, scheme_of(p.uri)) != 0) {
         std::lock_guard<std::mutex> g(p.mu);
         p.link.reset();
         continue;
       }
+      // Our processes dial the peer where we did (its listener takes process links too), known
+      // before the link counts as up: no call takes the proxy path for want of an address.
+      if (opt_.direct)
+        for (auto* t : tables_) t->set_direct(p.node, p.uri);
     } else {  // it dials us: wait for the accept thread
       std::unique_lock<std::mutex> lk(p.mu);
       p.cv.wait(lk, [&] { return stopping_.load() || p.handed != nullptr; });
@@ -502,8 +506,7 @@ void ProxySet::link_thread(Peer& p) {
       link = std::move(p.handed);
       p.link = link;
       lk.unlock();
-      const int via = p.via_listener.load();
-      send_hello(p, wire::CMD_HELLO_ACK, via >= 0 ? scheme_of(bound_uris_[static_cast<size_t>(via)]) : "");
+      send_cmd(p, 0, wire::CMD_HELLO_ACK, DVS_NONE, DVS_NONE, 0, 0, 0, nullptr);
     }
     log("link to node " + std::to_string(p.node) + " up (" + link->peer() + ")");
     set_up(p, true);
@@ -569,10 +572,7 @@ bool ProxySet::dispatch_command(Peer& p, const wire::Command& c, bool process_li
         " from node " + std::to_string(h.src_node));
     return false;
   }
-  if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) {
-    if (!process_link) learn_direct_uri(p, c);
-    return true;
-  }
+  if (h.command == wire::CMD_HELLO || h.command == wire::CMD_HELLO_ACK) return true;
   if (h.command == wire::CMD_SHUTDOWN) {
     log("node " + std::to_string(p.node) + " shut the link down");
     return false;

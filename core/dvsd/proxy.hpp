@@ -123,11 +123,11 @@ class ProxySet {
   // Frames of a process link from peer p (the direct path), until it closes or we stop. Answers
   // go out on p's node link; a process link never carries vcopy or link-level commands.
   void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link);
-  // The first HELLO (command CMD_HELLO when we dial, CMD_HELLO_ACK when p dialed us) of a node
-  // link; on the direct path it tells p where its processes dial us (our listener of
-  // link_scheme's kind, else our first). 0 or an error from the link.
-  int send_hello(Peer& p, uint16_t command, const std::string& link_scheme);
-  // On the direct path: p's HELLO told where p listens for our processes: tell them (the tables).
+  // The first HELLO on a node link we dialed; on the direct path it tells p where its processes
+  // dial us (our listener of link_scheme's kind, else our first). 0 or an error from the link.
+  int send_hello(Peer& p, const std::string& link_scheme);
+  // On the direct path: the HELLO of a peer that dialed us told where its processes dial it: tell
+  // ours (the tables), before the link is handed over and counts as up.
   void learn_direct_uri(Peer& p, const wire::Command& hello);
   static std::string scheme_of(const std::string& uri);
   // Handles one decoded command from p (either kind of link). False: close that link.

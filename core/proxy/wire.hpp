@@ -43,8 +43,8 @@ inline constexpr uint32_t kMaxHelloPayload = 1024;
 // dialed this node's listener to put its own commands on the wire; the receiving dvsd serves the
 // link with the node link's frame handling and answers through the node link.
 inline constexpr std::string_view kDirectHelloPayload = "dvs direct process link 1";
-// On the direct path a node's first HELLO (dialer) or HELLO_ACK (acceptor) on a node link carries
-// this prefix and the URI where the node listens for its peer's process links.
+// On the direct path the dialer's first HELLO on a node link carries this prefix and the URI where
+// the dialer listens for its peer's process links (the dialer's processes use the URI it dialed).
 inline constexpr std::string_view kDirectUriPrefix = "dvs direct at ";
 inline constexpr uint32_t kNrDcs = 32;    // dcid 0..31 (DVS_NR_DCS)
 inline constexpr uint32_t kNrNodes = 32;  // node 0..31 (DVS_NR_NODES)

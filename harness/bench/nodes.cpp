@@ -40,9 +40,9 @@ std::string BenchNodes::local(std::string* socket) {
   return "";
 }
 
-std::string BenchNodes::remote(const std::string& transport) {
+std::string BenchNodes::remote(const std::string& transport, const std::string& path) {
   if (!skip_.empty()) return skip_;
-  return pair_.ensure(transport);
+  return pair_.ensure(transport, path);
 }
 
 void BenchNodes::stop() {

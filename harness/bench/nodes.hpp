@@ -30,8 +30,9 @@ class BenchNodes {
   void set_copylen(uint64_t local_bytes, uint64_t remote_bytes);
   // The local node is up: "" and *socket, else why not (the first failure is kept).
   std::string local(std::string* socket);
-  // Nodes 0 and 1 linked over `transport` are up: "" (sockets: node_socket), else why not.
-  std::string remote(const std::string& transport);
+  // Nodes 0 and 1 linked over `transport`, with dvsd --remote-path `path`, are up: "" (sockets:
+  // node_socket), else why not.
+  std::string remote(const std::string& transport, const std::string& path = "proxy");
   std::string node_socket(int node) const { return pair_.socket(node); }
   void stop();
   // For meta.json: binary, error, local node, pairs started.

@@ -139,7 +139,7 @@ class Planner {
   std::string shm_baseline(const std::string& wait, const Where& w);
   std::string raw_baseline(const RawDef& d, const SizePoint* size, const Where& w);
   // The dvs cell; false on a conflict.
-  bool dvs_cell(const std::string& transport, const std::string& prim, const SizePoint* size,
+  bool dvs_cell(const std::string& transport, const std::string& path, const std::string& prim, const SizePoint* size,
                 const Where& w, const std::string& wait);
   void size_fields(const SizePoint& s, json* j) const;
 
@@ -262,12 +262,13 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
   return id;
 }
 
-bool Planner::dvs_cell(const std::string& transport, const std::string& prim, const SizePoint* size,
-                       const Where& w, const std::string& wait) {
+bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& prim,
+                       const SizePoint* size, const Where& w, const std::string& wait) {
   const bool remote = transport != "local";
   const bool copy = size != nullptr;
-  const std::string id = copy ? fmt::format("{}/dvs/{}/{}/{}/{}", transport, prim, size->bytes, wait, w.label)
-                              : fmt::format("{}/dvs/{}/{}/{}", transport, prim, wait, w.label);
+  const std::string dvs = path == "direct" ? "dvs-direct" : "dvs";  // proxy cells keep their ids
+  const std::string id = copy ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
+                              : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
   Loop lp;
   RunItem it = base(id, w, remote ? (copy ? Count::RemoteCopy : Count::Remote)
                                   : (copy ? Count::Copy : wait == "block" ? Count::Block : Count::Spin),
@@ -283,6 +284,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& prim, co
     it.row_fields["payload_verified"] = true;
   }
   if (remote) {
+    it.row_fields["remote_path"] = path;
     it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
     it.row_fields["endpoint_placement"] = w.cpus.describe();
   }
@@ -312,16 +314,16 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& prim, co
     const auto l = loops.find(prim);
     c.label = l == loops.end() ? prim : std::string(workloads::remote::loop_label(l->second));
     if (copy) c.label += fmt::format(", {} B", size->bytes);
-    c.label += " over " + transport;
+    c.label += " over " + transport + (path == "direct" ? ", direct path" : "");
     if (l == loops.end())
       c.skip_reason = "no rcvrqst/reply loop across nodes (workloads/remote: sendrec, send/receive, "
                       "notify, vcopy pull and push)";
     auto cfg = loop_config<workloads::remote::RemoteConfig>(lp, w, mode, m_->settings.spin_ns, size);
     cfg.server_node = 1;
     const RemoteLoop rl = l == loops.end() ? RemoteLoop::SendrecReply : l->second;
-    c.run = [nodes, cfg, rl, transport]() -> measure::TwoProcessOutcome {
+    c.run = [nodes, cfg, rl, transport, path]() -> measure::TwoProcessOutcome {
       if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
-      if (auto e = nodes->remote(transport); !e.empty()) return cli::outcome_not_run(e);
+      if (auto e = nodes->remote(transport, path); !e.empty()) return cli::outcome_not_run(e);
       auto x = cfg;
       x.client_socket = nodes->node_socket(0);
       x.server_socket = nodes->node_socket(1);
@@ -397,7 +399,8 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
       for (const SizePoint* size : sizes)
         for (const auto& w : transport == "local" ? local : node)
           for (const auto& wait : m.waits)
-            if (!dvs_cell(transport, prim, size, w, wait)) return err_;
+            for (const auto& path : transport == "local" ? std::vector<std::string>{"proxy"} : m.remote_paths)
+              if (!dvs_cell(transport, path, prim, size, w, wait)) return err_;
     }
   for (auto* v : {&baselines_, &dvs_})
     for (auto& it : *v) out_->items.push_back(std::move(it));

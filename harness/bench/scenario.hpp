@@ -44,6 +44,7 @@ struct MatrixSpec {
   std::vector<std::string> placements;   // same-core | cross-core | unpinned | cross-node
   std::vector<SizePoint> sizes;          // vcopy (and stream baseline) sizes, ascending, unique
   std::vector<std::string> extra_baselines;
+  std::vector<std::string> remote_paths;  // proxy | direct: cross-node cells on each (docs/REMOTE_PATHS.md)
   Settings settings;                     // [defaults] with this matrix's overrides
 };
 
@@ -57,7 +58,7 @@ struct Scenario {
 inline constexpr uint64_t kMaxCopyBytes = uint64_t{64} << 20;
 
 // The accepted values (canonical spellings), for messages and docs.
-extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines;
+extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines, kRemotePaths;
 
 // "" on success, else one line "FILE:LINE: problem".
 std::string parse_scenario_file(const std::string& path, Scenario* out);

@@ -42,9 +42,10 @@ class NodePair {
   // Both nodes up with these options and their link up: "" or why not.
   std::string ensure(const NodePairOptions& o);
   // The defaults' options with this transport (bench, reproduce).
-  std::string ensure(const std::string& transport) {
+  std::string ensure(const std::string& transport, const std::string& remote_path = "proxy") {
     NodePairOptions o = defaults_;
     o.transport = transport;
+    o.remote_path = remote_path;
     return ensure(o);
   }
   void set_defaults(NodePairOptions o) { defaults_ = std::move(o); }
