@@ -49,7 +49,10 @@ int set_mode(dvs_wait_mode_t mode, int p_nr) {
   return 0;
 }
 
-int server_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode, Pipe& ready) {
+// The server stays bound until the client took its last answer: a process that leaves takes the
+// notifications it left pending with it (unbind drops them), so leaving right after the last
+// notify could drop it.
+int server_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode, Pipe& ready, Pipe& client_done) {
   CHILD_CHECK_EQ(kSrv, open_and_bind(sock, 0, kSrv));
   if (int rc = set_mode(mode, kSrv)) return rc;
   ready.send(1);
@@ -85,10 +88,11 @@ int server_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode, Pipe& 
         break;
     }
   }
+  CHILD_CHECK(client_done.recv(milliseconds(30000)).has_value());
   return 0;
 }
 
-int client_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode) {
+int client_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode, Pipe& done) {
   CHILD_CHECK_EQ(kCli, open_and_bind(sock, 0, kCli));
   if (int rc = set_mode(mode, kCli)) return rc;
   for (int i = 0; i < kRounds; ++i) {
@@ -116,6 +120,7 @@ int client_body(const std::string& sock, Prim prim, dvs_wait_mode_t mode) {
         break;
     }
   }
+  done.send(1);
   return 0;
 }
 
@@ -126,10 +131,10 @@ class WaitModes : public DvsdTest, public ::testing::WithParamInterface<P> {};
 TEST_P(WaitModes, PingPong) {
   const auto [prim, smode, cmode] = GetParam();
   const std::string sock = sock_;
-  Pipe ready;
-  auto server = run_in_child("server", [&, sock] { return server_body(sock, prim, smode, ready); });
+  Pipe ready, client_done;
+  auto server = run_in_child("server", [&, sock] { return server_body(sock, prim, smode, ready, client_done); });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client", [&, sock] { return client_body(sock, prim, cmode); });
+  auto client = run_in_child("client", [&, sock] { return client_body(sock, prim, cmode, client_done); });
   EXPECT_TRUE(client.wait_ok(milliseconds(30000)));
   EXPECT_TRUE(server.wait_ok(milliseconds(30000)));
 }
