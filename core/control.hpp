@@ -31,6 +31,7 @@ enum class Op : uint32_t {
   RmtBind = 12,    // dcid, ep, node: ep lives on that node
   AddNode = 13,    // dcid, node: the DC spans that node from now on
   DelNode = 14,    // dcid, node: it no longer does (pending communications with it are aborted)
+  LinkInbox = 15,  // -> rc: this connection becomes the process's link inbox (LinkHandover below)
 };
 
 struct Request {
@@ -59,6 +60,20 @@ struct Reply {
   dvs_dcinfo_t dcinfo{};
   dvs_procinfo_t procinfo{};
   dvs_priv_t priv{};
+};
+
+// The direct remote path (docs/REMOTE_PATHS.md): a process that reads its endpoints' remote
+// traffic itself opens a second control connection and sends LinkInbox on it; after the reply
+// (rc 0) dvsd sends on it only these records, each with one descriptor: a link a process of peer
+// `node` dialed to endpoint `ep` of DC `dcid` here, to be adopted with the transport of `scheme`
+// (Transport::adopt) and only read, never written. The process owns the descriptor from then on;
+// dvsd keeps a copy and serves the link itself once ep is unbound or the process is gone.
+struct LinkHandover {
+  uint32_t magic = kControlMagic;
+  int32_t dcid = -1;
+  int32_t ep = DVS_NONE;
+  int32_t node = -1;
+  char scheme[16] = {};
 };
 
 // Sends one record (and fd if >= 0). Returns 0 or -errno.

@@ -26,7 +26,10 @@ constexpr int kNothing = 1;  // internal: nothing matched
 // unlock r, lock_pair(r, *backoff_with) unless it is kNoSlot, retry) or an error for a corrupt
 // queue. A queued local sender whose owner abandoned its call (waiter.hpp) leaves the queue
 // without its message being delivered (EDVSAGAIN with kNoSlot: look again).
-int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backoff_with) {
+// A remote surrogate's plain send taken: its SEND_ACK is owed. With owed != nullptr it is left
+// there for the caller to send once its locks are released (send_owed_ack), else queued for the
+// proxy now.
+int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backoff_with, OwedAck* owed) {
   Slot& rs = t.slot(r);
   int src_index = kNoSlot;
   if (src != DVS_ANY && index_of_endpoint(t, src, &src_index) != 0) return EDVSENDPOINT;
@@ -72,7 +75,10 @@ int take_for_receiver(DcTable& t, int r, int src, dvs_message_t* out, int* backo
   *out = qs.msg;
   bool need_ring = false;
   if ((f & DVS_RECEIVING) == 0) {  // plain send: the rendezvous completes the sender's call now
-    if (!local) {
+    if (!local && owed) {
+      *owed = OwedAck{q, qs.node.load(kRelaxed), qs.endpoint.load(kRelaxed), rs.endpoint.load(kRelaxed),
+                      qs.op_seq.load(kRelaxed)};
+    } else if (!local) {
       queue_remote_answer(t, q, kCmdSend, DVS_OK, rs.endpoint.load(kRelaxed));  // its node's proxy owes a SEND_ACK
     } else if (!complete_call(qs, DVS_OK, &need_ring)) {  // abandoned just now: not delivered
       unlock_slot(qs);
@@ -256,6 +262,10 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     if (int rc = index_of_endpoint(t, src_ep, &src_index); rc != 0) return rc;
   }
   Deadline deadline = Deadline::after_ms(timeout_ms);
+  // Calls that already arrived on the caller's own links queue now, behind the local senders
+  // already queued (a receive that blocks reads them as it waits; one that may not block, or that
+  // would take a queued local sender first, looks now).
+  if (c.links && (timeout_ms == DVS_TIMEOUT_NOWAIT || self.q_head.load(kRelaxed) != kNoSlot)) c.links->poll_now(t);
   for (int attempt = 0;; ++attempt) {
     if (int rc = lock_slot(self); rc != 0) return rc;
     if (src_ep == DVS_ANY && (self.misc.load(kRelaxed) & kMiscWokenUp)) {
@@ -264,7 +274,13 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
       return EDVSWOKENUP;
     }
     int backoff = kNoSlot;
-    int rc = take_for_receiver(t, c.index, src_ep, m, &backoff);
+    OwedAck owed;
+    int rc = take_for_receiver(t, c.index, src_ep, m, &backoff, &owed);
+    if (owed.surrogate != kNoSlot) {  // rc == 0: a remote sender's message taken
+      unlock_slot(self);
+      send_owed_ack(t, owed);
+      return rc;
+    }
     if (rc == EDVSAGAIN) {
       unlock_slot(self);
       if (backoff == kNoSlot) continue;  // an abandoned sender left the queue: look again
@@ -417,7 +433,7 @@ void complete_pending_receive(DcTable& t, int r) {
     }
     int backoff = kNoSlot;
     dvs_message_t got;
-    int rc = take_for_receiver(t, r, rs.getfrom.load(kRelaxed), &got, &backoff);
+    int rc = take_for_receiver(t, r, rs.getfrom.load(kRelaxed), &got, &backoff, nullptr);
     bool need_ring;
     if (rc == 0) {
       rs.msg = got;

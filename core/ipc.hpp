@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "core/shm_table.hpp"
+#include "core/waiter.hpp"
 #include "dvs/dvs.h"
 
 namespace dvs::core {
@@ -24,6 +25,7 @@ struct Caller {
   int32_t endpoint = DVS_NONE;
   int wait_mode = DVS_WAIT_SPIN_THEN_BLOCK;
   uint32_t spin_ns = 20'000;
+  LinkWaiter* links = nullptr;  // set when the caller reads links of its own (waiter.hpp); owned by libdvs
 };
 
 int ipc_send(Caller& c, int dst_ep, dvs_message_t* m, long timeout_ms);

@@ -12,6 +12,7 @@
 // or whose connection fails returns EDVSDVSINIT and closes the process connection (dvsd then
 // unbinds what was bound through it, and this process forgets those bindings), so a late reply
 // is never read as the answer to a later request; the next call connects anew.
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -198,6 +199,7 @@ void drop_connection_locked(ProcessState& s) {
     dropped_dvsd().path = addr.sun_path;
     dropped_dvsd().owner = getpid();
   }
+  dvs::libdvs::close_direct_path();
   if (s.sock >= 0) close(s.sock);
   s.sock = -1;
   s.owner = 0;
@@ -251,6 +253,38 @@ int call_locked(ProcessState& s, Request& rq, Reply* rp, int* fd, long reply_ms)
 
 int call_locked(ProcessState& s, Request& rq, Reply* rp, int* fd) {
   return call_locked(s, rq, rp, fd, control_bound_ms());
+}
+
+// A link inbox for this process (core/direct_path.hpp): a second connection to the dvsd of s.sock,
+// which LinkInbox makes its inbox. The descriptor (non-blocking), or an EDVS code.
+int open_link_inbox_locked(ProcessState& s) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (s.sock < 0 || getpeername(s.sock, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || !addr.sun_path[0])
+    return EDVSDVSINIT;
+  int fd = -1;
+  if (int rc = open_control_socket(addr.sun_path, &fd); rc != 0) return rc;
+  Request rq;
+  rq.op = static_cast<uint32_t>(Op::LinkInbox);
+  Reply rp;
+  int in_fd = -1;
+  const bool ok = exchange(fd, rq, &rp, &in_fd, control_bound_ms());
+  if (in_fd >= 0) close(in_fd);
+  if (!ok || rp.rc != 0) {
+    close(fd);
+    return ok ? rp.rc : EDVSDVSINIT;
+  }
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+    close(fd);
+    return EDVSDVSINIT;
+  }
+  return fd;
+}
+
+// The caller's LinkWaiter on the direct path (nullptr elsewhere); s.mu held.
+dvs::core::LinkWaiter* link_waiter_locked(ProcessState& s, DcTable& t, int dcid, int ep) {
+  return dvs::libdvs::link_waiter_for(t, dcid, ep, [&s] { return open_link_inbox_locked(s); });
 }
 
 int call(Request& rq, Reply* rp) {
@@ -339,6 +373,7 @@ int bind_common(int dcid, int p_nr, bool thread) {
   target.caller.table = t;
   target.caller.index = rp.index;
   target.caller.endpoint = rp.ep;
+  target.caller.links = link_waiter_locked(s, *t, dcid, rp.ep);
   if (thread) s.thread_eps.emplace_back(dcid, rp.ep);
   return rp.ep;
 }
@@ -366,6 +401,7 @@ void dvs_close(void) {
   std::lock_guard<std::mutex> g(s.mu);
   if (s.sock < 0 || s.owner != getpid()) return;
   // Closing the connection makes dvsd unbind everything bound through it.
+  dvs::libdvs::close_direct_path();
   close(s.sock);
   s.sock = -1;
   s.owner = 0;
@@ -424,6 +460,7 @@ int dvs_wait4bind_T(long timeout_ms) {
   s.process.caller.table = t;
   s.process.caller.index = rp.index;
   s.process.caller.endpoint = rp.ep;
+  s.process.caller.links = link_waiter_locked(s, *t, rp.dcid, rp.ep);
   return rp.ep;
 }
 
@@ -457,6 +494,16 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms) {
 }
 
 int dvs_unbind(int dcid, int ep) {
+  {
+    // Our own endpoint: let go of its links first (dvsd serves them from the unbind on).
+    ProcessState& s = state();
+    std::lock_guard<std::mutex> g(s.mu);
+    for (Binding* b : {&t_binding.b, &s.process})
+      if (b->bound && b->dcid == dcid && b->caller.endpoint == ep && b->caller.links) {
+        dvs::libdvs::release_link_waiter(b->caller.links);
+        b->caller.links = nullptr;
+      }
+  }
   Request rq;
   rq.op = static_cast<uint32_t>(Op::Unbind);
   rq.dcid = dcid;

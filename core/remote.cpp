@@ -126,6 +126,23 @@ int direct_call(Caller& c, Slot& ds, Slot& ps, int node, int dst_ep, int cmd, dv
 
 void set_direct_sender(DirectSender sender) { g_direct_sender.store(sender, std::memory_order_release); }
 
+void send_owed_ack(DcTable& t, const OwedAck& a) {
+  if (DirectSender sender = g_direct_sender.load(std::memory_order_acquire); sender && t.direct_to(a.node)) {
+    DirectCommand dc;
+    dc.node = a.node;
+    dc.cmd = kCmdSend | kAck;
+    dc.src_ep = a.src_ep;
+    dc.dst_ep = a.dst_ep;
+    dc.ack_seq = a.ack_seq;
+    if (sender(t, dc) == 0) return;
+  }
+  Slot& s = t.slot(a.surrogate);
+  if (lock_slot(s) != 0) return;  // the remote sender's own timeout covers a lost ACK
+  if (is_remote(s) && s.endpoint.load(kRelaxed) == a.dst_ep && !(s.flags.load(kRelaxed) & kBlockedMask))
+    queue_remote_answer(t, a.surrogate, kCmdSend, DVS_OK, a.src_ep);
+  unlock_slot(s);
+}
+
 int remote_call(Caller& c, int dst_index, int dst_ep, int cmd, dvs_message_t* m, long timeout_ms) {
   DcTable& t = *c.table;
   Slot& self = t.slot(c.index);
@@ -441,6 +458,10 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
     // A remote caller has one operation at a time: a new one means it gave up the old one (timed
     // out there). Drop the old one; a duplicate of the same operation is refused.
     if (es.op_seq.load(kRelaxed) == seq) return EDVSBUSY;
+    // On the direct path a caller's operations to different endpoints travel on different links:
+    // a frame of an operation older than the one the surrogate is in comes late (its caller gave
+    // it up). The newer one stays.
+    if (static_cast<int32_t>(seq - es.op_seq.load(kRelaxed)) < 0) return EDVSBUSY;
     abandon_surrogate_op(t, e);
   }
   if (int rc = lock_slot(ds); rc != 0) return rc;
@@ -534,6 +555,37 @@ int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_s
   unlock_slot(cs);
   if (need_ring) ring(cs);
   return match ? 0 : EDVSACKWAIT;
+}
+
+InboundAnswer handle_inbound(DcTable& t, int node, const InboundCommand& c, bool reply_acks) {
+  switch (c.cmd) {
+    case kCmdSend: {
+      const int rc = proxy_deliver(t, node, kCmdSend, c.src_ep, c.dst_ep, c.seq, c.msg);
+      if (rc == kQueued) return {};
+      return {kCmdSend | kAck, rc == kDelivered ? 0 : rc};
+    }
+    case kCmdSendrec: {
+      const int rc = proxy_deliver(t, node, kCmdSendrec, c.src_ep, c.dst_ep, c.seq, c.msg);
+      if (rc < 0) return {kCmdSendrec | kAck, rc};
+      return {};
+    }
+    case kCmdNotify:
+      proxy_deliver(t, node, kCmdNotify, c.src_ep, c.dst_ep, c.seq, c.msg);
+      return {};
+    case kCmdReply: {
+      const int rc = proxy_reply(t, node, c.src_ep, c.dst_ep, c.ack_seq, c.msg);
+      if (reply_acks) return {kCmdReply | kAck, rc};
+      return {};
+    }
+    case kCmdSend | kAck:
+    case kCmdSendrec | kAck:
+    case kCmdReply | kAck:
+      proxy_complete(t, node, c.cmd & ~kAck, c.dst_ep, c.ack_seq, c.rcode);
+      return {};
+    default:
+      if (c.cmd & kAck) return {};
+      return {c.cmd | kAck, EDVSNOSYS};
+  }
 }
 
 }  // namespace dvs::core

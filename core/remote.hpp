@@ -57,7 +57,8 @@ struct DirectCommand {
   int32_t src_ep = DVS_NONE;
   int32_t dst_ep = DVS_NONE;
   uint32_t seq = 0;      // the caller's operation sequence
-  uint32_t ack_seq = 0;  // a reply: the client's operation it answers
+  uint32_t ack_seq = 0;  // a reply: the client's operation it answers; an ACK: the operation acknowledged
+  int32_t rcode = 0;     // an ACK: the result
   dvs_message_t msg{};
 };
 // Sends c (called without any slot lock; may block in the transport). 0, or EDVSNOTCONN when the
@@ -79,6 +80,19 @@ long remote_vcopy(Caller& c, int node, const VcopyRequest& v);
 // took its plain send (SEND_ACK, result 0), or the local party died (SEND_ACK / SNDREC_ACK with an
 // error). Queues the answer (op | kAck, from local_ep) for the proxy of the surrogate's node.
 void queue_remote_answer(DcTable& t, int surrogate, int op, int result, int32_t local_ep);
+
+// A SEND_ACK a receive owes the remote sender whose message it took (surrogate: its REMOTE slot).
+struct OwedAck {
+  int surrogate = kNoSlot;
+  int node = -1;
+  int32_t dst_ep = DVS_NONE;  // the remote sender
+  int32_t src_ep = DVS_NONE;  // the receiver
+  uint32_t ack_seq = 0;       // the sender's operation
+};
+// Sends it, with no lock held: on the receiver's own link when the sender's node is on the direct
+// path (ipc_receive's caller thread, no dvsd hand-off), else (or if that fails) queued for the
+// proxy as queue_remote_answer does.
+void send_owed_ack(DcTable& t, const OwedAck& a);
 
 // Wakes dvsd's dispatcher of this table.
 void ring_doorbell(DcTable& t);
@@ -117,6 +131,29 @@ int proxy_reply(DcTable& t, int node, int32_t src_ep, int32_t dst_ep, uint32_t a
 // An inbound acknowledgement (cmd | kAck) for local dst_ep's operation ack_seq. Stale ACKs
 // (the caller timed out or moved on) are ignored: returns EDVSACKWAIT then.
 int proxy_complete(DcTable& t, int node, int cmd, int32_t dst_ep, uint32_t ack_seq, int rcode);
+
+// An inbound remote command (the wire's numbers: kCmd*, an acknowledgement op | kAck), wherever it
+// was read: a node link or process link in dvsd, or a process's own link (the direct path).
+struct InboundCommand {
+  int cmd = kCmdNone;
+  int32_t src_ep = DVS_NONE;
+  int32_t dst_ep = DVS_NONE;
+  uint32_t seq = 0;
+  uint32_t ack_seq = 0;
+  int32_t rcode = 0;
+  dvs_message_t msg{};
+};
+// What to send back to the command's src_ep (ack_seq = the command's seq): kCmdNone for nothing.
+struct InboundAnswer {
+  int cmd = kCmdNone;
+  int32_t rcode = 0;
+};
+// Delivers c from node into t (proxy_deliver / proxy_reply / proxy_complete) and says what to
+// answer: SEND_ACK for a send taken now or refused, SNDREC_ACK for a refused sendrec, REPLY_ACK for
+// a reply if reply_acks (the proxy path; a direct replier waits for none), an error ACK for a
+// command not handled here (vcopy). A send queued for a busy receiver is answered later, through
+// the dispatcher (queue_remote_answer).
+InboundAnswer handle_inbound(DcTable& t, int node, const InboundCommand& c, bool reply_acks);
 
 // index_of_endpoint (slot_ops.hpp) for dvsd: endpoint -> slot index, EDVSENDPOINT if malformed.
 int index_of_endpoint_public(DcTable& t, int ep, int* index);

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "core/testing/dvsd_process.hpp"
 #include "transports/registry.hpp"
@@ -400,49 +402,82 @@ TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
   EXPECT_TRUE(requester.wait_ok(Millis(30000)));
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
-// The caller's own link: on the direct path the first remote call opens descriptors in the calling
-// process (its link to the peer node: a socket, or shm's memfd and eventfds), later calls reuse
-// it; on the proxy path none (dvsd's node link carries the call).
-int open_descriptors() {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)e;
-    ++n;
+
+// Context switches of every thread of process pid so far (voluntary and not): how often its
+// threads slept and were woken, or were preempted.
+long context_switches(pid_t pid) {
+  long n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.starts_with("voluntary_ctxt_switches:") || line.starts_with("nonvoluntary_ctxt_switches:"))
+        n += std::stol(line.substr(line.find(':') + 1));
   }
   return n;
 }
 
-TEST_P(TwoNodes, DirectPathPutsTheCallOnTheCallersOwnLink) {
+// Where a remote sendrec's frames are handled. Proxy path: by both dvsd (the dispatcher sends, the
+// link threads deliver: several dvsd wake-ups per round trip). Direct path over a transport that
+// can hand links to processes (tcp, tipc): the request on the client's own link to the server's
+// endpoint, which the server's dvsd handed to the server's process, and the reply likewise the
+// other way — neither dvsd wakes for a round trip. Other transports (shm, rdma): dvsd serves the
+// process links, one wake-up per direction. Counted as the context switches of both dvsd over 300
+// round trips, heartbeats (every 100 ms per link) aside.
+TEST_P(TwoNodes, DirectPathKeepsTheRoundTripOutOfDvsd) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
-  const bool direct = is_direct(GetParam());
-  Pipe ready;
+  const std::string tr = transport_of(GetParam());
+  const bool bypass = is_direct(GetParam()) && (tr == "tcp" || tr == "tipc");
+  constexpr int kRounds = 300;
+  Pipe ready, measuring, measured;
   auto server = run_in_child("server@1", [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
-    for (int i = 0; i < 2; ++i) {
+    for (;;) {
       dvs_message_t m{};
-      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));
+      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 20000));
       if (DVS_IS_NOTIFY(m.m_type)) continue;
-      const int before = open_descriptors();
+      if (m.m_type == -1) return 0;
       CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
-      CHILD_CHECK(direct ? open_descriptors() > before : open_descriptors() == before);
     }
-    return 0;
   });
   ASSERT_TRUE(ready.recv());
   auto client = run_in_child("client@0", [&] {
     CHILD_CHECK(connect_to_server(s0) >= 0);
-    const int before = open_descriptors();
-    CHILD_CHECK(wait_link(kServer));  // a notify: the first remote call
-    const int after = open_descriptors();
-    CHILD_CHECK(direct ? after > before : after == before);
-    dvs_message_t m = dvs::testing::make_msg(3, 3);
-    CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 5000));
-    CHILD_CHECK_EQ(after, open_descriptors());  // the same link again
+    CHILD_CHECK(wait_link(kServer));
+    for (int i = 0; i < 20; ++i) {  // links dialed and handed over
+      dvs_message_t m = dvs::testing::make_msg(1, i);
+      CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 5000));
+    }
+    measuring.send(1);
+    CHILD_CHECK(measured.recv());
+    for (int i = 0; i < kRounds; ++i) {
+      dvs_message_t m = dvs::testing::make_msg(2, i);
+      CHILD_CHECK_EQ(0, dvs_sendrec_T(kServer, &m, 5000));
+      CHILD_CHECK(dvs::testing::payload_ok(m, i));
+    }
+    measuring.send(2);
+    dvs_message_t stop = dvs::testing::make_msg(-1, 0);
+    CHILD_CHECK_EQ(0, dvs_send_T(kServer, &stop, 5000));
     return 0;
   });
+  ASSERT_TRUE(measuring.recv(Millis(20000)));
+  const auto t0 = std::chrono::steady_clock::now();
+  const long before = context_switches(n0->pid()) + context_switches(n1->pid());
+  measured.send(1);
+  ASSERT_TRUE(measuring.recv(Millis(30000)));
+  const long switches = context_switches(n0->pid()) + context_switches(n1->pid()) - before;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(client.wait_ok(Millis(30000)));
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
+  // Heartbeats: each dvsd's node link thread wakes every 100 ms (200 in the lab), its
+  // dispatcher as often; allow four wake-ups per node per heartbeat, and 20 more.
+  const long idle = static_cast<long>(seconds * (lab_transport(GetParam()) ? 5 : 10) * 2 * 4) + 20;
+  RecordProperty("dvsd_context_switches", std::to_string(switches));
+  if (bypass)
+    EXPECT_LE(switches, idle) << "dvsd woke for the round trips (" << kRounds << " in " << seconds << " s)";
+  else
+    EXPECT_GE(switches, kRounds) << "dvsd carries every round trip on this path";
 }
 }  // namespace
 

@@ -28,7 +28,7 @@
 namespace dvs::core {
 
 constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
-constexpr uint32_t kTableVersion = 4;
+constexpr uint32_t kTableVersion = 5;
 constexpr int kMaxSlots = DVS_MAX_SLOTS;
 constexpr int kNoSlot = -1;
 // The lock word of a robust mutex (glibc keeps the futex word first): the owner's tid, and the
@@ -47,7 +47,7 @@ struct alignas(128) Slot {
   // 128-byte aligned pair so the adjacent-line prefetcher brings the message with the doorbell.
   pthread_mutex_t lock;             // robust, process-shared
   std::atomic<uint32_t> wake;       // futex word of the blocked caller: 0 waiting, 1 woken
-  std::atomic<uint32_t> sleeping;   // 1 while the owner is (about to be) in futex wait
+  std::atomic<uint32_t> sleeping;   // kSleepFutex / kSleepDoor while the owner is (about to be) asleep (waiter.hpp)
   std::atomic<int32_t> result;      // return value handed to the woken caller
   std::atomic<uint32_t> flags;      // p_rts_flags: DVS_SLOT_FREE, DVS_SENDING, DVS_RECEIVING, DVS_ONCOPY
   std::atomic<int32_t> getfrom;     // endpoint awaited while RECEIVING (DVS_ANY or one endpoint)
@@ -68,6 +68,7 @@ struct alignas(128) Slot {
   std::atomic<int32_t> node;                  // node of a REMOTE descriptor (p_nodeid)
   std::atomic<int32_t> rmt_cmd;               // remote command this slot waits in (core/remote.hpp)
   std::atomic<int32_t> rmt_dst;               // its destination endpoint
+  std::atomic<uint64_t> door;                 // the owner's door (waiter.hpp) while it sleeps on kSleepDoor; set by the owner
   // ---- line 3: counters, written only by the slot's owner ----
   alignas(64) std::atomic<uint64_t> lclsent;  // messages this slot sent (delivered)
   std::atomic<uint64_t> lclcopy;              // bytes vcopied by this slot as requester
@@ -119,6 +120,9 @@ struct alignas(128) TableHeader {
   // node's dispatcher. Trusted by nobody: a bad URI only fails that caller's dial.
   std::atomic<uint32_t> direct_nodes;
   char direct_uri[DVS_NR_NODES][128];
+  // 1: this node's dvsd runs the direct path (set before it serves anyone): a process binding here
+  // opens a link inbox, so that peers' processes' links to its endpoints reach it.
+  std::atomic<uint32_t> direct_path;
 };
 
 // Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).

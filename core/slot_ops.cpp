@@ -186,7 +186,9 @@ int enter_call_slow(Caller& c) {
 
 int block(Caller& c, Deadline deadline) {
   Slot& s = c.table->slot(c.index);
-  switch (wait_woken(*c.table, s, c.wait_mode, c.spin_ns, deadline)) {
+  const WaitEnd end = c.links ? c.links->wait(*c.table, s, c.wait_mode, c.spin_ns, deadline)
+                              : wait_woken(*c.table, s, c.wait_mode, c.spin_ns, deadline);
+  switch (end) {
     case WaitEnd::kWoken:
       return s.result.load(std::memory_order_acquire);
     case WaitEnd::kInterrupted:

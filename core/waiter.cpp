@@ -1,11 +1,16 @@
 #include "core/waiter.hpp"
 
 #include <linux/futex.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
 
 namespace dvs::core {
 
@@ -44,7 +49,7 @@ WaitEnd spin_until(const DcTable& t, Slot& slot, int64_t spin_budget_ns, Deadlin
 
 WaitEnd futex_sleep(const DcTable& t, Slot& slot, Deadline deadline) {
   for (;;) {
-    slot.sleeping.store(1, std::memory_order_seq_cst);
+    slot.sleeping.store(kSleepFutex, std::memory_order_seq_cst);
     const uint32_t seen = slot.wake.load(std::memory_order_seq_cst);
     if (seen == kWakeDone) {
       slot.sleeping.store(0, std::memory_order_relaxed);
@@ -101,6 +106,27 @@ WaitEnd wait_woken(const DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Dea
   }
 }
 
-void ring(Slot& slot) { futex(&slot.wake, FUTEX_WAKE, 1, nullptr); }
+std::string door_name(uint64_t d) {
+  char name[40];
+  snprintf(name, sizeof name, "dvs-door-%016llx", static_cast<unsigned long long>(d));
+  return name;
+}
+
+void ring(Slot& slot) {
+  if (slot.sleeping.load(std::memory_order_seq_cst) != kSleepDoor) {
+    futex(&slot.wake, FUTEX_WAKE, 1, nullptr);
+    return;
+  }
+  // One datagram per wake; the owner drains them. Failures (the owner is gone, or sleeps in
+  // another network namespace) are covered by its life checks.
+  static const int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // unconnected: shared by all threads
+  if (sock < 0) return;
+  const std::string name = door_name(slot.door.load(std::memory_order_relaxed));
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  memcpy(to.sun_path + 1, name.data(), name.size());
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  (void)sendto(sock, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&to), len);
+}
 
 }  // namespace dvs::core

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/shm_table.hpp"
 
@@ -42,6 +43,15 @@ enum class WaitEnd {
   kDvsdGone,     // the table's dvsd died or exited (DcTable::dvsd_alive)
 };
 
+// Slot::sleeping: how the owner sleeps, so a waker knows how to wake it.
+inline constexpr uint32_t kSleepNot = 0;
+inline constexpr uint32_t kSleepFutex = 1;  // in FUTEX_WAIT on slot.wake
+// In a poll of its links and its door: an abstract UNIX datagram socket named door_name(slot.door)
+// in the owner's network namespace (libdvs's direct path, LinkWaiter below). A waker sends it an
+// empty datagram. A waker in another network namespace cannot reach it: the owner then sees the
+// completion at its next life check (kLifeCheckNs).
+inline constexpr uint32_t kSleepDoor = 2;
+
 // A sleeping caller wakes at least this often to see whether its table's dvsd is still alive:
 // a call blocked on a dead table ends within about this long.
 inline constexpr int64_t kLifeCheckNs = 200'000'000;
@@ -52,6 +62,22 @@ inline constexpr int64_t kLifeCheckNs = 200'000'000;
 // futex-waits, BLOCK futex-waits at once (in slices of at most kLifeCheckNs, so any caught
 // signal, SA_RESTART or not, interrupts it). Never blocks past the deadline.
 WaitEnd wait_woken(const DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Deadline deadline);
+
+// A caller that reads links of its own while it waits (libdvs's direct remote path: remote
+// requests and answers for its endpoint arrive on links only its thread reads). block() waits
+// through it instead of wait_woken; ipc_receive lets it deliver what already arrived first.
+class LinkWaiter {
+ public:
+  virtual ~LinkWaiter() = default;
+  // As wait_woken (same ends, same bounds), reading the caller's links meanwhile and delivering
+  // what arrives into t (which may complete slot). Sleeps with slot.sleeping = kSleepDoor.
+  virtual WaitEnd wait(DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Deadline deadline) = 0;
+  // Delivers into t what has already arrived on the caller's links; never blocks.
+  virtual void poll_now(DcTable& t) = 0;
+};
+
+// The abstract socket name of door d (without the leading NUL), for binding and for ring().
+std::string door_name(uint64_t d);
 
 // Waker side, with the waiter's lock held: completes the waiter's call with result if it is
 // still waiting (true; *need_ring then says whether to ring() once the locks are released), else
@@ -88,7 +114,7 @@ WaitEnd wait_woken(const DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Dea
   return slot.sleeping.load(std::memory_order_seq_cst) != 0;
 }
 
-// futex wake of the slot's owner.
+// Wakes the slot's owner: futex wake, or a datagram to its door when it sleeps on kSleepDoor.
 void ring(Slot& slot);
 
 }  // namespace dvs::core

@@ -1,5 +1,7 @@
 #include "transports/registry.hpp"
 
+#include "dvs/errors.h"
+
 #include <algorithm>
 
 namespace dvs::transport {
@@ -31,6 +33,11 @@ std::vector<Transport*> all_transports() {
   std::vector<Transport*> out;
   for (auto& t : table()) out.push_back(t.get());
   return out;
+}
+
+std::unique_ptr<Link> Transport::adopt(int /*fd*/, int* err) {
+  if (err) *err = EDVSNOSYS;
+  return nullptr;
 }
 
 bool split_uri(std::string_view uri, std::string_view* scheme, std::string_view* rest) {

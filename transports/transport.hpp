@@ -66,6 +66,18 @@ class Link {
   // The peer, as a URI-like string for logs.
   virtual std::string peer() const = 0;
 
+  // Handing a link to another process (dvsd gives a process the links that carry its endpoint's
+  // remote traffic, docs/REMOTE_PATHS.md): the descriptor that is the whole link, if the transport
+  // can hand it over (Transport::adopt) and nothing received is buffered in this object; -1 else.
+  // The receiving thread's call (it reads the receive state).
+  virtual int handover_fd() { return -1; }
+  // Whether received bytes wait in this object (recv(0) may return a frame without the descriptor
+  // becoming readable again). Conservative default: true. The receiving thread's call.
+  virtual bool has_buffered() { return true; }
+  // After this, destroying the object closes its descriptor without shutting the connection down:
+  // another process holds the same connection. Idempotent.
+  virtual void keep_connection_on_close() {}
+
   // Test hook for the conformance suite: puts raw bytes on the wire, bypassing framing, so a
   // test can play a peer that sends garbage or a truncated frame. 0 or an error.
   virtual int inject_raw_for_test(std::span<const std::byte> bytes) = 0;
@@ -94,6 +106,9 @@ class Transport {
   // nullptr and *err on failure.
   virtual std::unique_ptr<Listener> listen(const std::string& uri, int* err) = 0;
   virtual std::unique_ptr<Link> dial(const std::string& uri, int timeout_ms, int* err) = 0;
+  // A link of a descriptor another process handed over (Link::handover_fd there), owned from now
+  // on. nullptr and *err = EDVSNOSYS if this transport cannot.
+  virtual std::unique_ptr<Link> adopt(int fd, int* err);
 };
 
 // "tcp://127.0.0.1:4000" -> scheme "tcp", rest "127.0.0.1:4000". False if there is no "://".

@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
 
   // dvsd must never stall on a slot lock whose bytes a client corrupted: short lock bound.
   dvs::core::set_lock_bound_ns(100'000'000);
+  dvs::dvsd::LinkInboxes inboxes;  // the direct path's (link_inboxes.hpp); outlives its users
   dvs::dvsd::Server server(cfg);
   server.set_verbose(verbose);
   server.set_reply_timeout_ms(reply_timeout_ms);
@@ -181,6 +182,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<dvs::dvsd::ProxySet> proxies;
   if (!peers.empty() || !listen_uris.empty()) {
     proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uris, peers, popt);
+    if (popt.direct) {
+      for (auto* t : server.tables()) t->header().direct_path.store(1, std::memory_order_release);
+      proxies->set_link_inboxes(&inboxes);
+      server.set_link_inboxes(&inboxes);
+      server.set_unbind_hook([p = proxies.get()](int dcid, int ep) { p->take_back(dcid, ep); });
+    }
     if (auto err = proxies->start(); !err.empty()) {
       std::fprintf(stderr, "dvsd: %s\n", err.c_str());
       return 2;

@@ -123,6 +123,9 @@ void ProxySet::stop() {
   }
   for (auto& t : process_links)
     if (t.thread.joinable()) t.thread.join();
+  std::lock_guard<std::mutex> g(handed_mu_);
+  for (auto& [key, h] : handed_) h.link->close();
+  handed_.clear();
 }
 
 void ProxySet::set_up(Peer& p, bool up) {
@@ -377,14 +380,19 @@ std::string ProxySet::scheme_of(const std::string& uri) {
   return at == std::string::npos ? "" : uri.substr(0, at);
 }
 
-int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
+wire::Command ProxySet::link_command(uint16_t command, int peer_node) const {
   wire::Command c;
-  c.hdr.command = wire::CMD_HELLO;
+  c.hdr.command = command;
   c.hdr.src_node = static_cast<uint8_t>(node_id_);
-  c.hdr.dst_node = static_cast<uint8_t>(p.node);
+  c.hdr.dst_node = static_cast<uint8_t>(peer_node);
   c.hdr.src_ep = DVS_NONE;
   c.hdr.dst_ep = DVS_NONE;
   c.hdr.timestamp_ns = static_cast<uint64_t>(now_ns());
+  return c;
+}
+
+int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
+  wire::Command c = link_command(wire::CMD_HELLO, p.node);
   std::string payload;
   if (opt_.direct && !bound_uris_.empty()) {  // where the peer's processes dial us: a listener of the link's kind
     std::string uri = bound_uris_.front();
@@ -432,9 +440,10 @@ void ProxySet::accept_thread(size_t i) {
       continue;
     }
     const auto& hello = df.commands[0];
-    const bool process_link =
-        std::string_view(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size()) ==
-        wire::kDirectHelloPayload;
+    int link_dcid = -1;
+    int32_t link_ep = DVS_NONE;
+    const bool process_link = wire::parse_direct_hello(
+        std::string_view(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size()), &link_dcid, &link_ep);
     Peer* p = peer(hello.hdr.src_node);
     if (p && !process_link) learn_direct_uri(*p, hello);
     if (process_link) {  // a process of a peer node, on the direct path
@@ -442,23 +451,7 @@ void ProxySet::accept_thread(size_t i) {
         log("dropping a process link from unknown node " + std::to_string(hello.hdr.src_node));
         continue;
       }
-      std::shared_ptr<transport::Link> shared(std::move(link));
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      std::lock_guard<std::mutex> g(process_links_mu_);
-      if (stopping_.load()) return;
-      for (auto it = process_links_.begin(); it != process_links_.end();) {  // reap the ended ones
-        if (!it->done->load()) {
-          ++it;
-          continue;
-        }
-        it->thread.join();
-        it = process_links_.erase(it);
-      }
-      process_links_.push_back({std::thread([this, p, shared, done] {
-                                  serve_process_link(*p, shared);
-                                  done->store(true);
-                                }),
-                                done});
+      take_process_link(*p, i, link_dcid, link_ep, std::move(link));
       continue;
     }
     if (!p || p->node > node_id_) {
@@ -471,6 +464,77 @@ void ProxySet::accept_thread(size_t i) {
     p->via_listener.store(static_cast<int>(i));
     p->cv.notify_all();
   }
+}
+
+void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard<std::mutex> g(process_links_mu_);
+  if (stopping_.load()) return;
+  for (auto it = process_links_.begin(); it != process_links_.end();) {  // reap the ended ones
+    if (!it->done->load()) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = process_links_.erase(it);
+  }
+  Peer* pp = &p;
+  process_links_.push_back({std::thread([this, pp, link, done] {
+                              serve_process_link(*pp, link);
+                              done->store(true);
+                            }),
+                            done});
+}
+
+namespace {
+// The pid of the process bound to local endpoint ep of t, or 0.
+pid_t local_owner(core::DcTable& t, int32_t ep) {
+  int index = core::kNoSlot;
+  if (core::index_of_endpoint_public(t, ep, &index) != 0) return 0;
+  core::Slot& s = t.slot(index);
+  const uint32_t f = s.flags.load(std::memory_order_acquire);
+  if ((f & (DVS_SLOT_FREE | DVS_REMOTE)) || s.endpoint.load(std::memory_order_relaxed) != ep) return 0;
+  return s.lpid.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+void ProxySet::take_process_link(Peer& p, size_t listener, int dcid, int32_t ep,
+                                 std::unique_ptr<transport::Link> link) {
+  std::shared_ptr<transport::Link> shared(std::move(link));
+  const wire::Command ack = link_command(wire::CMD_HELLO_ACK, p.node);
+  std::vector<std::byte> frame;
+  if (wire::encode_frame(ack, frame) != wire::WireError::kOk) return;
+  iovec iov{frame.data(), frame.size()};
+  if (shared->send(std::span<const iovec>(&iov, 1)) != 0) return;  // the dialer is gone already
+  core::DcTable* t = table(dcid);
+  const int fd = shared->handover_fd();
+  if (inboxes_ && t && fd >= 0) {
+    core::LinkHandover h;
+    h.dcid = dcid;
+    h.ep = ep;
+    h.node = p.node;
+    const std::string scheme = scheme_of(bound_uris_[listener]);
+    scheme.copy(h.scheme, sizeof h.scheme - 1);
+    std::lock_guard<std::mutex> g(handed_mu_);
+    const pid_t pid = local_owner(*t, ep);  // checked under handed_mu_: see take_back
+    if (pid > 0 && inboxes_->hand_over(pid, h, fd)) {
+      handed_.emplace(std::make_pair(dcid, ep), HandedLink{&p, shared});
+      return;
+    }
+  }
+  serve_process_link_async(p, shared);
+}
+
+void ProxySet::take_back(int dcid, int32_t ep) {
+  std::vector<HandedLink> back;
+  {
+    // The unbind came first: a hand-over after this lock sees the endpoint unbound.
+    std::lock_guard<std::mutex> g(handed_mu_);
+    auto [from, to] = handed_.equal_range(std::make_pair(dcid, ep));
+    for (auto it = from; it != to; ++it) back.push_back(std::move(it->second));
+    handed_.erase(from, to);
+  }
+  for (auto& h : back) serve_process_link_async(*h.peer, std::move(h.link));
 }
 
 void ProxySet::link_thread(Peer& p) {
@@ -578,7 +642,7 @@ bool ProxySet::dispatch_command(Peer& p, const wire::Command& c, bool process_li
     return false;
   }
   const bool vcopy = wire::command_info(h.command).body == wire::Body::kVcopy;
-  if (process_link && (vcopy || wire::is_ack(h.command))) {  // a process puts only its own calls on it
+  if (process_link && vcopy) {  // a process puts its calls and its answers on it, never a copy
     log("closing process link from node " + std::to_string(p.node) + ": " + wire::command_info(h.command).name +
         " on a process link");
     return false;
@@ -627,39 +691,17 @@ void ProxySet::serve_process_link(Peer& p, std::shared_ptr<transport::Link> link
 
 void ProxySet::handle(Peer& p, core::DcTable& t, int command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
                       uint64_t ack_seq, int32_t rcode, const dvs_message_t& msg, bool process_link) {
-  const int dcid = t.geometry().dcid;
-  const uint32_t seq32 = static_cast<uint32_t>(seq);
-  switch (command) {
-    case wire::CMD_SEND_MSG: {
-      int rc = core::proxy_deliver(t, p.node, core::kCmdSend, src_ep, dst_ep, seq32, msg);
-      if (rc == core::kDelivered) rc = 0;
-      if (rc != core::kQueued) send_cmd(p, dcid, wire::CMD_SEND_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
-      return;
-    }
-    case wire::CMD_SNDREC_MSG: {
-      int rc = core::proxy_deliver(t, p.node, core::kCmdSendrec, src_ep, dst_ep, seq32, msg);
-      if (rc < 0) send_cmd(p, dcid, wire::CMD_SNDREC_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
-      return;
-    }
-    case wire::CMD_NTFY_MSG:
-      core::proxy_deliver(t, p.node, core::kCmdNotify, src_ep, dst_ep, seq32, msg);
-      return;
-    case wire::CMD_REPLY_MSG: {
-      int rc = core::proxy_reply(t, p.node, src_ep, dst_ep, static_cast<uint32_t>(ack_seq), msg);
-      // A direct replier does not wait for the outcome (docs/REMOTE_PATHS.md): no REPLY_ACK.
-      if (!process_link) send_cmd(p, dcid, wire::CMD_REPLY_ACK, dst_ep, src_ep, 0, seq, rc, nullptr);
-      return;
-    }
-    case wire::CMD_SEND_ACK:
-    case wire::CMD_SNDREC_ACK:
-    case wire::CMD_REPLY_ACK:
-      core::proxy_complete(t, p.node, command & ~wire::kAckBit, dst_ep, static_cast<uint32_t>(ack_seq), rcode);
-      return;
-    default:  // vcopy commands: not yet (the caller side refuses remote vcopy with EDVSNOSYS)
-      if (!wire::is_ack(static_cast<uint16_t>(command)))
-        send_cmd(p, dcid, wire::ack_of(static_cast<uint16_t>(command)), dst_ep, src_ep, 0, seq, EDVSNOSYS, nullptr);
-      return;
-  }
+  core::InboundCommand c;
+  c.cmd = command;  // the wire's command numbers are core's
+  c.src_ep = src_ep;
+  c.dst_ep = dst_ep;
+  c.seq = static_cast<uint32_t>(seq);
+  c.ack_seq = static_cast<uint32_t>(ack_seq);
+  c.rcode = rcode;
+  c.msg = msg;
+  // A direct replier does not wait for the outcome (docs/REMOTE_PATHS.md): no REPLY_ACK.
+  const core::InboundAnswer a = core::handle_inbound(t, p.node, c, !process_link);
+  if (a.cmd != core::kCmdNone) send_cmd(p, t.geometry().dcid, a.cmd, dst_ep, src_ep, 0, seq, a.rcode, nullptr);
 }
 
 // Builds the wire command for one popped job.

@@ -30,6 +30,7 @@
 #include "core/proxy/wire.hpp"
 #include "core/remote.hpp"
 #include "core/shm_table.hpp"
+#include "core/dvsd/link_inboxes.hpp"
 #include "transports/transport.hpp"
 
 namespace dvs::dvsd {
@@ -75,6 +76,13 @@ class ProxySet {
   // the control server's thread.
   int add_node(core::DcTable& t, int node);
   int del_node(core::DcTable& t, int node);
+  // The direct path's hand-over (docs/REMOTE_PATHS.md): a process link to an endpoint bound here
+  // goes to its process's inbox when the transport can hand links over; without inboxes (or
+  // before this is called) every process link is served here. Call before start().
+  void set_link_inboxes(LinkInboxes* inboxes) { inboxes_ = inboxes; }
+  // Endpoint ep of DC dcid was unbound here: the links handed to its process are served here from
+  // now on (the process has let go of them, or is gone). Any thread.
+  void take_back(int dcid, int32_t ep);
   // f(peer node, peer URI, its LinkStats) for every configured peer. For a peer that dials us the
   // URI is the one of our listeners its latest link came in on ("" before it first dialed).
   template <class F> void for_each_link(F f) const {
@@ -123,9 +131,16 @@ class ProxySet {
   // Frames of a process link from peer p (the direct path), until it closes or we stop. Answers
   // go out on p's node link; a process link never carries vcopy or link-level commands.
   void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link);
+  // serve_process_link on a thread of its own (reaped when it ends, joined at stop).
+  void serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link);
+  // A process link from p's process to endpoint ep of DC dcid, come in on listener `listener`:
+  // answered with HELLO_ACK, then handed to the endpoint's process or served here.
+  void take_process_link(Peer& p, size_t listener, int dcid, int32_t ep, std::unique_ptr<transport::Link> link);
   // The first HELLO on a node link we dialed; on the direct path it tells p where its processes
   // dial us (our listener of link_scheme's kind, else our first). 0 or an error from the link.
   int send_hello(Peer& p, const std::string& link_scheme);
+  // A link-level command (HELLO, HELLO_ACK) from this node to peer_node, stamped now.
+  wire::Command link_command(uint16_t command, int peer_node) const;
   // On the direct path: the HELLO of a peer that dialed us told where its processes dial it: tell
   // ours (the tables), before the link is handed over and counts as up.
   void learn_direct_uri(Peer& p, const wire::Command& hello);
@@ -158,6 +173,13 @@ class ProxySet {
   std::mutex process_links_mu_;
   std::vector<ProcessLinkThread> process_links_;  // one per direct process link: reaped when done, joined at stop
   std::atomic<bool> stopping_{false};
+  LinkInboxes* inboxes_ = nullptr;
+  struct HandedLink {
+    Peer* peer;
+    std::shared_ptr<transport::Link> link;  // our copy: served here once the endpoint is unbound
+  };
+  std::mutex handed_mu_;  // also orders a hand-over against take_back of the same endpoint
+  std::multimap<std::pair<int, int32_t>, HandedLink> handed_;  // by (dcid, endpoint)
 
   struct CopyOp {
     int node = -1;        // the node whose proxy slot the requester waits in (it completes there)

@@ -283,6 +283,10 @@ void Server::serve(uint64_t conn) {
     close_conn(conn, "malformed request (bad magic or version)");
     return;
   }
+  if (static_cast<Op>(rq.op) == Op::LinkInbox) {
+    take_inbox(conn);
+    return;
+  }
   int reply_fd = -1;
   bool park = false;
   Reply rp = handle(conn, rq, &reply_fd, &park);
@@ -297,6 +301,26 @@ void Server::serve(uint64_t conn) {
     return;
   }
   send_reply(conn, rp, reply_fd);
+}
+
+void Server::take_inbox(uint64_t conn) {
+  Reply rp;
+  rp.node_id = cfg_.node_id;
+  const bool binds = std::any_of(bindings_.begin(), bindings_.end(), [&](const Binding& b) { return b.conn == conn; });
+  if (!inboxes_ || binds) {  // an inbox is a connection of its own, made for nothing else
+    rp.rc = inboxes_ ? EDVSBADVALUE : EDVSNOSYS;
+    send_reply(conn, rp, -1);
+    return;
+  }
+  Conn& c = conns_.at(conn);
+  rp.rc = 0;
+  if (core::send_record(c.fd, &rp, sizeof rp, -1) != 0) {
+    close_conn(conn, "its link inbox took no reply");
+    return;
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  inboxes_->add(c.pid, c.fd);
+  conns_.erase(conn);
 }
 
 // Answers conn's request in service, never blocking: what the peer's socket has no room for
@@ -365,6 +389,9 @@ Reply Server::handle(uint64_t conn, const Request& rq, int* reply_fd, bool* park
   switch (static_cast<Op>(rq.op)) {
     case Op::Hello:
       rp.rc = 0;
+      return rp;
+    case Op::LinkInbox:  // taken by serve() before it gets here
+      rp.rc = EDVSBADCALL;
       return rp;
     case Op::Bind:
       return do_bind(conn, rq, reply_fd);
@@ -662,6 +689,7 @@ Reply Server::do_setpriv(uint64_t conn, const Request& rq) {
 void Server::unbind_binding(const Binding& b, const char* why) {
   if (core::DcTable* t = table(b.dcid)) {
     int rc = core::admin_unbind(*t, b.index);
+    if (on_unbind_) on_unbind_(b.dcid, b.ep);
     if (why && verbose_)
       log("unbound DC " + std::to_string(b.dcid) + " endpoint " + std::to_string(b.ep) + " (pid " +
           std::to_string(b.pid) + "): " + why + (rc == 0 ? "" : std::string(" [") + dvs_errname(rc) + "]"));
@@ -708,6 +736,7 @@ void Server::pid_exited(uint64_t watch) {
     if (b.pid == pid) gone.push_back(b);
   for (const auto& b : gone) unbind_binding(b, "process exited");
   unwatch_pid(pid);  // when no binding was left to do it
+  if (inboxes_) inboxes_->drop(pid);
 }
 
 void Server::recheck_parked() {

@@ -40,6 +40,7 @@
 #include "core/config.hpp"
 #include "core/control.hpp"
 #include "core/shm_table.hpp"
+#include "core/dvsd/link_inboxes.hpp"
 
 namespace dvs::dvsd {
 
@@ -66,9 +67,17 @@ class Server {
   // before run(). Without it they fail with EDVSNOPROXY.
   using NodeOps = std::function<int(core::DcTable& t, int node, bool add)>;
   void set_node_ops(NodeOps ops) { node_ops_ = std::move(ops); }
+  // The direct path: where processes' link inboxes go (core::Op::LinkInbox; without it the op
+  // fails with EDVSNOSYS), and who hears of every endpoint unbound here (the proxies take back the
+  // links they handed to its process). Set before run().
+  void set_link_inboxes(LinkInboxes* inboxes) { inboxes_ = inboxes; }
+  using UnbindHook = std::function<void(int dcid, int ep)>;
+  void set_unbind_hook(UnbindHook hook) { on_unbind_ = std::move(hook); }
 
  private:
   NodeOps node_ops_;
+  LinkInboxes* inboxes_ = nullptr;
+  UnbindHook on_unbind_;
   // epoll's data for each watched object: these two, or an id from next_id_ (never reused).
   static constexpr uint64_t kListenerId = 1;
   static constexpr uint64_t kStopId = 2;
@@ -119,6 +128,8 @@ class Server {
   void add_conn(int fd);
   void conn_event(uint64_t conn, uint32_t events);
   void serve(uint64_t conn);
+  // LinkInbox on conn: the connection leaves the loop for inboxes_ (after its reply).
+  void take_inbox(uint64_t conn);
   void send_reply(uint64_t conn, const core::Reply& rp, int fd);
   void flush_outbox(uint64_t conn);
   void update_interest(uint64_t conn);

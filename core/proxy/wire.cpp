@@ -1,6 +1,8 @@
 // The dvs wire codec (see wire.hpp and docs/WIRE_PROTOCOL.md).
 #include "core/proxy/wire.hpp"
 
+#include <cstdio>
+
 #include <lz4.h>
 
 #include <algorithm>
@@ -744,6 +746,24 @@ WireError lz4_decompress(std::span<const std::byte> src, size_t raw_len, std::ve
                                     static_cast<int>(src.size()), static_cast<int>(raw_len));
   if (n < 0 || static_cast<size_t>(n) != raw_len) return WireError::kBadCompression;
   return WireError::kOk;
+}
+
+std::string direct_hello_payload(int dcid, int32_t ep) {
+  return std::string(kDirectHelloPayload) + " dcid=" + std::to_string(dcid) + " ep=" + std::to_string(ep);
+}
+
+bool parse_direct_hello(std::string_view payload, int* dcid, int32_t* ep) {
+  if (payload.substr(0, kDirectHelloPayload.size()) != kDirectHelloPayload) return false;
+  const std::string rest(payload.substr(kDirectHelloPayload.size()));
+  int d = -1;
+  int e = 0;
+  int used = 0;
+  if (std::sscanf(rest.c_str(), " dcid=%d ep=%d%n", &d, &e, &used) != 2 || static_cast<size_t>(used) != rest.size())
+    return false;
+  if (d < 0 || d >= static_cast<int>(kNrDcs)) return false;
+  *dcid = d;
+  *ep = e;
+  return true;
 }
 
 }  // namespace dvs::wire

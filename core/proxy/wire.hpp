@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,9 +41,15 @@ inline constexpr uint32_t kMaxPayload = 1u << 20;  // 1 MiB, the original's MAXC
 inline constexpr uint32_t kMaxBatch = 4096;        // batched commands behind a leading one
 inline constexpr uint32_t kMaxHelloPayload = 1024;
 // The HELLO payload of a direct process link (docs/REMOTE_PATHS.md): a process, not a node,
-// dialed this node's listener to put its own commands on the wire; the receiving dvsd serves the
-// link with the node link's frame handling and answers through the node link.
-inline constexpr std::string_view kDirectHelloPayload = "dvs direct process link 1";
+// dialed this node's listener to put its own commands for one endpoint (named after this prefix,
+// direct_hello_payload) on the wire. The receiving dvsd answers HELLO_ACK (the dialer sends nothing before it),
+// then hands the link to the process bound to that endpoint, which reads it itself, or serves it
+// with the node link's frame handling. The link carries only the dialer's commands and answers
+// (never vcopy); whatever answers the receiving side owes go out on its own links.
+inline constexpr std::string_view kDirectHelloPayload = "dvs direct process link 2";
+// kDirectHelloPayload naming endpoint ep of DC dcid, and its parse (false: not such a payload).
+std::string direct_hello_payload(int dcid, int32_t ep);
+bool parse_direct_hello(std::string_view payload, int* dcid, int32_t* ep);
 // On the direct path the dialer's first HELLO on a node link carries this prefix and the URI where
 // the dialer listens for its peer's process links (the dialer's processes use the URI it dialed).
 inline constexpr std::string_view kDirectUriPrefix = "dvs direct at ";

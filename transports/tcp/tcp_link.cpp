@@ -29,7 +29,7 @@ TcpLink::TcpLink(int fd, size_t max_frame, std::string peer)
     : fd_(fd), max_frame_(max_frame), peer_(std::move(peer)), rx_(kHeaderSize + max_frame) {}
 
 TcpLink::~TcpLink() {
-  close();
+  if (!keep_connection_.load()) close();
   ::close(fd_);
 }
 

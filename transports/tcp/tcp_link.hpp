@@ -46,6 +46,9 @@ class TcpLink final : public Link {
   void close() override;
   int poll_fd() const override { return fd_; }
   std::string peer() const override { return peer_; }
+  int handover_fd() override { return rx_.size() == handed_out_ ? fd_ : -1; }
+  bool has_buffered() override { return rx_.size() > handed_out_; }
+  void keep_connection_on_close() override { keep_connection_.store(true); }
   int inject_raw_for_test(std::span<const std::byte> bytes) override;
 
  private:
@@ -64,6 +67,7 @@ class TcpLink final : public Link {
   const size_t max_frame_;
   const std::string peer_;
   std::atomic<bool> closed_{false};  // close() was called or the link died
+  std::atomic<bool> keep_connection_{false};  // the destructor closes the fd only (no shutdown)
   std::mutex send_mu_;               // one frame on the wire at a time
   RxBuffer rx_;                      // receiving thread only
   size_t handed_out_ = 0;            // bytes of the frame the last recv() returned (receiving thread)

@@ -84,6 +84,10 @@ class TcpTransport final : public Transport {
     return fail_with<Listener>(err, last);
   }
 
+  std::unique_ptr<Link> adopt(int fd, int* /*err*/) override {
+    return std::make_unique<TcpLink>(fd, kMaxFrame);  // its options came with the socket
+  }
+
   std::unique_ptr<Link> dial(const std::string& uri, int timeout_ms, int* err) override {
     TcpAddress a;
     if (int rc = parse_tcp_uri(uri, defaults_, &a); rc < 0) return fail_with<Link>(err, rc);

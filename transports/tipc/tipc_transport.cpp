@@ -125,6 +125,8 @@ class TipcTransport final : public Transport {
     return fail_with<Listener>(err, EDVSADDRINUSE);
   }
 
+  std::unique_ptr<Link> adopt(int fd, int* /*err*/) override { return make_link(fd, port_string(fd)); }
+
   std::unique_ptr<Link> dial(const std::string& uri, int timeout_ms, int* err) override {
     TipcAddress a;
     if (int rc = parse_tipc_uri(uri, &a); rc < 0) return fail_with<Link>(err, rc);
