@@ -7,8 +7,11 @@
 //       (compared with the published "4 cores" column) and same-core (the "1 core" column);
 //   (b) 1, 2, 4, 8 concurrent local sendrec pairs, unpinned on all allowed CPUs;
 //   (c) local copy: vcopy vs pipe / FIFO / SysV MQ streams, 512 B ... 64 KiB;
-//   (e) remote message rate: two dvsd nodes over tcp and shm on this host vs raw TCP ping-pong;
-//   (f) remote copy: vcopy pull over tcp and shm vs raw TCP stream at the same block size.
+//   (e) remote message rate: two dvsd nodes over tcp and shm on this host vs raw TCP ping-pong,
+//       on dvsd's proxy path (the original's model, compared with the published figures) and its
+//       direct path (no published counterpart), side by side;
+//   (f) remote copy: vcopy pull over tcp and shm vs raw TCP stream at the same block size (proxy
+//       path: dvsd serves vcopy there on either path).
 #include "cli/reproduce_command.hpp"
 
 #include <algorithm>
@@ -75,6 +78,32 @@ constexpr Counts kQuick{300, 1'000, 3'000, 800, 4'000, 100, 100, 20, 3};
 constexpr uint32_t kSpinNs = 20'000;
 constexpr uint64_t kWarmup = 10;
 const size_t kLocalSizes[] = {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+
+// ---------------------------------------------------------------- remote paths
+
+// dvsd's two remote paths (docs/REMOTE_PATHS.md), measured side by side in (e). "proxy" is the
+// original's model and the only one with published figures; "direct" has no published counterpart.
+constexpr const char* kRemotePaths[] = {"proxy", "direct"};
+constexpr workloads::remote::RemoteLoop kRemoteMsgLoops[] = {workloads::remote::RemoteLoop::SendrecReply,
+                                                             workloads::remote::RemoteLoop::SendReceive,
+                                                             workloads::remote::RemoteLoop::NotifyReceive};
+constexpr const char* kNoPublishedDirect = "no published counterpart: M3-IPC had only the proxy path";
+
+// Cell id of a remote message loop: e/<transport>/<loop> on the proxy path (the ids of result
+// files from before the direct path was measured, so they still compare), e/<transport>/<path>/<loop>
+// on any other path.
+std::string remote_msg_id(const std::string& transport, const std::string& path, workloads::remote::RemoteLoop l) {
+  if (path == "proxy") return fmt::format("e/{}/{}", transport, workloads::remote::loop_id(l));
+  return fmt::format("e/{}/{}/{}", transport, path, workloads::remote::loop_id(l));
+}
+
+// Its cell label and table row: "dvs <loop> over <transport>", plus ", <path> path" off the proxy path.
+std::string remote_msg_label(const std::string& transport, const std::string& path, workloads::remote::RemoteLoop l) {
+  return fmt::format("dvs {} over {}{}", workloads::remote::loop_label(l), transport,
+                     path == "proxy" ? "" : ", " + path + " path");
+}
+
+// ---------------------------------------------------------------- formatting
 
 std::string fmt_rate(std::optional<double> v) {
   if (!v) return "–";
@@ -454,34 +483,41 @@ int run_reproduce(const ReproduceOptions& o) {
     }
   }
   sections.push_back(sec_e);
+  // One section per transport (its node pair stopped when the section ends): the message loops on
+  // each remote path, proxy first, and after the proxy loops vcopy, which dvsd serves on the proxy
+  // path whatever --remote-path says (docs/REMOTE_PATHS.md). A cell on the other path restarts the
+  // pair (NodePair::ensure), so a repetition of the section restarts it at most twice; both paths
+  // see the same stretch of the run.
   for (const char* tr : {"tcp", "shm"}) {
     std::vector<Measured*> sec;
     const std::string t = tr;
-    for (RemoteLoop l : {RemoteLoop::SendrecReply, RemoteLoop::SendReceive, RemoteLoop::NotifyReceive}) {
-      const auto cfg = rcfg(n.remote, 0);
-      add(sec, fmt::format("e/{}/{}", t, workloads::remote::loop_id(l)), CellKind::PingPong, true,
-          fmt::format("dvs {} over {}", workloads::remote::loop_label(l), t), "block", cross, n.remote,
-          [&nodes, t, cfg, l]() -> measure::TwoProcessOutcome {
-            if (auto e = nodes.ensure(t); !e.empty()) return outcome_not_run(e);
+    // A dvs cell across the pair: the client on node 0, the server on node 1, the pair started
+    // (or restarted) with this transport and remote path first.
+    auto add_remote = [&](const std::string& id, CellKind kind, const std::string& label, uint64_t iters,
+                          const std::string& path, RemoteLoop l, const workloads::remote::RemoteConfig& cfg,
+                          json extra) {
+      extra["transport"] = t;
+      extra["remote_path"] = path;
+      extra["nodes"] = {{"client", 0}, {"server", 1}};
+      add(sec, id, kind, true, label, "block", cross, iters,
+          [&nodes, t, path, cfg, l]() -> measure::TwoProcessOutcome {
+            if (auto e = nodes.ensure(t, path); !e.empty()) return outcome_not_run(e);
             auto c = cfg;
             c.client_socket = nodes.socket(0);
             c.server_socket = nodes.socket(1);
             return workloads::remote::run_remote(l, c);
           },
-          {{"section", "remote"}, {"transport", t}, {"nodes", {{"client", 0}, {"server", 1}}}});
-    }
-    for (size_t sz : kLocalSizes) {
-      const auto cfg = rcfg(n.remote_copy, sz);
-      add(sec, fmt::format("f/{}/{}", sz, t), CellKind::Copy, true, fmt::format("dvs vcopy pull {} B over {}", sz, t),
-          "block", cross, n.remote_copy,
-          [&nodes, t, cfg]() -> measure::TwoProcessOutcome {
-            if (auto e = nodes.ensure(t); !e.empty()) return outcome_not_run(e);
-            auto c = cfg;
-            c.client_socket = nodes.socket(0);
-            c.server_socket = nodes.socket(1);
-            return workloads::remote::run_remote(RemoteLoop::VcopyPull, c);
-          },
-          {{"section", "remote_copy"}, {"transport", t}, {"block_bytes", sz}, {"nodes", {{"client", 0}, {"server", 1}}}});
+          std::move(extra));
+    };
+    for (const char* path : kRemotePaths) {
+      for (RemoteLoop l : kRemoteMsgLoops)
+        add_remote(remote_msg_id(t, path, l), CellKind::PingPong, remote_msg_label(t, path, l), n.remote, path, l,
+                   rcfg(n.remote, 0), {{"section", "remote"}});
+      if (std::string(path) != "proxy") continue;
+      for (size_t sz : kLocalSizes)
+        add_remote(fmt::format("f/{}/{}", sz, t), CellKind::Copy, fmt::format("dvs vcopy pull {} B over {}", sz, t),
+                   n.remote_copy, path, RemoteLoop::VcopyPull, rcfg(n.remote_copy, sz),
+                   {{"section", "remote_copy"}, {"block_bytes", sz}});
     }
     sections.push_back(sec);
   }
@@ -637,26 +673,39 @@ int run_reproduce(const ReproduceOptions& o) {
     t.source = Psrc("remote_msg_rate");
     t.unit = "msg/s";
     t.pub_column = "two nodes, 1 Gbps";
-    t.ours_setting = fmt::format("client on node 0, server on node 1, {}; dvs endpoints and proxies "
-                                 "block; dvsd defaults (batching on; the original's figures predate batching)",
+    t.ours_setting = fmt::format("client on node 0, server on node 1, {}; dvs endpoints and dvsd's threads "
+                                 "(proxies, process links) block; dvsd defaults (batching on; the original's "
+                                 "figures predate batching)",
                                  cross.describe());
     t.base_desc = "raw transport (published: raw TIPC, the only raw-transport bar / ours: raw TCP ping-pong on 127.0.0.1)";
     const auto pb = P("remote_msg_rate", "raw TIPC", 0);
     const auto ob = V("e/raw_tcp");
     t.rows.push_back({"raw transport", pb, ob, pb, ob, "raw TIPC vs raw TCP loopback", false});
-    for (const char* tr : {"tcp", "shm"})
-      for (RemoteLoop l : {RemoteLoop::SendrecReply, RemoteLoop::SendReceive, RemoteLoop::NotifyReceive}) {
-        const bool is_tcp = std::string(tr) == "tcp";
-        t.rows.push_back({fmt::format("dvs {} over {}", workloads::remote::loop_label(l), tr),
-                          P("remote_msg_rate", is_tcp ? "M3-IPC over TCP proxy" : "M3-IPC over raw-Ethernet proxy", 0),
-                          V(fmt::format("e/{}/{}", tr, workloads::remote::loop_id(l))), pb, ob,
-                          is_tcp ? "vs M3-IPC over TCP proxy" : "vs M3-IPC over raw-Ethernet proxy, the thinnest transport of each",
-                          is_tcp && l == RemoteLoop::SendrecReply});
-      }
+    for (const std::string tr : {"tcp", "shm"}) {
+      const bool is_tcp = tr == "tcp";
+      const char* pub_row = is_tcp ? "M3-IPC over TCP proxy" : "M3-IPC over raw-Ethernet proxy";
+      for (const std::string path : kRemotePaths)
+        for (RemoteLoop l : kRemoteMsgLoops) {
+          // Direct rows keep the published base, so "published / base" and the last column stay
+          // empty while "ours / base" shows the direct path against the same raw transport.
+          const bool proxy = path == "proxy";
+          t.rows.push_back({remote_msg_label(tr, path, l), proxy ? P("remote_msg_rate", pub_row, 0) : std::nullopt,
+                            V(remote_msg_id(tr, path, l)), pb, ob,
+                            !proxy ? kNoPublishedDirect
+                            : is_tcp ? "vs M3-IPC over TCP proxy"
+                                     : "vs M3-IPC over raw-Ethernet proxy, the thinnest transport of each",
+                            proxy && is_tcp && l == RemoteLoop::SendrecReply});
+        }
+    }
     for (const char* only : {"M3-IPC over TIPC proxy", "M3-IPC over kernel-TCP proxy", "ONC RPC"})
       t.rows.push_back({only, P("remote_msg_rate", only, 0), std::nullopt, pb, ob, "not measured here", false});
     t.notes.push_back("Ours runs over loopback on one 2-vCPU host (no wire, no NIC); the original crossed a "
                       "1 Gbps switch. Only the normalised columns are comparable.");
+    t.notes.push_back("Rows without a path are dvsd's proxy path (`--remote-path proxy`, the original's model: "
+                      "caller -> its node's dispatcher -> node link). Rows marked \"direct path\" run the same "
+                      "loops with `--remote-path direct` (each process writes on its own link to the peer node, "
+                      "docs/REMOTE_PATHS.md): M3-IPC had no such path, so they have no published figure; their "
+                      "\"ours / base\" is against the same raw TCP ping-pong of this run.");
     tables.push_back(std::move(t));
   }
   {
@@ -669,6 +718,8 @@ int run_reproduce(const ReproduceOptions& o) {
     t.ours_setting = fmt::format("vcopy pull (requester = destination on node 0, owner on node 1 blocked "
                                  "in receive), {}", cross.describe());
     t.base_desc = "raw transport at the same size (published: TIPC series / ours: raw TCP stream, 127.0.0.1)";
+    t.notes.push_back("Proxy path only: dvsd serves vcopy on the proxy path whichever remote path its "
+                      "processes' messages take (docs/REMOTE_PATHS.md), so the direct path has no copy rows.");
     for (size_t sz : kLocalSizes) {
       const std::string k = std::to_string(sz);
       const auto pb = P("remote_copy", k, 3);

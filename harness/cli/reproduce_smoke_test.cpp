@@ -1,5 +1,6 @@
 // End-to-end smoke test of `dvs reproduce m3ipc --quick`: it runs, prints every table with the
-// published figures, and writes reproduce.md, meta.json (with the tables) and runs.jsonl.
+// published figures, and writes reproduce.md, meta.json (with the tables) and runs.jsonl; section (e)
+// has every remote loop on the proxy and the direct path over tcp and shm.
 // Not a performance test: only presence, shape and positivity are checked.
 #include <gtest/gtest.h>
 
@@ -7,7 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,71 @@
 namespace {
 
 namespace fs = std::filesystem;
+
+const char* const kTransports[] = {"tcp", "shm"};
+const char* const kLoops[] = {"sendrec_reply", "send_receive", "notify_receive"};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// The cells of one Markdown table row, trimmed ("| a | b |" -> {"a", "b"}).
+std::vector<std::string> cells(const std::string& row) {
+  std::vector<std::string> out;
+  size_t at = row.find('|');
+  while (at != std::string::npos) {
+    const size_t next = row.find('|', at + 1);
+    if (next == std::string::npos) break;
+    std::string c = row.substr(at + 1, next - at - 1);
+    c.erase(0, c.find_first_not_of(' '));
+    c.erase(c.find_last_not_of(' ') + 1);
+    out.push_back(c);
+    at = next;
+  }
+  return out;
+}
+
+// Section (e) has every remote loop on both remote paths per transport, and (f) only the proxy
+// path: `remote_path` of each row by cell id (ids of the proxy cells as before the direct path).
+void expect_remote_paths(const std::map<std::string, std::string>& path_of) {
+  for (const char* t : kTransports) {
+    for (const char* l : kLoops) {
+      const std::string proxy = std::string("e/") + t + "/" + l, direct = std::string("e/") + t + "/direct/" + l;
+      ASSERT_TRUE(path_of.contains(proxy)) << proxy;
+      EXPECT_EQ(path_of.at(proxy), "proxy") << proxy;
+      ASSERT_TRUE(path_of.contains(direct)) << direct;
+      EXPECT_EQ(path_of.at(direct), "direct") << direct;
+    }
+    const std::string copy = std::string("f/65536/") + t;
+    ASSERT_TRUE(path_of.contains(copy)) << copy;
+    EXPECT_EQ(path_of.at(copy), "proxy") << copy;
+  }
+}
+
+// The remote_msg table of reproduce.md: the proxy rows compared with the published figures, the
+// direct rows beside them with no published figure but ours normalised to the run's raw transport.
+void expect_remote_msg_table(const std::string& md) {
+  const auto start = md.find("### (e) Remote message rate");
+  ASSERT_NE(start, std::string::npos) << md;
+  const std::string e = md.substr(start, md.find("### (f)", start) - start);
+  EXPECT_NE(e.find("| **dvs sendrec <-> receive/reply over tcp** (vs M3-IPC over TCP proxy) |"), std::string::npos) << e;
+  for (const char* t : kTransports)
+    for (const char* l : {"sendrec <-> receive/reply", "send/receive <-> receive/send",
+                          "notify/receive <-> receive/notify"}) {
+      const std::string label = std::string("| dvs ") + l + " over " + t + ", direct path (no published counterpart";
+      const auto at = e.find(label);
+      ASSERT_NE(at, std::string::npos) << label << "\n" << e;
+      // row | published | ours | published / base | ours / base | ours-norm / published-norm
+      const auto c = cells(e.substr(at, e.find('\n', at) - at));
+      ASSERT_EQ(c.size(), 6u) << e.substr(at);
+      EXPECT_EQ(c[1], "–") << c[0];
+      EXPECT_NE(c[2], "–") << c[0];
+      EXPECT_EQ(c[3], "–") << c[0];
+      EXPECT_NE(c[4], "–") << c[0];
+      EXPECT_EQ(c[5], "–") << c[0];
+    }
+}
 
 TEST(DvsReproduceSmoke, QuickEndToEnd) {
   const fs::path tmp = fs::temp_directory_path() / ("dvs-repro-smoke-" + std::to_string(getpid()));
@@ -48,12 +117,15 @@ TEST(DvsReproduceSmoke, QuickEndToEnd) {
   const auto meta = nlohmann::json::parse(mf);
   ASSERT_TRUE(meta.contains("tables"));
   EXPECT_EQ(meta["tables"].size(), 7u);
+  expect_remote_msg_table(slurp(dirs[0] / "reproduce.md"));
   std::ifstream rf(dirs[0] / "runs.jsonl");
   std::string line;
   size_t rows = 0, ok = 0;
+  std::map<std::string, std::string> path_of;  // cell -> remote_path, rows of (e) and (f)
   while (std::getline(rf, line)) {
     const auto j = nlohmann::json::parse(line);
     ++rows;
+    if (j.contains("remote_path")) path_of[j["cell"].get<std::string>()] = j["remote_path"].get<std::string>();
     if (j["status"] == "ok") {
       ++ok;
       EXPECT_TRUE(j.contains("msgs_per_s") || j.contains("mb_per_s")) << line;
@@ -61,6 +133,7 @@ TEST(DvsReproduceSmoke, QuickEndToEnd) {
   }
   EXPECT_GT(rows, 60u);
   EXPECT_EQ(ok, rows);
+  expect_remote_paths(path_of);
   fs::remove_all(tmp);
 }
 
