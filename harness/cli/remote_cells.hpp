@@ -97,7 +97,7 @@ std::string remote_netns_unavailable();
 std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair& cpus,
                                     const std::shared_ptr<RemoteNodes>& nodes);
 
-// Issue 3's benchmark criteria evaluated on this run's results: [{criterion, bound, value, met}]
+// The remote benchmark criteria evaluated on this run's results: [{criterion, bound, value, met}]
 // (value null when a row is missing or failed).
 nlohmann::json remote_criteria(const std::vector<CellResult>& results);
 
