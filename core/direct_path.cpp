@@ -175,8 +175,12 @@ class EndpointLinks final : public core::LinkWaiter {
   // Any thread, with the inbox's lock held: l (a link from a process of node to this endpoint) is
   // read by this endpoint's thread from now on.
   void add_handed_link(std::unique_ptr<transport::Link> l, int node);
-  // The owner thread, before it calls through pl: the answers come back on pl, so its waits read it.
-  void watch(const std::shared_ptr<ProcLink>& pl);
+  // Before a call through pl to endpoint ep of node: the answers come back on pl, so the waits of
+  // this endpoint's thread read it; and this endpoint's next calls to ep take pl at once.
+  void watch(int node, int32_t ep, const std::shared_ptr<ProcLink>& pl);
+  // The link this endpoint last called endpoint ep of node through, or null; forget_out after it failed.
+  std::shared_ptr<ProcLink> out_link(int node, int32_t ep);
+  void forget_out(int node, int32_t ep);
   // The link a call from endpoint ep of node last came in on (its answers go back on it), or null.
   std::shared_ptr<ProcLink> return_path(int node, int32_t ep);
   void watch_inbox(int fd) {
@@ -220,6 +224,7 @@ class EndpointLinks final : public core::LinkWaiter {
   std::map<uint64_t, Entry> entries_;                       // by epoll id
   std::map<const ProcLink*, uint64_t> watched_;             // the dialed links in entries_
   std::map<std::pair<int, int32_t>, std::weak_ptr<ProcLink>> returns_;  // by (node, caller endpoint)
+  std::map<std::pair<int, int32_t>, std::shared_ptr<ProcLink>> outs_;   // by (node, callee endpoint)
   uint64_t next_id_ = kFirstLinkId;
 };
 
@@ -242,10 +247,23 @@ void EndpointLinks::add_handed_link(std::unique_ptr<transport::Link> l, int node
     pl->link->keep_connection_on_close();  // dvsd's copy serves it once we let go of the endpoint
 }
 
-void EndpointLinks::watch(const std::shared_ptr<ProcLink>& pl) {
+void EndpointLinks::watch(int node, int32_t ep, const std::shared_ptr<ProcLink>& pl) {
   std::lock_guard<std::mutex> g(mu_);
-  if (released_.load() || watched_.count(pl.get())) return;
+  if (released_.load()) return;
+  outs_[{node, ep}] = pl;
+  if (watched_.count(pl.get())) return;
   if (const uint64_t id = add_entry(pl, false); id != 0) watched_[pl.get()] = id;
+}
+
+std::shared_ptr<ProcLink> EndpointLinks::out_link(int node, int32_t ep) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = outs_.find({node, ep});
+  return it == outs_.end() ? nullptr : it->second;
+}
+
+void EndpointLinks::forget_out(int node, int32_t ep) {
+  std::lock_guard<std::mutex> g(mu_);
+  outs_.erase({node, ep});
 }
 
 std::shared_ptr<ProcLink> EndpointLinks::return_path(int node, int32_t ep) {
@@ -275,11 +293,11 @@ void EndpointLinks::read_link(core::DcTable& t, uint64_t id) {
   }
   std::unique_lock<std::mutex> reading(pl->read_mu, std::try_to_lock);
   if (!reading.owns_lock()) return;  // another thread of this process is reading it
+  thread_local wire::DecodedFrame df;  // reused: its vectors keep their capacity
   for (;;) {
     std::span<const std::byte> frame;
     const long n = pl->link->recv(&frame, 0);
     if (n == EDVSTIMEDOUT) return;
-    wire::DecodedFrame df;
     if (n < 0 || wire::decode_frame(frame, &df) != wire::WireError::kOk) {
       drop_entry(id);  // the peer closed it (or sent garbage: it loses its link)
       return;
@@ -446,6 +464,7 @@ void EndpointLinks::release() {
   entries_.clear();
   watched_.clear();
   returns_.clear();
+  outs_.clear();
   close(epfd_);
   close(door_fd_);
 }
@@ -497,16 +516,23 @@ EndpointLinks* endpoint_links(int dcid, int32_t ep) {
 int send_direct(core::DcTable& t, const core::DirectCommand& dc) {
   if (dc.node < 0 || dc.node >= DVS_NR_NODES) return EDVSBADNODEID;
   const wire::Command c = command_of(t, dc);
-  EndpointLinks* me = endpoint_links(t.geometry().dcid, dc.src_ep);
+  EndpointLinks* me = dc.sender_links ? static_cast<EndpointLinks*>(dc.sender_links)
+                                      : endpoint_links(t.geometry().dcid, dc.src_ep);
   // An answer goes back on the link its call came in on (one connection per caller and callee).
   if (me && (dc.cmd == core::kCmdReply || (dc.cmd & core::kAck)))
     if (auto pl = me->return_path(dc.node, dc.dst_ep); pl && send_frame(*pl->link, c) == 0) return 0;
-  // A link that failed (the peer's dvsd restarted, the peer process let go) is dialed again once.
   std::shared_ptr<ProcLink> failed;
+  if (me)
+    if (auto pl = me->out_link(dc.node, dc.dst_ep)) {
+      if (send_frame(*pl->link, c) == 0) return 0;
+      me->forget_out(dc.node, dc.dst_ep);
+      failed = pl;
+    }
+  // A link that failed (the peer's dvsd restarted, the peer process let go) is dialed again once.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<ProcLink> pl = link_to(t, dc.node, dc.dst_ep, failed.get());
     if (!pl) return EDVSNOTCONN;
-    if (me) me->watch(pl);  // its answers come back on it
+    if (me) me->watch(dc.node, dc.dst_ep, pl);  // its answers come back on it
     if (send_frame(*pl->link, c) == 0) return 0;
     failed = pl;
   }

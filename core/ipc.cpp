@@ -278,7 +278,7 @@ int do_receive(Caller& c, int src_ep, dvs_message_t* m, long timeout_ms) {
     int rc = take_for_receiver(t, c.index, src_ep, m, &backoff, &owed);
     if (owed.surrogate != kNoSlot) {  // rc == 0: a remote sender's message taken
       unlock_slot(self);
-      send_owed_ack(t, owed);
+      send_owed_ack(t, owed, c.links);
       return rc;
     }
     if (rc == EDVSAGAIN) {

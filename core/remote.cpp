@@ -87,6 +87,7 @@ int direct_call(Caller& c, Slot& ds, Slot& ps, int node, int dst_ep, int cmd, dv
   dc.node = node;
   dc.cmd = cmd;
   dc.src_ep = c.endpoint;
+  dc.sender_links = c.links;
   dc.dst_ep = dst_ep;
   if (cmd == kCmdReply) {  // the reply consumes the remote client's wait here
     dc.ack_seq = ds.op_seq.load(kRelaxed);
@@ -126,7 +127,7 @@ int direct_call(Caller& c, Slot& ds, Slot& ps, int node, int dst_ep, int cmd, dv
 
 void set_direct_sender(DirectSender sender) { g_direct_sender.store(sender, std::memory_order_release); }
 
-void send_owed_ack(DcTable& t, const OwedAck& a) {
+void send_owed_ack(DcTable& t, const OwedAck& a, LinkWaiter* receiver_links) {
   if (DirectSender sender = g_direct_sender.load(std::memory_order_acquire); sender && t.direct_to(a.node)) {
     DirectCommand dc;
     dc.node = a.node;
@@ -134,6 +135,7 @@ void send_owed_ack(DcTable& t, const OwedAck& a) {
     dc.src_ep = a.src_ep;
     dc.dst_ep = a.dst_ep;
     dc.ack_seq = a.ack_seq;
+    dc.sender_links = receiver_links;
     if (sender(t, dc) == 0) return;
   }
   Slot& s = t.slot(a.surrogate);

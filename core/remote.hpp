@@ -60,6 +60,7 @@ struct DirectCommand {
   uint32_t ack_seq = 0;  // a reply: the client's operation it answers; an ACK: the operation acknowledged
   int32_t rcode = 0;     // an ACK: the result
   dvs_message_t msg{};
+  LinkWaiter* sender_links = nullptr;  // the sending endpoint's own links, if it has any (Caller::links)
 };
 // Sends c (called without any slot lock; may block in the transport). 0, or EDVSNOTCONN when the
 // caller's link to that node cannot be had or failed.
@@ -92,7 +93,7 @@ struct OwedAck {
 // Sends it, with no lock held: on the receiver's own link when the sender's node is on the direct
 // path (ipc_receive's caller thread, no dvsd hand-off), else (or if that fails) queued for the
 // proxy as queue_remote_answer does.
-void send_owed_ack(DcTable& t, const OwedAck& a);
+void send_owed_ack(DcTable& t, const OwedAck& a, LinkWaiter* receiver_links);
 
 // Wakes dvsd's dispatcher of this table.
 void ring_doorbell(DcTable& t);
