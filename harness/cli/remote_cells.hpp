@@ -99,7 +99,10 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
 
 // The remote benchmark criteria evaluated on this run's results: [{criterion, bound, value, met}]
 // (value null when a row is missing or failed).
-nlohmann::json remote_criteria(const std::vector<CellResult>& results);
+// endpoint_wait: the remote section's endpoint wait strategy; when the endpoints poll ("spin",
+// "spin-then-block") the direct path's round trip is held to 2x the raw TCP ping-pong whose ends
+// poll too, else to 1.15x the blocking one.
+nlohmann::json remote_criteria(const std::vector<CellResult>& results, const std::string& endpoint_wait);
 
 // The section of the table (nothing if no remote cells ran or were planned).
 void print_remote_section(std::FILE* out, const RunContext& ctx,

@@ -124,7 +124,7 @@ int run_command(const RunOptions& o) {
   if (!o.no_remote) {
     meta["remote"] = remote_nodes->describe();
     meta["remote"]["endpoint_wait"] = o.remote_wait;
-    meta["remote"]["criteria"] = remote_criteria(results);
+    meta["remote"]["criteria"] = remote_criteria(results, o.remote_wait);
   }
 
   meta["loops_planned"] = out.loops_planned;
