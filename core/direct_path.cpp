@@ -181,6 +181,13 @@ class EndpointLinks final : public core::LinkWaiter {
   // The link this endpoint last called endpoint ep of node through, or null; forget_out after it failed.
   std::shared_ptr<ProcLink> out_link(int node, int32_t ep);
   void forget_out(int node, int32_t ep);
+  // The owner thread, sending a call that waits (send, sendrec) through pl: if pl dies before the
+  // call is answered, the wait ends (kLinkDown: what was sent on it may never have arrived).
+  void calling_through(const std::shared_ptr<ProcLink>& pl) {
+    std::lock_guard<std::mutex> g(mu_);
+    call_link_ = pl;
+    call_link_died_ = false;
+  }
   // The link a call from endpoint ep of node last came in on (its answers go back on it), or null.
   std::shared_ptr<ProcLink> return_path(int node, int32_t ep);
   void watch_inbox(int fd) {
@@ -209,6 +216,10 @@ class EndpointLinks final : public core::LinkWaiter {
   // ended or misbehaved is no longer watched (a handed one is closed).
   void read_link(core::DcTable& t, uint64_t id);
   uint64_t add_entry(std::shared_ptr<ProcLink> pl, bool handed);  // mu_ held
+  bool call_link_down() {
+    std::lock_guard<std::mutex> g(mu_);
+    return call_link_died_;
+  }
   void drain_door();
   void read_inbox();
   void drop_entry(uint64_t id);
@@ -225,6 +236,8 @@ class EndpointLinks final : public core::LinkWaiter {
   std::map<const ProcLink*, uint64_t> watched_;             // the dialed links in entries_
   std::map<std::pair<int, int32_t>, std::weak_ptr<ProcLink>> returns_;  // by (node, caller endpoint)
   std::map<std::pair<int, int32_t>, std::shared_ptr<ProcLink>> outs_;   // by (node, callee endpoint)
+  std::shared_ptr<ProcLink> call_link_;  // the link this endpoint's current call went out on
+  bool call_link_died_ = false;
   uint64_t next_id_ = kFirstLinkId;
 };
 
@@ -276,6 +289,8 @@ void EndpointLinks::drop_entry(uint64_t id) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
+  if (it->second.pl == call_link_) call_link_died_ = true;
+  for (auto o = outs_.begin(); o != outs_.end();) o = o->second == it->second.pl ? outs_.erase(o) : std::next(o);
   (void)epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.pl->link->poll_fd(), nullptr);
   watched_.erase(it->second.pl.get());
   entries_.erase(it);  // a handed link closes with its last owner; a dialed one stays its OutLink's
@@ -413,6 +428,14 @@ EndpointLinks::Events EndpointLinks::handle_events(core::DcTable& t, int timeout
 core::WaitEnd EndpointLinks::wait(core::DcTable& t, core::Slot& slot, int mode, uint32_t spin_ns,
                                   core::Deadline deadline) {
   using core::WaitEnd;
+  struct CallOver {  // whatever ends this wait, the call it was for is over
+    EndpointLinks* self;
+    ~CallOver() {
+      std::lock_guard<std::mutex> g(self->mu_);
+      self->call_link_.reset();
+      self->call_link_died_ = false;
+    }
+  } call_over{this};
   auto done = [&] { return slot.wake.load(std::memory_order_acquire) == core::kWakeDone; };
   auto passed = [&] { return !deadline.forever() && core::monotonic_ns() >= deadline.at_ns; };
   // Spinning: poll the links and the completion word until the budget is spent.
@@ -422,6 +445,7 @@ core::WaitEnd EndpointLinks::wait(core::DcTable& t, core::Slot& slot, int mode, 
       if (done()) return WaitEnd::kWoken;
       if (handle_events(t, 0) == Events::kBroken) return core::wait_woken(t, slot, mode, spin_ns, deadline);
       if (done()) return WaitEnd::kWoken;
+      if (call_link_down()) return WaitEnd::kLinkDown;
       if ((i & 63) != 63) continue;
       if (!t.dvsd_alive()) return WaitEnd::kDvsdGone;
       if (passed()) return WaitEnd::kTimedOut;
@@ -450,6 +474,7 @@ core::WaitEnd EndpointLinks::wait(core::DcTable& t, core::Slot& slot, int mode, 
     const Events ev = handle_events(t, slice_ms);
     slot.sleeping.store(core::kSleepNot, std::memory_order_relaxed);
     if (done()) return WaitEnd::kWoken;
+    if (call_link_down()) return WaitEnd::kLinkDown;
     if (ev == Events::kInterrupted) return WaitEnd::kInterrupted;
     if (ev == Events::kBroken) return core::wait_woken(t, slot, DVS_WAIT_BLOCK, 0, deadline);
     if (!t.dvsd_alive()) return WaitEnd::kDvsdGone;
@@ -465,6 +490,7 @@ void EndpointLinks::release() {
   watched_.clear();
   returns_.clear();
   outs_.clear();
+  call_link_.reset();
   close(epfd_);
   close(door_fd_);
 }
@@ -521,9 +547,11 @@ int send_direct(core::DcTable& t, const core::DirectCommand& dc) {
   // An answer goes back on the link its call came in on (one connection per caller and callee).
   if (me && (dc.cmd == core::kCmdReply || (dc.cmd & core::kAck)))
     if (auto pl = me->return_path(dc.node, dc.dst_ep); pl && send_frame(*pl->link, c) == 0) return 0;
+  const bool waits = dc.cmd == core::kCmdSend || dc.cmd == core::kCmdSendrec;
   std::shared_ptr<ProcLink> failed;
   if (me)
     if (auto pl = me->out_link(dc.node, dc.dst_ep)) {
+      if (waits) me->calling_through(pl);
       if (send_frame(*pl->link, c) == 0) return 0;
       me->forget_out(dc.node, dc.dst_ep);
       failed = pl;
@@ -533,6 +561,7 @@ int send_direct(core::DcTable& t, const core::DirectCommand& dc) {
     std::shared_ptr<ProcLink> pl = link_to(t, dc.node, dc.dst_ep, failed.get());
     if (!pl) return EDVSNOTCONN;
     if (me) me->watch(dc.node, dc.dst_ep, pl);  // its answers come back on it
+    if (me && waits) me->calling_through(pl);
     if (send_frame(*pl->link, c) == 0) return 0;
     failed = pl;
   }

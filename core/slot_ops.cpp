@@ -193,6 +193,8 @@ int block(Caller& c, Deadline deadline) {
       return s.result.load(std::memory_order_acquire);
     case WaitEnd::kInterrupted:
       return cancel_wait(*c.table, c.index, EDVSINTR);
+    case WaitEnd::kLinkDown:
+      return cancel_wait(*c.table, c.index, EDVSNOTCONN);
     case WaitEnd::kDvsdGone:
       return cancel_wait(*c.table, c.index, EDVSDVSINIT);
     case WaitEnd::kTimedOut:

@@ -41,6 +41,7 @@ enum class WaitEnd {
   kTimedOut,     // the deadline passed first
   kInterrupted,  // a signal handler ran while the caller slept in the futex (EINTR)
   kDvsdGone,     // the table's dvsd died or exited (DcTable::dvsd_alive)
+  kLinkDown,     // the caller's own link its remote call went out on died first (LinkWaiter only)
 };
 
 // Slot::sleeping: how the owner sleeps, so a waker knows how to wake it.

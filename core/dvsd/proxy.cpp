@@ -134,6 +134,7 @@ void ProxySet::set_up(Peer& p, bool up) {
     for (auto it = copies_.begin(); it != copies_.end();)
       it = (it->second.node == p.node || it->second.relay_node == p.node) ? copies_.erase(it) : std::next(it);
   }
+  if (!up) close_process_links(p);
   for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
   p.stats.set_up(up);
 }
@@ -483,7 +484,24 @@ void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link
                               serve_process_link(*pp, link);
                               done->store(true);
                             }),
-                            done});
+                            done, pp, link});
+}
+
+void ProxySet::close_process_links(Peer& p) {
+  {
+    std::lock_guard<std::mutex> g(process_links_mu_);
+    for (auto& t : process_links_)
+      if (t.peer == &p && !t.done->load()) t.link->close();
+  }
+  std::lock_guard<std::mutex> g(handed_mu_);
+  for (auto it = handed_.begin(); it != handed_.end();) {
+    if (it->second.peer != &p) {
+      ++it;
+      continue;
+    }
+    it->second.link->close();
+    it = handed_.erase(it);
+  }
 }
 
 namespace {

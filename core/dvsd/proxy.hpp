@@ -169,7 +169,13 @@ class ProxySet {
   struct ProcessLinkThread {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;  // set by the thread as it ends
+    Peer* peer;
+    std::shared_ptr<transport::Link> link;
   };
+  // p's link went down: every process link from p's processes closes with it (served here or
+  // handed over: closing our copy shuts the connection for the process too), so that nothing
+  // sent before the failure arrives after it, as on the node link.
+  void close_process_links(Peer& p);
   std::mutex process_links_mu_;
   std::vector<ProcessLinkThread> process_links_;  // one per direct process link: reaped when done, joined at stop
   std::atomic<bool> stopping_{false};

@@ -5,6 +5,8 @@
 // their dvsd through its UNIX socket path. Skips (never fails) where namespaces cannot be made.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,21 +100,34 @@ int echo_server(const std::string& sock, Pipe* ready, int dc = 0) {
   }
 }
 
-struct NetnsTwoNodes : ::testing::Test {
+// Two nodes in network namespaces, on the remote path the parameter names.
+struct NetnsTwoNodes : ::testing::TestWithParam<std::string> {
   ClusterGuard g;
   std::string s0, s1;
   void SetUp() override {
     SKIP_WITHOUT_NETNS();
-    ASSERT_TRUE(g.up(parse_or_die(cluster_toml("dt2", 2, kHeartbeat, kDead)), true));
+    ASSERT_TRUE(g.up(parse_or_die(cluster_toml("dt2", 2, kHeartbeat, kDead, "tcp", GetParam())), true));
     s0 = g->socket(0);
     s1 = g->socket(1);
+  }
+  // A forked child running f in node's network namespace, where the node's processes live (on the
+  // direct path they dial the peers' listeners from there, and their dvsd rings their doors there).
+  template <class F>
+  dvs::testing::ForkedChild child(const std::string& name, int node, F f) {
+    const std::string ns = g->state().nodes[static_cast<size_t>(node)].netns;
+    return run_in_child(name, [ns, f]() mutable {
+      const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) return 90;
+      close(fd);
+      return f();
+    });
   }
   void TearDown() override {
     if (HasFailure()) std::fprintf(stderr, "%s", g.logs().c_str());
   }
 };
 
-TEST_F(NetnsTwoNodes, NodesLiveInTheirOwnNamespacesOnThePrivateSubnet) {
+TEST_P(NetnsTwoNodes, NodesLiveInTheirOwnNamespacesOnThePrivateSubnet) {
   const auto& st = g->state();
   EXPECT_EQ("netns", st.mode);
   ASSERT_EQ(2u, st.nodes.size());
@@ -136,9 +151,9 @@ TEST_F(NetnsTwoNodes, NodesLiveInTheirOwnNamespacesOnThePrivateSubnet) {
   EXPECT_EQ(std::string::npos, host.output.find("10.219.0.")) << host.output;
 }
 
-TEST_F(NetnsTwoNodes, SendReceiveAndSendrecReplyAcrossNamespaces) {
+TEST_P(NetnsTwoNodes, SendReceiveAndSendrecReplyAcrossNamespaces) {
   Pipe ready;
-  auto server = run_in_child("server@1", [&] {
+  auto server = child("server@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     dvs_message_t m{};
@@ -158,7 +173,7 @@ TEST_F(NetnsTwoNodes, SendReceiveAndSendrecReplyAcrossNamespaces) {
     return 0;
   });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client@0", [&] {
+  auto client = child("client@0", 0, [&] {
     CHILD_CHECK(connect_client(s0, 0, kServer, 1) >= 0);
     CHILD_CHECK(wait_link(kServer));
     for (int i = 0; i < 50; ++i) {
@@ -178,9 +193,9 @@ TEST_F(NetnsTwoNodes, SendReceiveAndSendrecReplyAcrossNamespaces) {
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
 }
 
-TEST_F(NetnsTwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
+TEST_P(NetnsTwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
   Pipe ready, client_ep;
-  auto server = run_in_child("server@1", [&] {
+  auto server = child("server@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     dvs_message_t m{};
@@ -196,7 +211,7 @@ TEST_F(NetnsTwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
     return 0;
   });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client@0", [&] {
+  auto client = child("client@0", 0, [&] {
     int me = connect_client(s0, 0, kServer, 1);
     CHILD_CHECK(me >= 0);
     CHILD_CHECK(wait_link(kServer));
@@ -214,11 +229,11 @@ TEST_F(NetnsTwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
 }
 
-TEST_F(NetnsTwoNodes, ErrorsComeBackAndSendrecTimesOut) {
+TEST_P(NetnsTwoNodes, ErrorsComeBackAndSendrecTimesOut) {
   Pipe ready;
-  auto server = run_in_child("server@1", [&] { return echo_server(s1, &ready); });
+  auto server = child("server@1", 1, [&] { return echo_server(s1, &ready); });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client@0", [&] {
+  auto client = child("client@0", 0, [&] {
     CHILD_CHECK(connect_client(s0, 0, kServer, 1) >= 0);
     CHILD_CHECK(wait_link(kServer));
     // Slot 7 is declared to live on node 1, but nobody is bound to it there.
@@ -248,12 +263,12 @@ TEST_F(NetnsTwoNodes, ErrorsComeBackAndSendrecTimesOut) {
 
 // vcopy between nodes, where dvsd supports it. Skipped while dvsd answers EDVSNOSYS;
 // checked for real once it does not.
-TEST_F(NetnsTwoNodes, VcopyAcrossNodes) {
+TEST_P(NetnsTwoNodes, VcopyAcrossNodes) {
   constexpr int kCopier = 8;  // a system slot: vcopy needs a system process
   constexpr size_t kBytes = 100000;
   static char target[kBytes];
   Pipe ready, rc_pipe;
-  auto server = run_in_child("target@1", [&] {
+  auto server = child("target@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(reinterpret_cast<intptr_t>(target));  // same address in the forked children
     for (;;) {
@@ -267,7 +282,7 @@ TEST_F(NetnsTwoNodes, VcopyAcrossNodes) {
   });
   auto addr = ready.recv();
   ASSERT_TRUE(addr.has_value());
-  auto client = run_in_child("copier@0", [&] {
+  auto client = child("copier@0", 0, [&] {
     CHILD_CHECK_EQ(kCopier, dvs::testing::open_and_bind(s0, 0, kCopier));
     CHILD_CHECK_EQ(0, dvs_rmtbind(0, kServer, 1));
     CHILD_CHECK(wait_link(kServer));
@@ -297,9 +312,9 @@ TEST_F(NetnsTwoNodes, VcopyAcrossNodes) {
 
 // A client blocked in sendrec to node 1 when node 1's dvsd is killed -9 gets EDVSNOTCONN within
 // dead_ms (+ margin); the node restarts, the link comes back, new calls succeed.
-TEST_F(NetnsTwoNodes, KilledNodeFailsBlockedCallerAndRestartedNodeRelinks) {
+TEST_P(NetnsTwoNodes, KilledNodeFailsBlockedCallerAndRestartedNodeRelinks) {
   Pipe ready, blocked, result, go_on;
-  auto server = run_in_child("server@1", [&] {
+  auto server = child("server@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     dvs_message_t m{};
@@ -310,7 +325,7 @@ TEST_F(NetnsTwoNodes, KilledNodeFailsBlockedCallerAndRestartedNodeRelinks) {
     return 0;
   });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client@0", [&] {
+  auto client = child("client@0", 0, [&] {
     CHILD_CHECK(connect_client(s0, 0, kServer, 1) >= 0);
     CHILD_CHECK(wait_link(kServer));
     dvs_message_t m = dvs::testing::make_msg(kHold);
@@ -341,7 +356,7 @@ TEST_F(NetnsTwoNodes, KilledNodeFailsBlockedCallerAndRestartedNodeRelinks) {
 
   ASSERT_EQ("", g->start_node(1));
   Pipe ready2;
-  auto server2 = run_in_child("server2@1", [&] { return echo_server(s1, &ready2); });
+  auto server2 = child("server2@1", 1, [&] { return echo_server(s1, &ready2); });
   ASSERT_TRUE(ready2.recv());
   EXPECT_EQ("", g->wait_links(10000));
   go_on.send(1);
@@ -351,9 +366,9 @@ TEST_F(NetnsTwoNodes, KilledNodeFailsBlockedCallerAndRestartedNodeRelinks) {
 
 // Cutting the link (node 1's veth down inside its namespace) fails a blocked caller with
 // EDVSNOTCONN within dead_ms (+ margin); with the veth up again the link comes back.
-TEST_F(NetnsTwoNodes, CutLinkFailsBlockedCallerAndLinkComesBack) {
+TEST_P(NetnsTwoNodes, CutLinkFailsBlockedCallerAndLinkComesBack) {
   Pipe ready, blocked, result, go_on;
-  auto server = run_in_child("server@1", [&] {
+  auto server = child("server@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     for (;;) {
@@ -370,7 +385,7 @@ TEST_F(NetnsTwoNodes, CutLinkFailsBlockedCallerAndLinkComesBack) {
     }
   });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("client@0", [&] {
+  auto client = child("client@0", 0, [&] {
     CHILD_CHECK(connect_client(s0, 0, kServer, 1) >= 0);
     CHILD_CHECK(wait_link(kServer));
     dvs_message_t m = dvs::testing::make_msg(kHold);
@@ -414,10 +429,10 @@ TEST_F(NetnsTwoNodes, CutLinkFailsBlockedCallerAndLinkComesBack) {
 
 // N numbered one-way sends across a cut and a restore of the link: the receiver sees every
 // number at most once and in order; every send that returned 0 was delivered.
-TEST_F(NetnsTwoNodes, NoMessageIsDeliveredTwiceAcrossACut) {
+TEST_P(NetnsTwoNodes, NoMessageIsDeliveredTwiceAcrossACut) {
   constexpr int kMaxNumbers = 3000;
   Pipe ready, received, sent_ok, cut_now, restored;
-  auto server = run_in_child("receiver@1", [&] {
+  auto server = child("receiver@1", 1, [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     for (;;) {
@@ -431,7 +446,7 @@ TEST_F(NetnsTwoNodes, NoMessageIsDeliveredTwiceAcrossACut) {
     return 0;
   });
   ASSERT_TRUE(ready.recv());
-  auto client = run_in_child("sender@0", [&] {
+  auto client = child("sender@0", 0, [&] {
     CHILD_CHECK(connect_client(s0, 0, kServer, 1) >= 0);
     CHILD_CHECK(wait_link(kServer));
     int ok = 0, failed = 0, ok_after_restore = 0;
@@ -497,6 +512,9 @@ TEST_F(NetnsTwoNodes, NoMessageIsDeliveredTwiceAcrossACut) {
 
 // Three nodes, each in its own namespace (harness/clusters/three-node.toml): a request chain
 // 0 -> 1 -> 2 in DC "web", a notify 2 -> 0, and sendrec inside DC "store" (nodes 1 and 2).
+INSTANTIATE_TEST_SUITE_P(RemotePaths, NetnsTwoNodes, ::testing::Values("proxy", "direct"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
 TEST(NetnsThreeNodes, ChainAcrossThreeNamespacesAndTwoDcs) {
   SKIP_WITHOUT_NETNS();
   ClusterSpec spec;

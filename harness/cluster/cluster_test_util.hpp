@@ -20,11 +20,13 @@
 
 namespace dvs::cluster::testutil {
 
-// A TOML cluster of `nodes` nodes, DC 0 spanning all, tcp links with the given timing.
+// A TOML cluster of `nodes` nodes, DC 0 spanning all, tcp links with the given timing and remote
+// path (docs/REMOTE_PATHS.md).
 inline std::string cluster_toml(const std::string& name, int nodes, int heartbeat_ms, int dead_ms,
-                                const std::string& transport = "tcp") {
+                                const std::string& transport = "tcp", const std::string& remote_path = "proxy") {
   std::string t = "[cluster]\nname = \"" + name + "\"\nsubnet = \"10.219.0.0/24\"\n\n[link]\nheartbeat_ms = " +
-                  std::to_string(heartbeat_ms) + "\ndead_ms = " + std::to_string(dead_ms) + "\n";
+                  std::to_string(heartbeat_ms) + "\ndead_ms = " + std::to_string(dead_ms) + "\nremote_path = \"" +
+                  remote_path + "\"\n";
   std::string all;
   for (int i = 0; i < nodes; ++i) {
     t += "\n[[node]]\nid = " + std::to_string(i) + "\ntransport = \"" + transport + "\"\n";
