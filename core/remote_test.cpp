@@ -417,6 +417,20 @@ long context_switches(pid_t pid) {
   return n;
 }
 
+// In a child: binds p_nr on sock, says so on ready, then answers every request with itself until
+// a message of type -1 (notifications skipped).
+int reply_until_stop(const std::string& sock, int p_nr, Pipe* ready) {
+  CHILD_CHECK_EQ(p_nr, dvs::testing::open_and_bind(sock, 0, p_nr));
+  ready->send(1);
+  for (;;) {
+    dvs_message_t m{};
+    CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 20000));
+    if (DVS_IS_NOTIFY(m.m_type)) continue;
+    if (m.m_type == -1) return 0;
+    CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
+  }
+}
+
 // Where a remote sendrec's frames are handled. Proxy path: by both dvsd (the dispatcher sends, the
 // link threads deliver: several dvsd wake-ups per round trip). Direct path over a transport that
 // can hand links to processes (tcp, tipc): the request on the client's own link to the server's
@@ -430,17 +444,7 @@ TEST_P(TwoNodes, DirectPathKeepsTheRoundTripOutOfDvsd) {
   const bool bypass = is_direct(GetParam()) && (tr == "tcp" || tr == "tipc");
   constexpr int kRounds = 300;
   Pipe ready, measuring, measured;
-  auto server = run_in_child("server@1", [&] {
-    CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
-    ready.send(1);
-    for (;;) {
-      dvs_message_t m{};
-      CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 20000));
-      if (DVS_IS_NOTIFY(m.m_type)) continue;
-      if (m.m_type == -1) return 0;
-      CHILD_CHECK_EQ(0, dvs_reply_T(m.m_source, &m, 5000));
-    }
-  });
+  auto server = run_in_child("server@1", [&] { return reply_until_stop(s1, kServer, &ready); });
   ASSERT_TRUE(ready.recv());
   auto client = run_in_child("client@0", [&] {
     CHILD_CHECK(connect_to_server(s0) >= 0);
@@ -488,18 +492,20 @@ INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes,
 
 namespace {
 // Three nodes: 2 listens for 0 and 1; 1 listens for 0 and dials 2; 0 dials both.
+// Starts node id's dvsd with args and the suite's link timing into *slot; whether it started.
+bool start_node(std::unique_ptr<DvsdProcess>* slot, int id, std::vector<std::string> args) {
+  DvsdOptions o;
+  o.node = id;
+  o.extra_args = std::move(args);
+  o.extra_args.insert(o.extra_args.end(), {"--heartbeat-ms", "100", "--dead-ms", "1000"});
+  *slot = std::make_unique<DvsdProcess>(o);
+  return (*slot)->start();
+}
+
 struct ThreeNodes : ::testing::Test {
   std::unique_ptr<DvsdProcess> n[3];
   void SetUp() override {
-    const std::vector<std::string> timing = {"--heartbeat-ms", "100", "--dead-ms", "1000"};
-    auto start = [&](int id, std::vector<std::string> args) {
-      DvsdOptions o;
-      o.node = id;
-      o.extra_args = args;
-      o.extra_args.insert(o.extra_args.end(), timing.begin(), timing.end());
-      n[id] = std::make_unique<DvsdProcess>(o);
-      return n[id]->start();
-    };
+    auto start = [&](int id, std::vector<std::string> args) { return start_node(&n[id], id, std::move(args)); };
     ASSERT_TRUE(start(2, {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--peer", "1=tcp://127.0.0.1:1"}));
     ASSERT_TRUE(start(1, {"--listen", "tcp://127.0.0.1:0", "--peer", "0=tcp://127.0.0.1:1", "--peer", "2=" + n[2]->listen_uri()}));
     ASSERT_TRUE(start(0, {"--peer", "1=" + n[1]->listen_uri(), "--peer", "2=" + n[2]->listen_uri()}));
@@ -675,5 +681,67 @@ TEST_P(TwoNodes, AddAndDelNodeAtRunTime) {
   EXPECT_TRUE(client.wait_ok(Millis(40000)));
   EXPECT_TRUE(server.wait_ok(Millis(40000)));
   EXPECT_TRUE(deleter.wait_ok(Millis(5000)));
+}
+}  // namespace
+
+namespace {
+// The remote path chosen per link (dvsd --remote-path-to): node 0 reaches node 1 on the direct path
+// and node 2 on the proxy path. A client on node 0 calls a server on each: node 1's dvsd takes no
+// part in the round trips to its server, node 2's carries every one.
+TEST(MixedPaths, EachLinkTakesItsOwnRemotePath) {
+  constexpr int kServer1 = 5, kServer2 = 7, kRounds = 300;
+  std::unique_ptr<DvsdProcess> n[3];
+  auto start = [&](int id, std::vector<std::string> args) { return start_node(&n[id], id, std::move(args)); };
+  ASSERT_TRUE(start(2, {"--listen", "tcp://127.0.0.1:0", "--peer", "0", "--peer", "1"}));
+  ASSERT_TRUE(start(1, {"--listen", "tcp://127.0.0.1:0", "--peer", "0", "--peer", "2=" + n[2]->listen_uri(),
+                        "--remote-path-to", "0=direct"}));
+  ASSERT_TRUE(start(0, {"--listen", "tcp://127.0.0.1:0", "--peer", "1=" + n[1]->listen_uri(), "--peer",
+                        "2=" + n[2]->listen_uri(), "--remote-path-to", "1=direct"}));
+  Pipe ready1, ready2, measuring, measured;
+  auto server1 = run_in_child("server@1", [&] { return reply_until_stop(n[1]->socket_path(), kServer1, &ready1); });
+  auto server2 = run_in_child("server@2", [&] { return reply_until_stop(n[2]->socket_path(), kServer2, &ready2); });
+  ASSERT_TRUE(ready1.recv());
+  ASSERT_TRUE(ready2.recv());
+  auto client = run_in_child("client@0", [&] {
+    CHILD_CHECK(dvs::testing::open_and_bind(n[0]->socket_path(), 0, DVS_ANY) >= 0);
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kServer1, 1));
+    CHILD_CHECK_EQ(0, dvs_rmtbind(0, kServer2, 2));
+    CHILD_CHECK(wait_link(kServer1));
+    CHILD_CHECK(wait_link(kServer2));
+    for (int server : {kServer1, kServer2}) {
+      for (int i = 0; i < 20; ++i) {  // links dialed and handed over
+        dvs_message_t m = dvs::testing::make_msg(1, i);
+        CHILD_CHECK_EQ(0, dvs_sendrec_T(server, &m, 5000));
+      }
+      measuring.send(server);
+      CHILD_CHECK(measured.recv());
+      for (int i = 0; i < kRounds; ++i) {
+        dvs_message_t m = dvs::testing::make_msg(2, i);
+        CHILD_CHECK_EQ(0, dvs_sendrec_T(server, &m, 5000));
+        CHILD_CHECK(dvs::testing::payload_ok(m, i));
+      }
+      measuring.send(server);
+      CHILD_CHECK(measured.recv());
+      dvs_message_t stop = dvs::testing::make_msg(-1, 0);
+      CHILD_CHECK_EQ(0, dvs_send_T(server, &stop, 5000));
+    }
+    return 0;
+  });
+  long switches[3] = {0, 0, 0};
+  for (int node : {1, 2}) {
+    ASSERT_TRUE(measuring.recv(Millis(20000)));
+    const long before = context_switches(n[node]->pid());
+    measured.send(1);
+    ASSERT_TRUE(measuring.recv(Millis(30000)));
+    switches[node] = context_switches(n[node]->pid()) - before;
+    measured.send(1);
+  }
+  EXPECT_TRUE(client.wait_ok(Millis(30000)));
+  EXPECT_TRUE(server1.wait_ok(Millis(30000)));
+  EXPECT_TRUE(server2.wait_ok(Millis(30000)));
+  RecordProperty("node1_dvsd_context_switches", std::to_string(switches[1]));
+  RecordProperty("node2_dvsd_context_switches", std::to_string(switches[2]));
+  EXPECT_LE(switches[1], kRounds / 5) << "node 1 (direct) woke its dvsd for the round trips";
+  EXPECT_GE(switches[2], kRounds) << "node 2 (proxy) did not carry the round trips";
 }
 }  // namespace

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -93,6 +94,10 @@ int main(int argc, char** argv) {
                  "links, the original's model) or direct (each process on its own link to the peer node, which "
                  "announces where with its HELLO; needs a --listen on every node): docs/REMOTE_PATHS.md")
       ->check(CLI::IsMember({"proxy", "direct"}));
+  std::vector<std::string> path_specs;
+  app.add_option("--remote-path-to", path_specs,
+                 "the remote path to one peer, overriding --remote-path for it: ID=proxy|direct (repeatable; the "
+                 "peer must say the same of this node)");
   app.add_option("--poll-us", popt.poll_us, "proxies poll this long after traffic before sleeping (0 = never; burns CPU)")
       ->check(CLI::Range(0, 1000000));
   std::string cpus;
@@ -162,6 +167,16 @@ int main(int argc, char** argv) {
     }
     peers.push_back(ps);
   }
+  for (const auto& spec : path_specs) {
+    const auto eq = spec.find('=');
+    const std::string id = spec.substr(0, eq), path = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    auto it = std::find_if(peers.begin(), peers.end(), [&](const auto& ps) { return std::to_string(ps.node) == id; });
+    if (it == peers.end() || (path != "proxy" && path != "direct")) {
+      std::fprintf(stderr, "dvsd: bad --remote-path-to '%s': expected ID=proxy|direct for a --peer ID\n", spec.c_str());
+      return 2;
+    }
+    it->direct = path == "direct";
+  }
   for (auto& g : cfg.dcs) {
     g.node_id = cfg.node_id;
     if (g.explicit_nodes) continue;  // the configuration said which nodes the DC spans
@@ -182,7 +197,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<dvs::dvsd::ProxySet> proxies;
   if (!peers.empty() || !listen_uris.empty()) {
     proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uris, peers, popt);
-    if (popt.direct) {
+    if (proxies->any_direct()) {
       for (auto* t : server.tables()) t->header().direct_path.store(1, std::memory_order_release);
       proxies->set_link_inboxes(&inboxes);
       server.set_link_inboxes(&inboxes);

@@ -32,8 +32,13 @@ ProxySet::ProxySet(int node_id, std::vector<core::DcTable*> tables, std::vector<
     auto p = std::make_unique<Peer>();
     p->node = ps.node;
     p->uri = ps.uri;
+    p->direct = ps.direct.value_or(opt_.direct);
     peers_.push_back(std::move(p));
   }
+}
+
+bool ProxySet::any_direct() const {
+  return std::any_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->direct; });
 }
 
 ProxySet::~ProxySet() { stop(); }
@@ -68,8 +73,8 @@ std::string ProxySet::start() {
     if (p->node > node_id_ && !transport_for(p->uri)) return "no transport for peer URI " + p->uri;
   }
   if (need_listener && listen_uris_.empty()) return "peers with lower ids dial this node: --listen URI is needed";
-  if (opt_.direct && listen_uris_.empty())
-    return "--remote-path direct: the peers' processes dial this node: --listen URI is needed";
+  if (any_direct() && listen_uris_.empty())
+    return "the direct remote path: the peers' processes dial this node: --listen URI is needed";
   if (auto err = open_listeners(); !err.empty()) {
     for (auto& l : listeners_) l->close();
     listeners_.clear();
@@ -395,7 +400,7 @@ wire::Command ProxySet::link_command(uint16_t command, int peer_node) const {
 int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
   wire::Command c = link_command(wire::CMD_HELLO, p.node);
   std::string payload;
-  if (opt_.direct && !bound_uris_.empty()) {  // where the peer's processes dial us: a listener of the link's kind
+  if (p.direct && !bound_uris_.empty()) {  // where the peer's processes dial us: a listener of the link's kind
     std::string uri = bound_uris_.front();
     for (const auto& u : bound_uris_)
       if (scheme_of(u) == link_scheme) {
@@ -409,7 +414,7 @@ int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
 }
 
 void ProxySet::learn_direct_uri(Peer& p, const wire::Command& hello) {
-  if (!opt_.direct) return;
+  if (!p.direct) return;
   const std::string_view text(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size());
   if (text.substr(0, wire::kDirectUriPrefix.size()) != wire::kDirectUriPrefix) return;
   const std::string uri(text.substr(wire::kDirectUriPrefix.size()));
@@ -579,7 +584,7 @@ void ProxySet::link_thread(Peer& p) {
       }
       // Our processes dial the peer where we did (its listener takes process links too), known
       // before the link counts as up: no call takes the proxy path for want of an address.
-      if (opt_.direct)
+      if (p.direct)
         for (auto* t : tables_) t->set_direct(p.node, p.uri);
     } else {  // it dials us: wait for the accept thread
       std::unique_lock<std::mutex> lk(p.mu);

@@ -22,6 +22,7 @@
 #include <memory>
 #include <tuple>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,8 @@ namespace dvs::dvsd {
 struct PeerSpec {
   int node = -1;
   std::string uri;  // where the peer listens (we dial it if its id is higher than ours)
+  // The remote path to this peer (docs/REMOTE_PATHS.md); unset: ProxyOptions::direct.
+  std::optional<bool> direct;
 };
 
 struct ProxyOptions {
@@ -48,10 +51,10 @@ struct ProxyOptions {
   bool lz4 = false;         // LZ4 payloads when that makes them smaller
   uint32_t copy_chunk = 512 * 1024;  // vcopy bytes per frame (all chunks of a copy are sent at once: pipelined)
   int poll_us = 0;  // poll links and the doorbell this long after traffic before sleeping
-  // The remote path of this node's processes (docs/REMOTE_PATHS.md): false = proxy (the
-  // original's: caller -> dispatcher -> node link); true = direct (each process puts its commands
-  // on its own link to the peer, dialed at the peer's URI: every peer needs one, and this node
-  // listens for the peers' process links).
+  // The remote path of this node's processes (docs/REMOTE_PATHS.md), for every peer whose
+  // PeerSpec does not say: false = proxy (the original's: caller -> dispatcher -> node link); true
+  // = direct (each process puts its commands on its own links to the peer, dialed at the peer's
+  // URI; this node then listens for the peers' process links).
   bool direct = false;
 };
 
@@ -70,6 +73,8 @@ class ProxySet {
   void stop();
   // The first URI actually listened on (port 0 resolved); "" if none.
   std::string listen_uri() const;
+  // Whether any peer is reached on the direct path (this node's processes then open link inboxes).
+  bool any_direct() const;
   // Every URI listened on, in the order given (port 0 resolved once started).
   std::vector<std::string> listen_uris() const;
   // add_node / del_node on table t (see dvs_add_node in dvs.h): 0 or an EDVS code. Called by
@@ -96,6 +101,7 @@ class ProxySet {
   struct Peer {
     int node = -1;
     std::string uri;
+    bool direct = false;  // the remote path to this peer is the direct one
     std::mutex mu;
     std::condition_variable cv;
     std::shared_ptr<transport::Link> link;     // current link, null while down

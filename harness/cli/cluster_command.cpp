@@ -43,6 +43,10 @@ std::string state_dir_of(const ClusterOptions& o) {
 int cmd_up(const ClusterOptions& o) {
   ClusterSpec spec;
   if (int rc = load_spec(o, &spec); rc != 0) return rc;
+  if (!o.remote_path.empty()) {
+    spec.link.remote_path = o.remote_path;
+    for (auto& l : spec.links) l.remote_path.clear();
+  }
   dvs::cluster::UpOptions uo;
   uo.netns = o.netns;
   uo.state_dir = o.state_dir;
@@ -146,6 +150,10 @@ CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o) {
   up->add_option("file", o->file, "cluster file (TOML); omitted: the embedded two-node cluster");
   up->add_flag("--netns", o->netns, "each node in its own network namespace, joined by veth pairs (needs root)");
   up->add_option("--dvsd", o->dvsd, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd)");
+  up->add_option("--remote-path", o->remote_path,
+                 "remote path of every link, overriding the file's [link] and [[link.between]] remote_path: proxy "
+                 "(through dvsd, the original's model) or direct (docs/REMOTE_PATHS.md)")
+      ->check(CLI::IsMember({"proxy", "direct"}));
   up->add_option("--timeout", o->timeout_s, "seconds the whole start may take (default 20)")->check(CLI::Range(0.1, 600.0));
   auto* down = cl->add_subcommand("down", "Stop the cluster's dvsd processes and delete every namespace, veth and "
                                           "file it made (also after a partial up)");

@@ -16,6 +16,7 @@ struct ClusterOptions {
   std::string state_dir;  // "" = $DVS_CLUSTER_STATE, else /tmp/dvs-cluster
   std::string dvsd;
   double timeout_s = 20;
+  std::string remote_path;  // "" = the cluster file's; "proxy" | "direct" for every link
   bool json = false;
 };
 

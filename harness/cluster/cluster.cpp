@@ -491,6 +491,9 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     if (spec.link.lz4) a.push_back("--lz4");
     if (spec.link.poll_us > 0) a.insert(a.end(), {"--poll-us", std::to_string(spec.link.poll_us)});
     if (spec.link.remote_path != "proxy") a.insert(a.end(), {"--remote-path", spec.link.remote_path});
+    for (int p : n.peers)  // links whose own remote path differs from the cluster's
+      if (const std::string rp = spec.link_remote_path(n.id, p); rp != spec.link.remote_path)
+        a.insert(a.end(), {"--remote-path-to", std::to_string(p) + "=" + rp});
     if (spec.link.copy_chunk > 0) a.insert(a.end(), {"--copy-chunk", std::to_string(spec.link.copy_chunk)});
     if (!spec.node(n.id)->cpus.empty()) a.insert(a.end(), {"--cpus", spec.node(n.id)->cpus});
     if (int mp = spec.node(n.id)->metrics_port; mp > 0) a.insert(a.end(), {"--metrics-port", (opt.netns ? n.address + ":" : "") + std::to_string(mp)});

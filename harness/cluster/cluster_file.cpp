@@ -84,10 +84,11 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-// One [[link.between]] table: nodes = [a, b] (two peers, any order) and transport = "tcp" | "shm" | "rdma" | "tipc".
+// One [[link.between]] table: nodes = [a, b] (two peers, any order), transport = "tcp" | "shm" |
+// "rdma" | "tipc", and optionally remote_path = "proxy" | "direct" (that link's, else [link]'s).
 bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   const int ln = line_of(t);
-  if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport"})) return false;
+  if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport", "remote_path"})) return false;
   const toml::node* ns = t.get("nodes");
   if (!ns) return c.fail(ln, "[[link.between]] needs nodes = [A, B]");
   const toml::array* arr = ns->as_array();
@@ -117,6 +118,11 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
     return c.fail(line_of(*t.get("transport")),
                   where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
   l.transport = *transport;
+  std::optional<std::string> path;
+  if (!get_str(c, t, "remote_path", where, &path)) return false;
+  if (path && *path != "proxy" && *path != "direct")
+    return c.fail(line_of(*t.get("remote_path")), where + ": 'remote_path' must be \"proxy\" or \"direct\"");
+  if (path) l.remote_path = *path;
   spec->links.push_back(l);
   return true;
 }
@@ -379,10 +385,21 @@ std::string ClusterSpec::link_transport(int a, int b) const {
   return n ? n->transport : "tcp";
 }
 
+std::string ClusterSpec::link_remote_path(int a, int b) const {
+  if (const LinkSpec* l = link_override(a, b); l && !l->remote_path.empty()) return l->remote_path;
+  return link.remote_path;
+}
+
+bool ClusterSpec::any_direct(int id) const {
+  for (int p : peers_of(id))
+    if (link_remote_path(p, id) == "direct") return true;
+  return false;
+}
+
 std::vector<std::string> ClusterSpec::listen_transports(int id) const {
   std::vector<std::string> used;
   for (int p : peers_of(id))
-    if (p < id || link.remote_path == "direct") used.push_back(link_transport(p, id));
+    if (p < id || link_remote_path(p, id) == "direct") used.push_back(link_transport(p, id));
   // The node's own transport first (if a link uses it), then the others in the order of use.
   std::vector<std::string> out;
   const NodeSpec* n = node(id);

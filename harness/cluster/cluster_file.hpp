@@ -37,8 +37,9 @@ struct DcSpec {
 // b's `transport`).
 struct LinkSpec {
   int a = -1, b = -1;
-  std::string transport;  // "tcp" or "shm" (process mode only)
-  int line = 0;           // where [[link.between]] starts in the file
+  std::string transport;    // "tcp" or "shm" (process mode only)
+  std::string remote_path;  // "proxy" | "direct" for this link; "" = [link]'s remote_path
+  int line = 0;             // where [[link.between]] starts in the file
 };
 
 struct LinkOptions {
@@ -70,6 +71,10 @@ struct ClusterSpec {
   std::string link_transport(int a, int b) const;
   // The [[link.between]] override of link a-b, or null.
   const LinkSpec* link_override(int a, int b) const;
+  // The remote path of the link between a and b ([[link.between]] remote_path, else [link]'s).
+  std::string link_remote_path(int a, int b) const;
+  // Whether any link of node id takes the direct path (the node then listens for every peer).
+  bool any_direct(int id) const;
   // The transports node `id` listens on: those of its links to lower-id peers (to every peer on the
   // direct remote path, whose processes dial it), its own `transport` first (the one dvsd prints
   // first), then "tcp", "shm". Empty if it has no such peer.

@@ -132,6 +132,27 @@ TEST(ClusterFile, LinkOptionsAndPerLinkTransportsCombine) {
   EXPECT_EQ("shm", s.link_transport(0, 1));
 }
 
+// The remote path is the cluster's ([link]) unless a link says otherwise; a node listens for every
+// peer it reaches on the direct path (their processes dial it).
+TEST(ClusterFile, RemotePathPerClusterAndPerLink) {
+  ClusterSpec s;
+  const std::string text = kThreeNodes + "\n[link]\nremote_path = \"direct\"\n\n[[link.between]]\nnodes = [0, 2]\n"
+                                         "transport = \"tcp\"\nremote_path = \"proxy\"\n";
+  ASSERT_EQ("", parse_cluster_text(text, "mem.toml", &s));
+  EXPECT_EQ("direct", s.link.remote_path);
+  EXPECT_EQ("direct", s.link_remote_path(0, 1));
+  EXPECT_EQ("direct", s.link_remote_path(2, 1));
+  EXPECT_EQ("proxy", s.link_remote_path(2, 0));
+  EXPECT_TRUE(s.any_direct(0));
+  // Node 0 listens for node 1 (direct), not for node 2 (proxy: node 0 dials it).
+  EXPECT_EQ((std::vector<std::string>{"tcp"}), s.listen_transports(0));
+  ClusterSpec bad;
+  const std::string e = parse_cluster_text(kThreeNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"tcp\"\n"
+                                                         "remote_path = \"fast\"\n",
+                                           "mem.toml", &bad);
+  EXPECT_NE(std::string::npos, e.find("link 0-1: 'remote_path' must be \"proxy\" or \"direct\"")) << e;
+}
+
 TEST(ClusterFile, RdmaAndTipcAreProcessModeTransports) {
   for (const std::string& t : {std::string("rdma"), std::string("tipc")}) {
     ClusterSpec s;
@@ -202,7 +223,7 @@ TEST(ClusterFile, BadFilesNameFileLineAndProblem) {
       {"link unknown transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\ntransport = \"udp\"\n", 12,
        "link 0-1: transport 'udp' is not supported"},
       {"link unknown key", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\nspeed = 9\n", 12,
-       "unknown key 'speed' in [[link.between]] (allowed: nodes, transport)"},
+       "unknown key 'speed' in [[link.between]] (allowed: nodes, transport, remote_path)"},
       {"link without transport", head + kNodes + "\n[[link.between]]\nnodes = [0, 1]\n", 10, "link 0-1: needs transport"},
       {"link without nodes", head + kNodes + "\n[[link.between]]\ntransport = \"shm\"\n", 10, "[[link.between]] needs nodes"},
       {"link of one node", head + kNodes + "\n[[link.between]]\nnodes = [0]\ntransport = \"shm\"\n", 11, "two node ids"},

@@ -111,6 +111,8 @@ std::string run_perftest(const std::string& tool, std::vector<std::string> args,
   return client.output;
 }
 
+constexpr int kCalibrationTries = 3;
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -142,8 +144,18 @@ struct PerftestCrossCheck : ::testing::Test {
       std::string why;
       std::vector<std::string> args = {"-s", "64", "-n", std::to_string(kRoundTrips)};
       if (events) args.push_back("-e");
-      const std::string out = run_perftest("ib_send_lat", args, gid, port + r, &why);
+      // ib_send_lat times with the CPU's cycle counter, which it calibrates first; under emulation
+      // on a busy host the calibration can fail ("Correlation coefficient r^2: ... < 0.9") and the
+      // run reports inf. Such a run measured nothing: it is tried again, on a fresh port.
+      std::string out;
+      for (int attempt = 0; attempt < kCalibrationTries; ++attempt) {
+        out = run_perftest("ib_send_lat", args, gid, port + r + 100 * attempt, &why);
+        if (out.empty() || out.find("Correlation coefficient") == std::string::npos) break;
+      }
       ASSERT_FALSE(out.empty()) << why;
+      if (out.find("Correlation coefficient") != std::string::npos)
+        GTEST_SKIP() << "ib_send_lat could not calibrate its cycle counter in " << kCalibrationTries
+                     << " runs (emulated CPU on a busy host): no perftest figure to compare with\n" << out;
       const auto row = result_row(out, "t_typical");
       ASSERT_GE(row.size(), 5u) << "no result line in ib_send_lat's output:\n" << out;
       theirs.push_back(row[4]);
