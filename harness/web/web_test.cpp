@@ -177,6 +177,15 @@ TEST(WebServer, StatusesMethodsAndRanges) {
   EXPECT_EQ(raw(port, "GET / HTTP/9.9\r\nHost: x\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost x\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  // Two Content-Lengths that differ (RFC 9112 §6.3): 400, and the "body" is never run as a request.
+  const std::string smuggled = raw(port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 41\r\n\r\n"
+                                         "GET /sub/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(smuggled.substr(0, 12), "HTTP/1.1 400") << smuggled;
+  EXPECT_EQ(smuggled.find("HTTP/1.1", 1), std::string::npos) << smuggled;
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc")
+                .substr(0, 12),
+            "HTTP/1.1 200");  // the same length repeated is one length
   EXPECT_EQ(raw(port, "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(raw(port, "GET / HTTP/1.0\r\n\r\n").substr(0, 12), "HTTP/1.1 200");  // 1.0: no Host needed, closes
   EXPECT_EQ(raw(port, std::string(20000, 'G')).substr(0, 12), "HTTP/1.1 413");

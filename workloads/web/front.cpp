@@ -76,8 +76,27 @@ struct Request {
   bool has_host = false;
   std::optional<std::string> range;
   uint64_t content_length = 0;
+  bool has_content_length = false;
   bool chunked = false;
 };
+
+// A Content-Length value: one decimal number, or a list of the same number ("5, 5"). False for
+// anything else, different numbers included (RFC 9112 §6.3: the framing is then invalid).
+bool parse_content_length(const std::string& value, uint64_t* out) {
+  std::optional<uint64_t> seen;
+  for (size_t at = 0; at <= value.size();) {
+    const size_t comma = value.find(',', at);
+    const std::string item = trim(value.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (item.empty() || item.size() > 18 || item.find_first_not_of("0123456789") != std::string::npos) return false;
+    const uint64_t v = std::stoull(item);
+    if (seen && *seen != v) return false;
+    seen = v;
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  *out = *seen;
+  return true;
+}
 
 // Parse the head (without the final CRLFCRLF). 0 or the status to answer with.
 int parse_head(const std::string& head, Request* r) {
@@ -109,8 +128,13 @@ int parse_head(const std::string& head, Request* r) {
     } else if (iequals(name, "range")) r->range = value;
     else if (iequals(name, "transfer-encoding")) r->chunked = true;
     else if (iequals(name, "content-length")) {
-      if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos) return 400;
-      r->content_length = std::stoull(value);
+      // Two lengths that differ (in one field or in several) would let a request hide inside
+      // another's body for any party that read the other length: 400, as nginx answers.
+      uint64_t v = 0;
+      if (!parse_content_length(value, &v)) return 400;
+      if (r->has_content_length && v != r->content_length) return 400;
+      r->has_content_length = true;
+      r->content_length = v;
     }
   }
   if (r->version == "HTTP/1.1" && !r->has_host) return 400;
