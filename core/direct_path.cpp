@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -510,11 +509,8 @@ int open_door(uint64_t* token) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     uint64_t d = 0;
     if (getrandom(&d, sizeof d, 0) != sizeof d) break;
-    const std::string name = core::door_name(d);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path + 1, name.data(), name.size());
-    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    sockaddr_un a;
+    const socklen_t len = core::door_address(d, &a);
     if (bind(fd, reinterpret_cast<const sockaddr*>(&a), len) == 0) {
       *token = d;
       return fd;

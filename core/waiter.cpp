@@ -1,8 +1,6 @@
 #include "core/waiter.hpp"
 
 #include <linux/futex.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,7 +8,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
-#include <cstring>
 
 namespace dvs::core {
 
@@ -106,10 +103,12 @@ WaitEnd wait_woken(const DcTable& t, Slot& slot, int mode, uint32_t spin_ns, Dea
   }
 }
 
-std::string door_name(uint64_t d) {
-  char name[40];
-  snprintf(name, sizeof name, "dvs-door-%016llx", static_cast<unsigned long long>(d));
-  return name;
+socklen_t door_address(uint64_t d, sockaddr_un* a) {
+  *a = sockaddr_un{};
+  a->sun_family = AF_UNIX;
+  // Abstract: sun_path[0] stays NUL, the name follows (not NUL-terminated).
+  const int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "dvs-door-%016llx", static_cast<unsigned long long>(d));
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<size_t>(n));
 }
 
 void ring(Slot& slot) {
@@ -121,11 +120,8 @@ void ring(Slot& slot) {
   // another network namespace) are covered by its life checks.
   static const int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // unconnected: shared by all threads
   if (sock < 0) return;
-  const std::string name = door_name(slot.door.load(std::memory_order_relaxed));
-  sockaddr_un to{};
-  to.sun_family = AF_UNIX;
-  memcpy(to.sun_path + 1, name.data(), name.size());
-  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  sockaddr_un to;
+  const socklen_t len = door_address(slot.door.load(std::memory_order_relaxed), &to);
   (void)sendto(sock, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&to), len);
 }
 

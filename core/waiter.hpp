@@ -14,6 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <string>
 
 #include "core/shm_table.hpp"
@@ -47,7 +50,7 @@ enum class WaitEnd {
 // Slot::sleeping: how the owner sleeps, so a waker knows how to wake it.
 inline constexpr uint32_t kSleepNot = 0;
 inline constexpr uint32_t kSleepFutex = 1;  // in FUTEX_WAIT on slot.wake
-// In a poll of its links and its door: an abstract UNIX datagram socket named door_name(slot.door)
+// In a poll of its links and its door: an abstract UNIX datagram socket at door_address(slot.door)
 // in the owner's network namespace (libdvs's direct path, LinkWaiter below). A waker sends it an
 // empty datagram. A waker in another network namespace cannot reach it: the owner then sees the
 // completion at its next life check (kLifeCheckNs).
@@ -77,8 +80,8 @@ class LinkWaiter {
   virtual void poll_now(DcTable& t) = 0;
 };
 
-// The abstract socket name of door d (without the leading NUL), for binding and for ring().
-std::string door_name(uint64_t d);
+// The abstract socket address of door d, for binding it and for ring(): fills *a, returns its length.
+socklen_t door_address(uint64_t d, sockaddr_un* a);
 
 // Waker side, with the waiter's lock held: completes the waiter's call with result if it is
 // still waiting (true; *need_ring then says whether to ring() once the locks are released), else

@@ -380,12 +380,14 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
              o.proxy_poll_us > 0 ? fmt::format("poll {} us, then block in read()", o.proxy_poll_us)
                                  : std::string("block in read()"));
   const bool endpoints_spin = o.remote_wait != "block";
-  const int proxy_spinners = (endpoints_spin ? 1 : 0) + (o.proxy_poll_us > 0 ? 1 : 0);
+  std::vector<std::string> proxy_spinners;
+  if (endpoints_spin) proxy_spinners.push_back("the endpoint");
+  if (o.proxy_poll_us > 0) proxy_spinners.push_back("dvsd's link thread");
+  std::string proxy_who = proxy_spinners.empty() ? "none" : proxy_spinners[0];
+  for (size_t i = 1; i < proxy_spinners.size(); ++i) proxy_who += ", " + proxy_spinners[i];
   fmt::print(out, "threads spinning on each node during a round trip: proxy path {} ({}), direct path {} ({})\n\n",
-             proxy_spinners,
-             proxy_spinners == 0 ? "none" : endpoints_spin && o.proxy_poll_us > 0 ? "the endpoint, dvsd's link thread"
-                                            : endpoints_spin ? "the endpoint" : "dvsd's link thread",
-             endpoints_spin ? 1 : 0, endpoints_spin ? "the endpoint; dvsd takes no part over tcp" : "none");
+             proxy_spinners.size(), proxy_who, endpoints_spin ? 1 : 0,
+             endpoints_spin ? "the endpoint; dvsd takes no part over tcp" : "none");
   fmt::print(out, kFmt, "mechanism", "wait", "placement", "n", "p50 RTT", "p99 RTT", "msgs/s",
              "vs baseline");
   fmt::print(out, "{}\n", line);
