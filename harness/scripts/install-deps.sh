@@ -8,6 +8,7 @@ PKGS=(
   iproute2 procps util-linux python3 valgrind curl wrk nginx
   qemu-system-x86 kmod cpio
   libibverbs-dev ibverbs-providers perftest
+  libsodium-dev clang libfuzzer-14-dev
   prometheus-cpp-dev prometheus
   pybind11-dev python3-dev python3-numpy python3-pandas python3-matplotlib python3-scipy jupyter-nbconvert python3-nbconvert python3-ipykernel python3-nbformat python3-nbclient
 )
