@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "core/control.hpp"
+#include "core/proxy/link_handshake.hpp"
+#include "core/proxy/sealed_link.hpp"
 #include "core/proxy/wire.hpp"
 #include "transports/registry.hpp"
 
@@ -82,16 +85,17 @@ std::unique_ptr<transport::Link> dial_endpoint(core::DcTable& t, int node, int32
   int err = 0;
   std::unique_ptr<transport::Link> l = tr->dial(uri, kDialTimeoutMs, &err);
   if (!l) return nullptr;
-  wire::Command hello;
-  hello.hdr.command = wire::CMD_HELLO;
-  hello.hdr.src_node = static_cast<uint8_t>(t.geometry().node_id);
-  hello.hdr.dst_node = static_cast<uint8_t>(node);
-  hello.hdr.src_ep = DVS_NONE;
-  hello.hdr.dst_ep = DVS_NONE;
-  hello.hdr.timestamp_ns = now_ns();
-  const std::string payload = wire::direct_hello_payload(t.geometry().dcid, ep);
-  hello.payload = std::as_bytes(std::span<const char>(payload.data(), payload.size()));
-  if (send_frame(*l, hello) != 0) return nullptr;
+  // The handshake proves this node's key for the DC (TableHeader::link_security) when dvsd runs
+  // with a cluster key; the claim names the endpoint the link is for.
+  linkauth::Key key{};
+  const uint32_t security = t.link_security(key.data());
+  linkauth::DialerHello hello{t.geometry().node_id, node, wire::direct_hello_payload(t.geometry().dcid, ep),
+                              security == core::kLinksOpen ? nullptr : &key};
+  linkauth::SessionKeys keys;
+  const std::string why = linkauth::dial_handshake(*l, hello, kDialTimeoutMs, &keys);
+  sodium_memzero(key.data(), key.size());
+  if (!why.empty()) return nullptr;
+  if (security == core::kLinksSealed) l = linkauth::seal(std::move(l), keys, linkauth::Role::kDialer);
   std::span<const std::byte> frame;
   wire::DecodedFrame df;
   if (l->recv(&frame, kDialTimeoutMs) <= 0 || wire::decode_frame(frame, &df) != wire::WireError::kOk ||

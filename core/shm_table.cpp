@@ -81,6 +81,18 @@ void DcTable::set_direct(int node, const std::string& uri) {
   header().direct_nodes.fetch_or(1u << node, std::memory_order_release);
 }
 
+void DcTable::set_link_security(uint32_t mode, const uint8_t* process_link_key) {
+  std::memcpy(header().process_link_key, process_link_key, sizeof header().process_link_key);
+  header().link_security.store(mode, std::memory_order_release);
+}
+
+uint32_t DcTable::link_security(uint8_t* out) const {
+  const auto& h = *static_cast<const TableHeader*>(base_);
+  const uint32_t mode = h.link_security.load(std::memory_order_acquire);
+  if (mode != kLinksOpen) std::memcpy(out, h.process_link_key, sizeof h.process_link_key);
+  return mode;
+}
+
 void DcTable::forget_after_fork() {
   if (fd_ >= 0) close(fd_);
   forget();

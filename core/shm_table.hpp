@@ -28,7 +28,7 @@
 namespace dvs::core {
 
 constexpr uint32_t kTableMagic = 0x54535644;  // "DVST"
-constexpr uint32_t kTableVersion = 5;
+constexpr uint32_t kTableVersion = 6;
 constexpr int kMaxSlots = DVS_MAX_SLOTS;
 constexpr int kNoSlot = -1;
 // The lock word of a robust mutex (glibc keeps the futex word first): the owner's tid, and the
@@ -123,7 +123,16 @@ struct alignas(128) TableHeader {
   // 1: this node's dvsd runs the direct path (set before it serves anyone): a process binding here
   // opens a link inbox, so that peers' processes' links to its endpoints reach it.
   std::atomic<uint32_t> direct_path;
+  // Link security of this node's links (docs/SECURITY.md), written by dvsd before it serves:
+  // kLinksOpen, kLinksAuthenticated or kLinksSealed. With either of the latter, a process dialing
+  // a process link proves process_link_key (the key of this node and this DC, derived from the
+  // cluster key) in the link handshake (core/proxy/link_auth.hpp), and seals the link if sealed.
+  std::atomic<uint32_t> link_security;
+  uint8_t process_link_key[32];
 };
+constexpr uint32_t kLinksOpen = 0;
+constexpr uint32_t kLinksAuthenticated = 1;
+constexpr uint32_t kLinksSealed = 2;
 
 // Geometry of one DC as dvsd configured it (the trusted copy; never re-read from shared memory).
 struct DcGeometry {
@@ -214,6 +223,10 @@ class DcTable {
   std::string direct_uri(int node) const;
   // dvsd, before it serves: calls to node take the direct path, dialing uri.
   void set_direct(int node, const std::string& uri);
+  // dvsd, before it serves: TableHeader::link_security and the process-link key (32 bytes).
+  void set_link_security(uint32_t mode, const uint8_t* process_link_key);
+  // libdvs: the mode, and the key into out[32] unless the mode is kLinksOpen.
+  uint32_t link_security(uint8_t* out) const;
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
   TableHeader& header() { return *static_cast<TableHeader*>(base_); }

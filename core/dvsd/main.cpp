@@ -104,6 +104,19 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", cpus, "pin dvsd (all its threads) to these CPUs: LIST like 1 or 0,2-3");
   app.add_option("--copy-chunk", popt.copy_chunk, "bytes per vcopy frame between nodes (all chunks of a copy are pipelined)")
       ->check(CLI::Range(4096, 1 << 20));
+  std::string key_file;
+  bool no_auth = false;
+  app.add_option("--cluster-key", key_file,
+                 "the cluster key (64 hex digits, mode 0600; `dvs cluster keygen FILE` makes one): every link opens "
+                 "with a challenge-response proving both ends hold it (docs/SECURITY.md)");
+  app.add_flag("--no-auth", no_auth,
+               "open links with a plain HELLO, no key: anyone who can reach a listener can join as a node "
+               "(for measuring the handshake's cost, or networks nobody else reaches)");
+  app.add_flag("--seal", popt.seal,
+               "with --cluster-key: encrypt and authenticate every frame on every link (ChaCha20-Poly1305)");
+  app.add_option("--max-autobound", popt.max_autobound,
+                 "endpoints one peer's callers may auto-bind here, per DC (released when its link goes down)")
+      ->check(CLI::Range(1, 4096));
   dvs::metrics::DvsdMetricsOptions mopt;
   dvs::metrics::add_dvsd_metrics_options(app, &mopt);
   try {
@@ -194,8 +207,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());
     return 2;
   }
+  const bool links = !peers.empty() || !listen_uris.empty();
+  if (!key_file.empty() && no_auth) {
+    std::fprintf(stderr, "dvsd: --cluster-key and --no-auth exclude each other\n");
+    return 2;
+  }
+  if (links && key_file.empty() && !no_auth) {
+    std::fprintf(stderr,
+                 "dvsd: links need the cluster key: --cluster-key FILE (or --no-auth to let anyone who reaches a "
+                 "listener join)\n");
+    return 2;
+  }
+  if (popt.seal && key_file.empty()) {
+    std::fprintf(stderr, "dvsd: --seal needs --cluster-key\n");
+    return 2;
+  }
+  if (!key_file.empty()) {
+    dvs::linkauth::Key key{};
+    if (auto err = dvs::linkauth::load_cluster_key(key_file, &key); !err.empty()) {
+      std::fprintf(stderr, "dvsd: %s\n", err.c_str());
+      return 2;
+    }
+    popt.key = key;
+  }
   std::unique_ptr<dvs::dvsd::ProxySet> proxies;
-  if (!peers.empty() || !listen_uris.empty()) {
+  if (links) {
     proxies = std::make_unique<dvs::dvsd::ProxySet>(cfg.node_id, server.tables(), listen_uris, peers, popt);
     if (proxies->any_direct()) {
       for (auto* t : server.tables()) t->header().direct_path.store(1, std::memory_order_release);

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/ipc.hpp"
+#include "core/proxy/sealed_link.hpp"
 #include "core/proxy/wire.hpp"
 #include "core/waiter.hpp"
 #include "transports/registry.hpp"
@@ -81,6 +82,13 @@ std::string ProxySet::start() {
     bound_uris_.clear();
     return err;
   }
+  // What this node's processes need to open process links of the direct path (link_auth.hpp):
+  // the key of their own node and DC only.
+  for (auto* t : tables_) {
+    if (!opt_.key) continue;
+    const linkauth::Key k = linkauth::process_link_key(*opt_.key, node_id_, t->geometry().dcid);
+    t->set_link_security(opt_.seal ? core::kLinksSealed : core::kLinksAuthenticated, k.data());
+  }
   for (size_t i = 0; i < listeners_.size(); ++i) accepts_.emplace_back([this, i] { accept_thread(i); });
   for (auto& p : peers_) {
     Peer* raw = p.get();
@@ -117,6 +125,13 @@ void ProxySet::stop() {
   for (auto* t : tables_) core::ring_doorbell(*t);
   for (auto& a : accepts_)
     if (a.joinable()) a.join();
+  std::vector<Handshake> handshakes;
+  {
+    std::lock_guard<std::mutex> g(handshakes_mu_);
+    handshakes.swap(handshakes_);
+  }
+  for (auto& h : handshakes)  // each ends within handshake_ms
+    if (h.thread.joinable()) h.thread.join();
   for (auto& p : peers_)
     if (p->thread.joinable()) p->thread.join();
   for (auto& d : dispatchers_)
@@ -397,27 +412,21 @@ wire::Command ProxySet::link_command(uint16_t command, int peer_node) const {
   return c;
 }
 
-int ProxySet::send_hello(Peer& p, const std::string& link_scheme) {
-  wire::Command c = link_command(wire::CMD_HELLO, p.node);
-  std::string payload;
-  if (p.direct && !bound_uris_.empty()) {  // where the peer's processes dial us: a listener of the link's kind
-    std::string uri = bound_uris_.front();
-    for (const auto& u : bound_uris_)
-      if (scheme_of(u) == link_scheme) {
-        uri = u;
-        break;
-      }
-    payload = std::string(wire::kDirectUriPrefix) + uri;
-    c.payload = std::as_bytes(std::span<const char>(payload.data(), payload.size()));
-  }
-  return send_command(p, c, false);
+std::string ProxySet::hello_claim(const Peer& p, const std::string& link_scheme) const {
+  if (!p.direct || bound_uris_.empty()) return "";
+  std::string uri = bound_uris_.front();  // where the peer's processes dial us: a listener of the link's kind
+  for (const auto& u : bound_uris_)
+    if (scheme_of(u) == link_scheme) {
+      uri = u;
+      break;
+    }
+  return std::string(wire::kDirectUriPrefix) + uri;
 }
 
-void ProxySet::learn_direct_uri(Peer& p, const wire::Command& hello) {
+void ProxySet::learn_direct_uri(Peer& p, std::string_view claim) {
   if (!p.direct) return;
-  const std::string_view text(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size());
-  if (text.substr(0, wire::kDirectUriPrefix.size()) != wire::kDirectUriPrefix) return;
-  const std::string uri(text.substr(wire::kDirectUriPrefix.size()));
+  if (claim.substr(0, wire::kDirectUriPrefix.size()) != wire::kDirectUriPrefix) return;
+  const std::string uri(claim.substr(wire::kDirectUriPrefix.size()));
   if (!transport_for(uri)) {
     log("node " + std::to_string(p.node) + " announced a direct URI no transport takes: " + uri);
     return;
@@ -426,50 +435,88 @@ void ProxySet::learn_direct_uri(Peer& p, const wire::Command& hello) {
     if (t->direct_uri(p.node) != uri || !t->direct_to(p.node)) t->set_direct(p.node, uri);
 }
 
+std::optional<linkauth::Key> ProxySet::key_for(int dialer, std::string_view claim, std::string* why) {
+  if (!peer(dialer)) {
+    *why = "node " + std::to_string(dialer) + " is not a peer of this node";
+    return std::nullopt;
+  }
+  int dcid = -1;
+  int32_t ep = DVS_NONE;
+  if (!wire::parse_direct_hello(claim, &dcid, &ep)) return opt_.key;  // a node link
+  if (!table(dcid)) {
+    *why = "a process link of node " + std::to_string(dialer) + " for DC " + std::to_string(dcid) + ", not hosted here";
+    return std::nullopt;
+  }
+  return linkauth::process_link_key(*opt_.key, dialer, dcid);
+}
+
 void ProxySet::accept_thread(size_t i) {
   transport::Listener& listener = *listeners_[i];
   while (!stopping_.load()) {
     int err = 0;
     auto link = listener.accept(500, &err);
-    if (!link) {
-      if (err == EDVSTIMEDOUT) continue;
-      if (stopping_.load()) return;
-      continue;
-    }
-    // The dialer introduces itself with HELLO (src_node = its id, dst_node = ours).
-    std::span<const std::byte> frame;
-    long n = link->recv(&frame, 2000);
-    wire::DecodedFrame df;
-    if (n <= 0 || wire::decode_frame(frame, &df) != wire::WireError::kOk || df.commands.empty() ||
-        df.commands[0].hdr.command != wire::CMD_HELLO || df.commands[0].hdr.dst_node != node_id_) {
-      log("dropping an incoming link from " + link->peer() + ": no valid HELLO for node " + std::to_string(node_id_));
-      continue;
-    }
-    const auto& hello = df.commands[0];
-    int link_dcid = -1;
-    int32_t link_ep = DVS_NONE;
-    const bool process_link = wire::parse_direct_hello(
-        std::string_view(reinterpret_cast<const char*>(hello.payload.data()), hello.payload.size()), &link_dcid, &link_ep);
-    Peer* p = peer(hello.hdr.src_node);
-    if (p && !process_link) learn_direct_uri(*p, hello);
-    if (process_link) {  // a process of a peer node, on the direct path
-      if (!p) {
-        log("dropping a process link from unknown node " + std::to_string(hello.hdr.src_node));
+    {
+      std::lock_guard<std::mutex> g(handshakes_mu_);
+      for (auto it = handshakes_.begin(); it != handshakes_.end();) {  // reap the ended ones
+        if (!it->done->load()) {
+          ++it;
+          continue;
+        }
+        it->thread.join();
+        it = handshakes_.erase(it);
+      }
+      if (!link || stopping_.load()) continue;
+      // Each handshake on a thread of its own, bounded by handshake_ms: silent dialers delay no
+      // one. Beyond max_handshakes at once, a dial is closed unread.
+      if (handshakes_.size() >= static_cast<size_t>(opt_.max_handshakes)) {
+        log("dropping an incoming link from " + link->peer() + ": " + std::to_string(handshakes_.size()) +
+            " handshakes in progress");
         continue;
       }
-      take_process_link(*p, i, link_dcid, link_ep, std::move(link));
-      continue;
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      handshakes_.push_back({std::thread([this, i, l = std::move(link), done]() mutable {
+                               admit(i, std::move(l));
+                               done->store(true);
+                             }),
+                             done});
     }
-    if (!p || p->node > node_id_) {
-      log("dropping an incoming link from unknown or higher node " + std::to_string(df.commands[0].hdr.src_node));
-      continue;
-    }
-    std::lock_guard<std::mutex> g(p->mu);
-    if (p->link) p->link->close();  // the peer restarted: its new link replaces the old one
-    p->handed = std::shared_ptr<transport::Link>(std::move(link));
-    p->via_listener.store(static_cast<int>(i));
-    p->cv.notify_all();
   }
+}
+
+void ProxySet::admit(size_t listener, std::unique_ptr<transport::Link> link) {
+  linkauth::AcceptedHello a;
+  linkauth::KeyFor key;
+  if (opt_.key) key = [this](int dialer, std::string_view claim, std::string* why) { return key_for(dialer, claim, why); };
+  if (auto why = linkauth::accept_handshake(*link, node_id_, key, opt_.handshake_ms, &a); !why.empty()) {
+    log("refusing an incoming link from " + link->peer() + ": " + why);
+    return;
+  }
+  if (opt_.key && opt_.seal) link = linkauth::seal(std::move(link), a.keys, linkauth::Role::kListener);
+  int dcid = -1;
+  int32_t ep = DVS_NONE;
+  const bool process_link = wire::parse_direct_hello(a.inner, &dcid, &ep);
+  Peer* p = peer(a.dialer_node);
+  if (!p) {
+    log("refusing an incoming link from " + link->peer() + ": node " + std::to_string(a.dialer_node) + " is not a peer");
+    return;
+  }
+  if (process_link) {  // a process of a peer node, on the direct path
+    take_process_link(*p, listener, dcid, ep, std::move(link));
+    return;
+  }
+  if (p->node > node_id_) {
+    log("refusing a node link from node " + std::to_string(p->node) + ": this node dials it");
+    return;
+  }
+  std::lock_guard<std::mutex> g(p->mu);
+  if (p->link || p->handed) {  // never replaced while up: a restarted peer redials once it went down
+    log("refusing a second link from node " + std::to_string(p->node) + " (" + link->peer() + "): its link is up");
+    return;
+  }
+  learn_direct_uri(*p, a.inner);  // before the link counts as up: no call takes the proxy path for want of it
+  p->handed = std::shared_ptr<transport::Link>(std::move(link));
+  p->via_listener.store(static_cast<int>(listener));
+  p->cv.notify_all();
 }
 
 void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link) {
@@ -572,15 +619,20 @@ void ProxySet::link_thread(Peer& p) {
         p.cv.wait_for(lk, std::chrono::milliseconds(opt_.dial_retry_ms), [&] { return stopping_.load(); });
         continue;
       }
+      linkauth::SessionKeys keys;
+      const linkauth::DialerHello hello{node_id_, p.node, hello_claim(p, scheme_of(p.uri)), opt_.key ? &*opt_.key : nullptr};
+      if (auto why = linkauth::dial_handshake(*l, hello, opt_.handshake_ms, &keys); !why.empty()) {
+        log("link to node " + std::to_string(p.node) + " not opened: " + why);
+        l->close();
+        std::unique_lock<std::mutex> lk(p.mu);
+        p.cv.wait_for(lk, std::chrono::milliseconds(opt_.dial_retry_ms), [&] { return stopping_.load(); });
+        continue;
+      }
+      if (opt_.key && opt_.seal) l = linkauth::seal(std::move(l), keys, linkauth::Role::kDialer);
       link = std::shared_ptr<transport::Link>(std::move(l));
       {
         std::lock_guard<std::mutex> g(p.mu);
         p.link = link;
-      }
-      if (send_hello(p, scheme_of(p.uri)) != 0) {
-        std::lock_guard<std::mutex> g(p.mu);
-        p.link.reset();
-        continue;
       }
       // Our processes dial the peer where we did (its listener takes process links too), known
       // before the link counts as up: no call takes the proxy path for want of an address.

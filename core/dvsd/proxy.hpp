@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "core/metrics/link_stats.hpp"
+#include "core/proxy/cluster_key.hpp"
+#include "core/proxy/link_handshake.hpp"
 #include "core/proxy/wire.hpp"
 #include "core/remote.hpp"
 #include "core/shm_table.hpp"
@@ -56,6 +58,17 @@ struct ProxyOptions {
   // = direct (each process puts its commands on its own links to the peer, dialed at the peer's
   // URI; this node then listens for the peers' process links).
   bool direct = false;
+  // Link security (docs/SECURITY.md). With a cluster key every link (node links and the direct
+  // path's process links) opens with the mutual challenge-response of core/proxy/link_auth.hpp and
+  // nothing from a dialer that fails it reaches a table; without one, links open with a plain
+  // HELLO (anyone who reaches a listener can join: dvsd --no-auth).
+  std::optional<linkauth::Key> key;
+  bool seal = false;         // with a key: every frame encrypted and authenticated (sealed_link.hpp)
+  int handshake_ms = 2000;   // a dialer completes its side of the handshake within this
+  int max_handshakes = 64;   // handshakes in progress at once; a dial beyond them is closed at once
+  // Endpoints one peer may have auto-bound here (surrogates of its callers), per DC; they are
+  // released when its link goes down.
+  int max_autobound = 64;
 };
 
 class ProxySet {
@@ -142,14 +155,19 @@ class ProxySet {
   // A process link from p's process to endpoint ep of DC dcid, come in on listener `listener`:
   // answered with HELLO_ACK, then handed to the endpoint's process or served here.
   void take_process_link(Peer& p, size_t listener, int dcid, int32_t ep, std::unique_ptr<transport::Link> link);
-  // The first HELLO on a node link we dialed; on the direct path it tells p where its processes
-  // dial us (our listener of link_scheme's kind, else our first). 0 or an error from the link.
-  int send_hello(Peer& p, const std::string& link_scheme);
+  // The claim of the first HELLO on a node link we dial: on the direct path it tells p where its
+  // processes dial us (our listener of link_scheme's kind, else our first); else empty.
+  std::string hello_claim(const Peer& p, const std::string& link_scheme) const;
+  // The handshake of one accepted link (on a thread of its own, bounded by handshake_ms), then
+  // the link goes to its peer's link thread (node link) or to take_process_link.
+  void admit(size_t listener, std::unique_ptr<transport::Link> link);
+  // The key a dialer must prove for its claim (accept side); nullopt with *why if none is due.
+  std::optional<linkauth::Key> key_for(int dialer, std::string_view claim, std::string* why);
   // A link-level command (HELLO, HELLO_ACK) from this node to peer_node, stamped now.
   wire::Command link_command(uint16_t command, int peer_node) const;
   // On the direct path: the HELLO of a peer that dialed us told where its processes dial it: tell
   // ours (the tables), before the link is handed over and counts as up.
-  void learn_direct_uri(Peer& p, const wire::Command& hello);
+  void learn_direct_uri(Peer& p, std::string_view claim);
   static std::string scheme_of(const std::string& uri);
   // Handles one decoded command from p (either kind of link). False: close that link.
   bool dispatch_command(Peer& p, const wire::Command& c, bool process_link);
@@ -171,6 +189,12 @@ class ProxySet {
   ProxyOptions opt_;
   std::vector<std::unique_ptr<transport::Listener>> listeners_;
   std::vector<std::thread> accepts_;
+  struct Handshake {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;  // set by the thread as it ends
+  };
+  std::mutex handshakes_mu_;
+  std::vector<Handshake> handshakes_;  // in progress: reaped by the accept threads, joined at stop
   std::vector<std::thread> dispatchers_;
   struct ProcessLinkThread {
     std::thread thread;

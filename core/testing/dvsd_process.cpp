@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,7 +17,23 @@
 #include <sstream>
 #include <utility>
 
+#include "core/proxy/cluster_key.hpp"
+
 namespace dvs::testing {
+
+const std::string& test_cluster_key() {
+  static const std::string path = [] {
+    char tmpl[] = "/tmp/dvst-key-XXXXXX";
+    const std::string dir = mkdtemp(tmpl) ? tmpl : "/tmp";
+    const std::string file = dir + "/cluster.key";
+    if (auto err = linkauth::generate_cluster_key(file); !err.empty()) std::fprintf(stderr, "test key: %s\n", err.c_str());
+    static const std::string remove_dir = dir;
+    std::atexit([] { std::filesystem::remove_all(remove_dir); });
+    return file;
+  }();
+  return path;
+}
+
 namespace {
 
 int open_pidfd(pid_t pid) {
@@ -148,6 +165,11 @@ std::string DvsdProcess::command_line() const {
     argv_.push_back(opts_.config);
   }
   for (const auto& a : opts_.extra_args) argv_.push_back(a);
+  auto has = [&](const char* flag) { return std::find(argv_.begin(), argv_.end(), flag) != argv_.end(); };
+  if ((has("--peer") || has("--listen")) && !has("--cluster-key") && !has("--no-auth")) {
+    argv_.push_back("--cluster-key");  // every dvsd of this test process holds the same key
+    argv_.push_back(test_cluster_key());
+  }
 
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return ::testing::AssertionFailure() << "pipe2: " << strerror(errno);

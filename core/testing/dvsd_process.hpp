@@ -34,6 +34,10 @@ using Clock = std::chrono::steady_clock;
 // Path of the dvsd binary from $DVSD_BIN (set by ctest); empty if unset.
 std::string dvsd_binary();
 
+// A cluster key file made once per test process (removed at exit): DvsdProcess passes it as
+// --cluster-key to every dvsd with links unless the options say --cluster-key or --no-auth.
+const std::string& test_cluster_key();
+
 struct DvsdOptions {
   int node = 0;
   std::vector<std::string> dcs;         // one --dc SPEC each; empty: dvsd's default DC 0
