@@ -1,6 +1,8 @@
 // `dvs cluster ...`: thin CLI over harness/cluster (cluster_file.hpp, cluster.hpp).
 #include "cli/cluster_command.hpp"
 
+#include "core/proxy/cluster_key.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -164,6 +166,9 @@ CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o) {
   auto* check = cl->add_subcommand("check", "Validate a cluster file (default: the embedded one)");
   check->add_option("file", o->file, "cluster file (TOML)");
   cl->add_subcommand("default", "Print the embedded default cluster file");
+  auto* keygen = cl->add_subcommand("keygen", "Write a fresh cluster key (mode 0600) for dvsd --cluster-key; never "
+                                              "overwrites a file (docs/SECURITY.md)");
+  keygen->add_option("file", o->file, "where to write it")->required();
   return cl;
 }
 
@@ -172,6 +177,14 @@ int run_cluster_command(CLI::App* cl, const ClusterOptions& o) {
   if (cl->got_subcommand("down")) return cmd_down(o);
   if (cl->got_subcommand("status")) return cmd_status(o);
   if (cl->got_subcommand("check")) return cmd_check(o);
+  if (cl->got_subcommand("keygen")) {
+    if (auto e = dvs::linkauth::generate_cluster_key(o.file); !e.empty()) {
+      fmt::print(stderr, "dvs cluster keygen: {}\n", e);
+      return 1;
+    }
+    fmt::print("cluster key written to {} (give every node's dvsd --cluster-key {})\n", o.file, o.file);
+    return 0;
+  }
   if (cl->got_subcommand("default")) {
     fmt::print("{}", dvs::cluster::default_cluster_text());
     return 0;

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/exec.hpp"
+#include "core/proxy/cluster_key.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -95,6 +96,7 @@ json to_json(const ClusterState& s) {
   j["dead_ms"] = s.dead_ms;
   j["complete"] = s.complete;
   j["made_state_dir"] = s.made_state_dir;
+  j["made_key_file"] = s.made_key_file;
   j["created_unix"] = s.created_unix;
   j["namespaces"] = s.namespaces;
   j["veths"] = json::array();
@@ -130,6 +132,7 @@ void from_json(const json& j, ClusterState* s) {
   s->dead_ms = j.value("dead_ms", 0);
   s->complete = j.value("complete", false);
   s->made_state_dir = j.value("made_state_dir", false);
+  s->made_key_file = j.value("made_key_file", "");
   s->created_unix = j.value("created_unix", 0LL);
   s->namespaces = j.value("namespaces", std::vector<std::string>{});
   for (const auto& v : j.value("veths", json::array()))
@@ -432,6 +435,16 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
     if (!fs::create_directories(st.state_dir, ec) || ec) return "cannot create state dir " + st.state_dir + ": " + ec.message();
     st.made_state_dir = true;
   }
+  std::string key_file;  // the cluster key every node's dvsd proves on its links
+  if (spec.link.auth) {
+    key_file = spec.link.key_file.empty() ? st.state_dir + "/cluster.key" : spec.link.key_file;
+    if (!spec.link.key_file.empty() && fs::path(key_file).is_relative() && spec.source.find('<') != 0)
+      key_file = (fs::absolute(spec.source, ec).parent_path() / key_file).lexically_normal().string();
+    if (!fs::exists(key_file, ec)) {
+      if (auto e = linkauth::generate_cluster_key(key_file); !e.empty()) return e;
+      if (spec.link.key_file.empty()) st.made_key_file = key_file;
+    }
+  }
   st.dvsd = find_dvsd_binary(opt.dvsd);
   if (st.dvsd.empty())
     return "no dvsd binary found (" + (opt.dvsd.empty() ? std::string("set --dvsd or $DVSD_BIN") : opt.dvsd + " is not executable") + ")";
@@ -489,6 +502,9 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
                        std::to_string(spec.link.dead_ms)});
     if (spec.link.batch > 0) a.insert(a.end(), {"--batch", std::to_string(spec.link.batch)});
     if (spec.link.lz4) a.push_back("--lz4");
+    if (key_file.empty()) a.push_back("--no-auth");
+    else a.insert(a.end(), {"--cluster-key", key_file});
+    if (spec.link.seal) a.push_back("--seal");
     if (spec.link.poll_us > 0) a.insert(a.end(), {"--poll-us", std::to_string(spec.link.poll_us)});
     if (spec.link.remote_path != "proxy") a.insert(a.end(), {"--remote-path", spec.link.remote_path});
     for (int p : n.peers)  // links whose own remote path differs from the cluster's
@@ -651,6 +667,7 @@ std::string Cluster::down(int grace_ms) {
     }
     ::unlink((st_.state_dir + "/" + kStateFile + ".tmp").c_str());
     ::unlink((st_.state_dir + "/" + kStateFile).c_str());
+    if (!st_.made_key_file.empty()) ::unlink(st_.made_key_file.c_str());
     if (st_.made_state_dir) ::rmdir(st_.state_dir.c_str());
     down_done_ = true;
     return "";

@@ -52,6 +52,7 @@ struct ClusterState {
   int heartbeat_ms = 0, dead_ms = 0;
   bool complete = false;
   bool made_state_dir = false;
+  std::string made_key_file;  // the cluster key `up` generated in the state dir ("" if none): down removes it
   long long created_unix = 0;
   std::vector<std::string> namespaces;  // in creation order
   std::vector<Veth> veths;

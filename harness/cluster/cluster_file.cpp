@@ -177,7 +177,8 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
   if (link_node) {
     const toml::table* lt = link_node->as_table();
     if (!lt) return c.fail(line_of(*link_node), "'link' must be a table: [link] (per-link transports: [[link.between]])");
-    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk", "remote_path", "between"}))
+    if (!check_keys(c, *lt, "[link]", {"heartbeat_ms", "dead_ms", "batch", "lz4", "poll_us", "copy_chunk", "remote_path", "between",
+                                          "auth", "key_file", "seal"}))
       return false;
     between = lt->get("between");
     std::optional<int64_t> hb, dead, batch, poll, chunk;
@@ -197,11 +198,20 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
         return c.fail(line_of(*rp), "[link]: 'remote_path' must be \"proxy\" or \"direct\"");
       spec->link.remote_path = *v;
     }
-    if (const toml::node* z = lt->get("lz4")) {
-      auto b = z->value_exact<bool>();
-      if (!b) return c.fail(line_of(*z), "[link]: 'lz4' must be true or false");
-      spec->link.lz4 = *b;
+    for (auto [key, field] : {std::pair<const char*, bool*>{"lz4", &spec->link.lz4}, {"auth", &spec->link.auth},
+                              {"seal", &spec->link.seal}})
+      if (const toml::node* z = lt->get(key)) {
+        auto b = z->value_exact<bool>();
+        if (!b) return c.fail(line_of(*z), std::string("[link]: '") + key + "' must be true or false");
+        *field = *b;
+      }
+    if (const toml::node* kf = lt->get("key_file")) {
+      auto v = kf->value_exact<std::string>();
+      if (!v || v->empty()) return c.fail(line_of(*kf), "[link]: 'key_file' must be a non-empty path string");
+      spec->link.key_file = *v;
     }
+    if (spec->link.seal && !spec->link.auth)
+      return c.fail(line_of(*lt), "[link]: seal = true needs auth (the sealing keys come from the handshake)");
     if (spec->link.dead_ms <= spec->link.heartbeat_ms)
       return c.fail(line_of(*lt), "[link]: dead_ms (" + std::to_string(spec->link.dead_ms) +
                                       ") must be larger than heartbeat_ms (" +

@@ -52,6 +52,14 @@ struct LinkOptions {
   // How the nodes' processes reach other nodes: "proxy" (through dvsd's dispatcher and node
   // links) or "direct" (each process on its own link; every node then listens): dvsd --remote-path.
   std::string remote_path = "proxy";
+  // Link security (docs/SECURITY.md). auth: every link opens with the cluster key's challenge-
+  // response (dvsd --cluster-key); false runs dvsd --no-auth. key_file: the key (relative paths
+  // from the cluster file's directory); "" = cluster.key in the state directory. Either way
+  // `dvs cluster up` generates the file (mode 0600) when it does not exist. seal: every frame
+  // encrypted and authenticated too (dvsd --seal).
+  bool auth = true;
+  std::string key_file;
+  bool seal = false;
 };
 
 struct ClusterSpec {

@@ -25,16 +25,26 @@ class DvsdError(RuntimeError):
     pass
 
 
+def make_cluster_key(path):
+    """Writes a fresh cluster key (64 hex digits, mode 0600) to path, which must not exist yet."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    return path
+
+
 class Dvsd:
     """One dvsd process: `dvsd --node N --socket S [--dc SPEC]... [--listen URI] [--peer ID=URI]...`.
 
     socket=None puts the socket in a fresh temporary directory (removed by stop()). start() waits
     (at most ready_timeout s) for dvsd's "dvsd: node N ready on PATH" line; its later stdout and
-    its stderr go to `log` (a file in the temporary directory unless given).
+    its stderr go to `log` (a file in the temporary directory unless given). A node with links needs
+    the cluster key every node of the cluster holds (`cluster_key`, a file from make_cluster_key),
+    or extra_args=["--no-auth"].
     """
 
     def __init__(self, node=0, socket=None, dcs=(), listen=None, peers=(), extra_args=(), binary=None,
-                 log=None, ready_timeout=10.0):
+                 log=None, ready_timeout=10.0, cluster_key=None):
         self.node = node
         self.binary = binary or paths.dvsd_bin()
         self._tmp = None
@@ -50,6 +60,8 @@ class Dvsd:
             self.args += ["--listen", listen]
         for p in peers:
             self.args += ["--peer", str(p)]
+        if cluster_key:
+            self.args += ["--cluster-key", cluster_key]
         self.args += [str(a) for a in extra_args]
         self.ready_timeout = ready_timeout
         self.proc = None

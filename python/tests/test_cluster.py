@@ -3,8 +3,10 @@ by hand), the C++ echo server on node 1, this process on node 0: remote IPC driv
 (ctest: dvs_py_cluster_test). One dvs.open() per process, so each case runs in a child python."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import unittest
 
@@ -88,9 +90,12 @@ class ClusterTest(unittest.TestCase):
         self.assertFalse(os.path.exists(state))  # down() removed the temporary state dir
 
     def test_two_dvsd_by_hand(self):
-        with dvs.Dvsd(node=1, listen="tcp://127.0.0.1:0", peers=["0"]) as n1:
+        keydir = tempfile.mkdtemp(prefix="dvs-py-key-")
+        self.addCleanup(shutil.rmtree, keydir)
+        key = dvs.cluster.make_cluster_key(os.path.join(keydir, "cluster.key"))
+        with dvs.Dvsd(node=1, listen="tcp://127.0.0.1:0", peers=["0"], cluster_key=key) as n1:
             self.assertTrue(n1.listen_uri and n1.listen_uri.startswith("tcp://127.0.0.1:"), n1.listen_uri)
-            with dvs.Dvsd(node=0, peers=["1=" + n1.listen_uri]) as n0:
+            with dvs.Dvsd(node=0, peers=["1=" + n1.listen_uri], cluster_key=key) as n0:
                 self.assertTrue(n0.running() and n1.running())
                 self.assertTrue(n0.wait_log("link to node 1 up"), n0._log_tail())
                 self.check_remote(n0.socket, n1.socket)
