@@ -380,6 +380,8 @@ void proxy_set_up(DcTable& t, int node, bool up) {
         s.rmt_cmd.store(kCmdNone, kRelaxed);
         unlock_slot(s);
       }
+      // What its frames auto-bound goes with the link: a peer that leaves takes no slots along.
+      if (s.misc.load(kRelaxed) & kMiscAutoBound) (void)admin_unbind(t, i);
       continue;
     }
     if (!waits_on_node(t, s, node) || lock_slot(s) != 0) continue;
@@ -432,6 +434,30 @@ int admin_bind_remote(DcTable& t, int ep, int node) {
   return rc;
 }
 
+int wire_bind_remote(DcTable& t, int ep, int node) {
+  int x = kNoSlot;
+  if (int rc = index_of_endpoint(t, ep, &x); rc != 0) return rc;
+  if (t.geometry().is_proxy_index(x)) return EDVSBADSRCDST;
+  Slot& s = t.slot(x);
+  const uint32_t f = s.flags.load(std::memory_order_acquire);
+  if (!(f & DVS_SLOT_FREE) && !((f & DVS_REMOTE) && s.node.load(kRelaxed) == node)) return EDVSSLOTUSED;
+  if (const int cap = t.max_autobound(); cap > 0) {
+    int mine = 0;
+    for (int i = 0; i < t.geometry().nr_slots(); ++i) {
+      Slot& o = t.slot(i);
+      if (i != x && is_remote(o) && o.node.load(kRelaxed) == node && (o.misc.load(kRelaxed) & kMiscAutoBound)) ++mine;
+    }
+    if (mine >= cap) return EDVSNOSPC;
+  }
+  if (int rc = admin_bind_remote(t, ep, node); rc != 0) return rc;
+  if (lock_slot(s) != 0) return EDVSBUSY;
+  // Re-checked under the lock: a concurrent rmtbind of another node wins.
+  const bool ours = is_remote(s) && s.node.load(kRelaxed) == node && s.endpoint.load(kRelaxed) == ep;
+  if (ours) s.misc.fetch_or(kMiscAutoBound, kRelaxed);
+  unlock_slot(s);
+  return ours ? 0 : EDVSSLOTUSED;
+}
+
 int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep, uint32_t seq,
                   const dvs_message_t& m) {
   if (!t.spans(node)) return EDVSNODCNODE;  // del_node'd: its traffic for this DC is refused
@@ -440,7 +466,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
   if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
   Slot& es = t.slot(e);
   if (!(is_remote(es) && es.endpoint.load(kRelaxed) == src_ep && es.node.load(kRelaxed) == node)) {
-    if (int rc = admin_bind_remote(t, src_ep, node); rc != 0) return rc;  // auto-bind the client
+    if (int rc = wire_bind_remote(t, src_ep, node); rc != 0) return rc;  // auto-bind the client
   }
   Slot& ds = t.slot(d);
   dvs_message_t msg = m;

@@ -115,7 +115,8 @@ struct OutboundJob {
 int proxy_pop(DcTable& t, int node, OutboundJob* job);
 
 // Link state of node. Going down fails every local call waiting on that node with EDVSNOTCONN,
-// drops its queued work and takes its surrogates out of local queues.
+// drops its queued work, takes its surrogates out of local queues and unbinds the descriptors its
+// frames auto-bound (wire_bind_remote).
 void proxy_set_up(DcTable& t, int node, bool up);
 bool proxy_is_up(DcTable& t, int node);
 
@@ -163,9 +164,14 @@ int index_of_endpoint_public(DcTable& t, int ep, int* index);
 // now (bound here and blocked receiving, or the requester itself), else an error.
 int proxy_copy_party(DcTable& t, int32_t ep, int32_t requester_ep, pid_t* pid);
 
-// Declares that ep lives on node (rmtbind, or auto-bind of a remote client). EDVSSLOTUSED if a
-// local process holds the slot; a stale REMOTE descriptor is replaced.
+// Declares that ep lives on node (rmtbind). EDVSSLOTUSED if a local process holds the slot; a
+// stale REMOTE descriptor is replaced.
 int admin_bind_remote(DcTable& t, int ep, int node);
+// The auto-bind of a remote client by a frame from node (what a peer may do, docs/SECURITY.md):
+// only into a FREE slot or over a descriptor of that same node (never re-pointing an endpoint
+// that lives elsewhere: EDVSSLOTUSED), and at most TableHeader::max_autobound of them per node
+// (EDVSNOSPC). The descriptor is marked kMiscAutoBound; proxy_set_up(down) releases them.
+int wire_bind_remote(DcTable& t, int ep, int node);
 
 // dvsd's dispatcher: wait until the doorbell moves past `seen` or timeout_ms passes.
 void proxy_wait_doorbell(DcTable& t, uint32_t seen, int timeout_ms);

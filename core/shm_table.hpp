@@ -41,6 +41,7 @@ constexpr uint32_t kMiscWokenUp = 0x1;  // a wakeup arrived while not blocked: n
 constexpr uint32_t kMiscThread = 0x2;   // bound with tbind
 constexpr uint32_t kMiscProxy = 0x4;    // a proxy slot (the queue of one node's proxy)
 constexpr uint32_t kMiscProxyUp = 0x8;  // ... whose link is up
+constexpr uint32_t kMiscAutoBound = 0x10;  // a REMOTE descriptor made by a peer's frame (not rmtbind): capped, released with its link
 
 struct alignas(128) Slot {
   // ---- line 0: lock and waiting (touched on every blocking call). Lines 0 and 1 form one
@@ -129,6 +130,9 @@ struct alignas(128) TableHeader {
   // cluster key) in the link handshake (core/proxy/link_auth.hpp), and seals the link if sealed.
   std::atomic<uint32_t> link_security;
   uint8_t process_link_key[32];
+  // REMOTE descriptors one peer node's frames may auto-bind in this DC (kMiscAutoBound); 0 = no
+  // limit. Written by dvsd before it serves; read by whoever delivers a peer's frame.
+  std::atomic<int32_t> max_autobound;
 };
 constexpr uint32_t kLinksOpen = 0;
 constexpr uint32_t kLinksAuthenticated = 1;
@@ -227,6 +231,11 @@ class DcTable {
   void set_link_security(uint32_t mode, const uint8_t* process_link_key);
   // libdvs: the mode, and the key into out[32] unless the mode is kLinksOpen.
   uint32_t link_security(uint8_t* out) const;
+  // dvsd, before it serves: TableHeader::max_autobound.
+  void set_max_autobound(int n) { header().max_autobound.store(n, std::memory_order_release); }
+  int max_autobound() const {
+    return static_cast<const TableHeader*>(base_)->max_autobound.load(std::memory_order_acquire);
+  }
   Slot& slot(int index) { return slots_[index]; }
   bool valid_index(int index) const { return index >= 0 && index < geo_.total_slots(); }
   TableHeader& header() { return *static_cast<TableHeader*>(base_); }

@@ -85,6 +85,7 @@ std::string ProxySet::start() {
   // What this node's processes need to open process links of the direct path (link_auth.hpp):
   // the key of their own node and DC only.
   for (auto* t : tables_) {
+    t->set_max_autobound(opt_.max_autobound);
     if (!opt_.key) continue;
     const linkauth::Key k = linkauth::process_link_key(*opt_.key, node_id_, t->geometry().dcid);
     t->set_link_security(opt_.seal ? core::kLinksSealed : core::kLinksAuthenticated, k.data());
@@ -234,7 +235,7 @@ void ProxySet::start_vcopy(Peer& p, core::DcTable& t, const core::OutboundJob& j
   uint64_t chunks = (v.bytes + chunk - 1) / chunk;
   {
     std::lock_guard<std::mutex> g(copies_mu_);
-    copies_[{dcid, rqtr, seq}] = CopyOp{p.node, relay ? dst_node : -1, chunks, 0, 0, v.bytes};
+    copies_[{dcid, rqtr, seq}] = CopyOp{p.node, relay ? dst_node : -1, chunks, 0, 0, v.bytes, v};
   }
   std::vector<std::byte> data(src_local ? chunk : 0);
   for (uint64_t off = 0; off < v.bytes; off += chunk) {
@@ -314,6 +315,28 @@ void ProxySet::copy_answered(core::DcTable& t, int32_t rqtr_ep, uint32_t seq, in
   core::proxy_complete(t, wait_node, core::kCmdVcopy, rqtr_ep, seq, static_cast<int>(std::min<long>(result, INT32_MAX)));
 }
 
+std::optional<ProxySet::CopyOp> ProxySet::copy_of(int dcid, int32_t rqtr_ep, uint32_t seq) {
+  std::lock_guard<std::mutex> g(copies_mu_);
+  auto it = copies_.find({dcid, rqtr_ep, seq});
+  if (it == copies_.end()) return std::nullopt;
+  return it->second;
+}
+
+int ProxySet::remote_requester_may_copy(const Peer& p, core::DcTable& t, const wire::Command& c) {
+  const int32_t rqtr = c.vcopy.rqtr_ep;
+  if (c.hdr.src_ep != rqtr) return EDVSBADSRCDST;
+  int x = core::kNoSlot;
+  if (core::index_of_endpoint_public(t, rqtr, &x) != 0) return EDVSBADSRCDST;
+  // vcopy is a system process's call, here as on its own node (ipc_vcopy).
+  if (!t.geometry().is_system_index(x)) return EDVSPRIVILEGES;
+  const core::Slot& s = t.slot(x);
+  const uint32_t f = s.flags.load(std::memory_order_acquire);
+  if (f & DVS_SLOT_FREE) return 0;  // not known here: it may live on p's node
+  // A local process, or one that lives on another node, is not p's to speak for.
+  if (!(f & DVS_REMOTE) || s.node.load(std::memory_order_relaxed) != p.node) return EDVSBADSRCDST;
+  return 0;
+}
+
 void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
   const auto& h = c.hdr;
   const auto& v = c.vcopy;
@@ -335,7 +358,8 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
   pid_t pid = 0;
   switch (h.command) {
     case wire::CMD_COPYIN_DATA: {  // write the chunk into our local destination
-      int rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
+      int rc = remote_requester_may_copy(p, t, c);
+      if (rc == 0) rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
       if (rc == 0 && !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), v.dst_addr + v.offset, v.chunk_len))
         rc = EDVSFAULT;
       answer(wire::CMD_COPYIN_ACK, rc, {});
@@ -344,31 +368,49 @@ void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
     case wire::CMD_COPYOUT_RQST: {  // read the chunk from our local source
       thread_local std::vector<std::byte> data;
       data.resize(v.chunk_len);
-      int rc = core::proxy_copy_party(t, v.src_ep, v.rqtr_ep, &pid);
+      int rc = remote_requester_may_copy(p, t, c);
+      if (rc == 0) rc = core::proxy_copy_party(t, v.src_ep, v.rqtr_ep, &pid);
       if (rc == 0 && !copy_with(pid, true, data.data(), v.src_addr + v.offset, v.chunk_len)) rc = EDVSFAULT;
       answer(wire::CMD_COPYOUT_DATA, rc, data);
       return;
     }
-    case wire::CMD_COPYIN_ACK:
+    case wire::CMD_COPYIN_ACK: {
+      // Only the node the chunk went to answers it (the relay's destination node when relayed).
+      std::optional<CopyOp> op = copy_of(dcid, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq));
+      if (!op || p.node != (op->relay_node >= 0 ? op->relay_node : op->node)) return;  // stale or not its copy
       copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), h.rcode);
       return;
+    }
     case wire::CMD_COPYOUT_DATA: {  // the pulled chunk: write it into our local destination
-      int relay_to = -1;
-      {
-        std::lock_guard<std::mutex> g(copies_mu_);
-        auto it = copies_.find({dcid, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq)});
-        if (it != copies_.end()) relay_to = it->second.relay_node;
+      // Only an answer to one of our pulls, from the node it asked, within the copy; where it
+      // goes is what our requester asked (our record), never what the frame says.
+      std::optional<CopyOp> op = copy_of(dcid, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq));
+      if (!op || p.node != op->node) return;
+      const uint64_t chunk = std::min<uint64_t>(opt_.copy_chunk, wire::kMaxPayload);
+      const bool in_copy = v.offset % chunk == 0 && v.offset < op->bytes &&
+                           v.chunk_len == std::min<uint64_t>(chunk, op->bytes - v.offset) &&
+                           (h.rcode != 0 || c.payload.size() == v.chunk_len);
+      if (!in_copy) {
+        copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), EDVSBADVALUE);
+        return;
       }
-      if (relay_to >= 0 && h.rcode == 0) {  // both parties remote: push the chunk on to the destination's node
-        Peer* dst = peer(relay_to);
-        int rc = dst ? send_copy_chunk(*dst, t, wire::CMD_COPYIN_DATA, v.rqtr_ep, v.dst_ep, h.ack_seq, v, c.payload)
+      wire::VcopyDesc mine = v;
+      mine.src_ep = op->request.src_ep;
+      mine.dst_ep = op->request.dst_ep;
+      mine.src_addr = op->request.src_addr;
+      mine.dst_addr = op->request.dst_addr;
+      mine.bytes = op->request.bytes;
+      if (op->relay_node >= 0 && h.rcode == 0) {  // both parties remote: push the chunk on to the destination's node
+        Peer* dst = peer(op->relay_node);
+        int rc = dst ? send_copy_chunk(*dst, t, wire::CMD_COPYIN_DATA, v.rqtr_ep, mine.dst_ep, h.ack_seq, mine, c.payload)
                      : EDVSNOTCONN;
         if (rc != 0) copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
         return;
       }
       int rc = h.rcode;
-      if (rc == 0) rc = core::proxy_copy_party(t, v.dst_ep, v.rqtr_ep, &pid);
-      if (rc == 0 && !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), v.dst_addr + v.offset, v.chunk_len))
+      if (rc == 0) rc = core::proxy_copy_party(t, mine.dst_ep, v.rqtr_ep, &pid);
+      if (rc == 0 &&
+          !copy_with(pid, false, const_cast<std::byte*>(c.payload.data()), mine.dst_addr + v.offset, v.chunk_len))
         rc = EDVSFAULT;
       copy_answered(t, v.rqtr_ep, static_cast<uint32_t>(h.ack_seq), rc);
       return;
@@ -519,7 +561,7 @@ void ProxySet::admit(size_t listener, std::unique_ptr<transport::Link> link) {
   p->cv.notify_all();
 }
 
-void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link) {
+void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link, int dcid) {
   auto done = std::make_shared<std::atomic<bool>>(false);
   std::lock_guard<std::mutex> g(process_links_mu_);
   if (stopping_.load()) return;
@@ -532,8 +574,8 @@ void ProxySet::serve_process_link_async(Peer& p, std::shared_ptr<transport::Link
     it = process_links_.erase(it);
   }
   Peer* pp = &p;
-  process_links_.push_back({std::thread([this, pp, link, done] {
-                              serve_process_link(*pp, link);
+  process_links_.push_back({std::thread([this, pp, link, done, dcid] {
+                              serve_process_link(*pp, link, dcid);
                               done->store(true);
                             }),
                             done, pp, link});
@@ -592,7 +634,7 @@ void ProxySet::take_process_link(Peer& p, size_t listener, int dcid, int32_t ep,
       return;
     }
   }
-  serve_process_link_async(p, shared);
+  serve_process_link_async(p, shared, dcid);
 }
 
 void ProxySet::take_back(int dcid, int32_t ep) {
@@ -604,7 +646,7 @@ void ProxySet::take_back(int dcid, int32_t ep) {
     for (auto it = from; it != to; ++it) back.push_back(std::move(it->second));
     handed_.erase(from, to);
   }
-  for (auto& h : back) serve_process_link_async(*h.peer, std::move(h.link));
+  for (auto& h : back) serve_process_link_async(*h.peer, std::move(h.link), dcid);
 }
 
 void ProxySet::link_thread(Peer& p) {
@@ -735,7 +777,7 @@ bool ProxySet::dispatch_command(Peer& p, const wire::Command& c, bool process_li
   return true;
 }
 
-void ProxySet::serve_process_link(Peer& p, std::shared_ptr<transport::Link> link) {
+void ProxySet::serve_process_link(Peer& p, std::shared_ptr<transport::Link> link, int dcid) {
   while (!stopping_.load()) {
     std::span<const std::byte> frame;
     long n = EDVSTIMEDOUT;
@@ -757,8 +799,15 @@ void ProxySet::serve_process_link(Peer& p, std::shared_ptr<transport::Link> link
       break;
     }
     bool keep = true;
-    for (const auto& c : df.commands)
+    for (const auto& c : df.commands) {
+      if (c.hdr.dcid != dcid) {  // the link was admitted for one DC (its key is that DC's)
+        log("closing a process link from node " + std::to_string(p.node) + ": a frame for DC " +
+            std::to_string(c.hdr.dcid) + " on a link of DC " + std::to_string(dcid));
+        keep = false;
+        break;
+      }
       if (!(keep = dispatch_command(p, c, true))) break;
+    }
     if (!keep) break;
   }
   link->close();

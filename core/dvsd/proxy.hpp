@@ -145,13 +145,18 @@ class ProxySet {
   int send_copy_chunk(Peer& p, core::DcTable& t, uint16_t command, int32_t src_ep, int32_t dst_ep, uint64_t seq,
                       const wire::VcopyDesc& d, std::span<const std::byte> payload);
   void handle_copy(Peer& p, core::DcTable& t, const wire::Command& c);
+  // A copy request from p's node (COPYIN_DATA, COPYOUT_RQST): 0 if its requester may be p's (not a
+  // local endpoint, nor one living on another node) and may copy (a system process, as vcopy
+  // requires here); else the error to answer with.
+  int remote_requester_may_copy(const Peer& p, core::DcTable& t, const wire::Command& c);
   wire::Command command_for(int dcid, int dst_node, const core::OutboundJob& job) const;
   void serve_link(Peer& p, const std::shared_ptr<transport::Link>& link);
   // Frames of a process link from peer p (the direct path), until it closes or we stop. Answers
   // go out on p's node link; a process link never carries vcopy or link-level commands.
-  void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link);
+  // It was admitted for DC dcid: a frame for another DC closes it.
+  void serve_process_link(Peer& p, std::shared_ptr<transport::Link> link, int dcid);
   // serve_process_link on a thread of its own (reaped when it ends, joined at stop).
-  void serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link);
+  void serve_process_link_async(Peer& p, std::shared_ptr<transport::Link> link, int dcid);
   // A process link from p's process to endpoint ep of DC dcid, come in on listener `listener`:
   // answered with HELLO_ACK, then handed to the endpoint's process or served here.
   void take_process_link(Peer& p, size_t listener, int dcid, int32_t ep, std::unique_ptr<transport::Link> link);
@@ -224,7 +229,10 @@ class ProxySet {
     uint64_t answered = 0;
     int error = 0;
     uint64_t bytes = 0;
+    core::VcopyRequest request{};  // as our requester asked: where answers' data goes
   };
+  // A copy of copies_' record of (dcid, requester, seq), if there is one.
+  std::optional<CopyOp> copy_of(int dcid, int32_t rqtr_ep, uint32_t seq);
   std::mutex copies_mu_;
   std::map<std::tuple<int, int32_t, uint32_t>, CopyOp> copies_;  // (dcid, requester, seq)
 };
