@@ -327,14 +327,14 @@ int ProxySet::remote_requester_may_copy(const Peer& p, core::DcTable& t, const w
   if (c.hdr.src_ep != rqtr) return EDVSBADSRCDST;
   int x = core::kNoSlot;
   if (core::index_of_endpoint_public(t, rqtr, &x) != 0) return EDVSBADSRCDST;
-  // vcopy is a system process's call, here as on its own node (ipc_vcopy).
-  if (!t.geometry().is_system_index(x)) return EDVSPRIVILEGES;
   const core::Slot& s = t.slot(x);
   const uint32_t f = s.flags.load(std::memory_order_acquire);
-  if (f & DVS_SLOT_FREE) return 0;  // not known here: it may live on p's node
-  // A local process, or one that lives on another node, is not p's to speak for.
-  if (!(f & DVS_REMOTE) || s.node.load(std::memory_order_relaxed) != p.node) return EDVSBADSRCDST;
-  return 0;
+  // A local process, or one that lives on another node, is not p's to speak for (a free slot is
+  // not known here: it may live on p's node).
+  if (!(f & DVS_SLOT_FREE) && (!(f & DVS_REMOTE) || s.node.load(std::memory_order_relaxed) != p.node))
+    return EDVSBADSRCDST;
+  // vcopy is a system process's call, here as on its own node (ipc_vcopy).
+  return t.geometry().is_system_index(x) ? 0 : EDVSPRIVILEGES;
 }
 
 void ProxySet::handle_copy(Peer& p, core::DcTable& t, const wire::Command& c) {
