@@ -73,7 +73,7 @@ struct Options {
   std::string root, layout = "B", transport = "tcp", host = "127.0.0.1", dvsd_path, dir, wait = "block";
   int fs_node = -2, disk_node = -2, port = 8080, workers = 8, fs_servers = 2, disk_servers = 2;
   size_t chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
-  int request_timeout_ms = 5000, idle_timeout_ms = 5000, fs_cache_ttl_ms = 1000;
+  int request_timeout_ms = 5000, idle_timeout_ms = 5000, send_timeout_ms = 5000, fs_cache_ttl_ms = 1000;
   double duration_s = 0;
   bool netns = false;
 };
@@ -336,51 +336,46 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// nginx from Debian serving root on 127.0.0.1:port (2 worker processes, sendfile), until stopped.
-class Nginx {
- public:
-  ~Nginx() { stop(); }
-  std::string start(const std::string& dir, const std::string& root) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir + "/nginx", ec);
-    port_ = free_port();
-    const std::string conf = dir + "/nginx/nginx.conf";
-    std::ofstream(conf) << fmt::format(
-        "daemon off; master_process on; worker_processes 2; user root; pid {0}/nginx/nginx.pid;\n"
-        "error_log {0}/nginx/error.log;\nevents {{ worker_connections 1024; }}\n"
-        "http {{ access_log off; sendfile on; keepalive_requests 1000000; client_body_temp_path {0}/nginx;\n"
-        "  proxy_temp_path {0}/nginx; fastcgi_temp_path {0}/nginx; uwsgi_temp_path {0}/nginx; scgi_temp_path {0}/nginx;\n"
-        "  server {{ listen 127.0.0.1:{1}; root {2}; }} }}\n",
-        dir, port_, root);
-    std::fflush(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      execlp("nginx", "nginx", "-c", conf.c_str(), "-p", (dir + "/nginx").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (pid_ < 0 || !port_accepts(port_, 5000)) {
-      stop();
-      return fmt::format("nginx did not start (see {}/nginx/error.log)", dir);
-    }
-    return "";
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-      const timespec ts{0, 20'000'000};
-      nanosleep(&ts, nullptr);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
+}  // namespace
 
- private:
-  pid_t pid_ = -1;
-  int port_ = -1;
-};
+std::string Nginx::start(const std::string& dir, const std::string& root) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/nginx", ec);
+  port_ = free_port();
+  const std::string conf = dir + "/nginx/nginx.conf";
+  std::ofstream(conf) << fmt::format(
+      "daemon off; master_process on; worker_processes 2; user root; pid {0}/nginx/nginx.pid;\n"
+      "error_log {0}/nginx/error.log;\nevents {{ worker_connections 1024; }}\n"
+      "http {{ access_log off; sendfile on; keepalive_requests 1000000; client_body_temp_path {0}/nginx;\n"
+      "  proxy_temp_path {0}/nginx; fastcgi_temp_path {0}/nginx; uwsgi_temp_path {0}/nginx; scgi_temp_path {0}/nginx;\n"
+      "  server {{ listen 127.0.0.1:{1}; root {2}; }} }}\n",
+      dir, port_, root);
+  std::fflush(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    execlp("nginx", "nginx", "-c", conf.c_str(), "-p", (dir + "/nginx").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (pid_ < 0 || !port_accepts(port_, 5000)) {
+    stop();
+    return fmt::format("nginx did not start (see {}/nginx/error.log)", dir);
+  }
+  return "";
+}
+
+void Nginx::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+    const timespec ts{0, 20'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+namespace {
 
 // A scenario file: [web] keys are dvs web bench's long options (cli/option_scenario.hpp).
 std::string apply_scenario(CLI::App* cmd, BenchOptions& o) {
@@ -850,6 +845,8 @@ void add_web_command(CLI::App& app) {
   cmd->add_option("--chunk", o->chunk, "Bytes per vcopy (default 1048576)");
   cmd->add_option("--request-timeout-ms", o->request_timeout_ms, "A request must arrive within this (default 5000)");
   cmd->add_option("--idle-timeout-ms", o->idle_timeout_ms, "Keep-alive connections idle this long close (default 5000)");
+  cmd->add_option("--send-timeout-ms", o->send_timeout_ms,
+                  "A connection whose client takes none of its answer this long closes (default 5000)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (default 0: until SIGINT/SIGTERM)");
   cmd->add_option("--dir", o->dir, "Directory for dvsd logs and sockets (default /tmp/dvs-web-<pid>)");
   cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
@@ -869,6 +866,7 @@ void add_web_command(CLI::App& app) {
     cfg.front_wait = wait_of(o->wait);
     cfg.request_timeout_ms = o->request_timeout_ms;
     cfg.idle_timeout_ms = o->idle_timeout_ms;
+    cfg.send_timeout_ms = o->send_timeout_ms;
     if (cfg.front_wait < 0) usage_exit("serve", "--wait must be block, spin-then-block or spin, not '" + o->wait + "'");
     if (auto e = wl::validate(cfg); !e.empty()) usage_exit("serve", e);
     if (!(o->duration_s >= 0)) usage_exit("serve", "--duration must be >= 0");

@@ -32,6 +32,24 @@ class WebNodes {
   cli::NodePair pair_;
 };
 
+// nginx from Debian serving root on 127.0.0.1 at a free port (2 worker processes, sendfile, its
+// defaults otherwise), until stopped: the bench's and the tests' reference server.
+class Nginx {
+ public:
+  Nginx() = default;
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
+  ~Nginx() { stop(); }
+  // Start it with its files (config, pid, logs) under dir/nginx. "" or why not.
+  std::string start(const std::string& dir, const std::string& root);
+  void stop();
+  int port() const { return port_; }
+
+ private:
+  int pid_ = -1;
+  int port_ = -1;
+};
+
 // Adds `web` with its `serve` and `bench` subcommands; the callback runs it and exits with its status.
 void add_web_command(CLI::App& app);
 

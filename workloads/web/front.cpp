@@ -1,7 +1,9 @@
 // The HTTP/1.1 front end (see web.hpp): a pool of workers, each with its own endpoint, sharing one
-// epoll set of connections: a worker takes a connection that has a request, serves what it can
-// without waiting for the client, and parks it again (keep-alive). Every wait on a client is
-// bounded; a connection waiting for its client holds no worker.
+// epoll set of connections: a worker takes a connection that has a request (or room in its socket
+// for an answer waiting there), serves what it can without waiting for the client, and parks it
+// again (keep-alive). Every wait on a client is bounded; a connection waiting for its client —
+// for a request head or body, or for room for its answer — holds no worker. Request parsing:
+// http_request.hpp.
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -28,6 +30,7 @@
 
 #include "dvs/dvs.h"
 #include "measure/clock.hpp"
+#include "web/http_request.hpp"
 #include "web/internal.hpp"
 
 namespace dvs::workloads::web {
@@ -61,157 +64,6 @@ const char* content_type(const std::string& path) {
   if (ext == "js") return "application/javascript";
   if (ext == "json") return "application/json";
   return "application/octet-stream";
-}
-
-bool iequals(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-struct Request {
-  std::string method, target, version;
-  bool keep_alive = true;
-  bool has_host = false;
-  std::optional<std::string> range;
-  uint64_t content_length = 0;
-  bool has_content_length = false;
-  bool chunked = false;
-};
-
-// A Content-Length value: one decimal number, or a list of the same number ("5, 5"). False for
-// anything else, different numbers included (RFC 9112 §6.3: the framing is then invalid).
-bool parse_content_length(const std::string& value, uint64_t* out) {
-  std::optional<uint64_t> seen;
-  for (size_t at = 0; at <= value.size();) {
-    const size_t comma = value.find(',', at);
-    const std::string item = trim(value.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
-    if (item.empty() || item.size() > 18 || item.find_first_not_of("0123456789") != std::string::npos) return false;
-    const uint64_t v = std::stoull(item);
-    if (seen && *seen != v) return false;
-    seen = v;
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  *out = *seen;
-  return true;
-}
-
-// Parse the head (without the final CRLFCRLF). 0 or the status to answer with.
-int parse_head(const std::string& head, Request* r) {
-  size_t eol = head.find("\r\n");
-  const std::string line = head.substr(0, eol);
-  const size_t s1 = line.find(' '), s2 = line.rfind(' ');
-  if (s1 == std::string::npos || s2 == s1) return 400;
-  r->method = line.substr(0, s1);
-  r->target = line.substr(s1 + 1, s2 - s1 - 1);
-  r->version = line.substr(s2 + 1);
-  if (r->method.empty() || r->target.empty() || r->target.find(' ') != std::string::npos) return 400;
-  for (char c : r->method)
-    if (c < 'A' || c > 'Z') return 400;
-  if (r->version != "HTTP/1.1" && r->version != "HTTP/1.0") return 400;
-  r->keep_alive = r->version == "HTTP/1.1";
-  while (eol != std::string::npos) {
-    const size_t start = eol + 2;
-    eol = head.find("\r\n", start);
-    const std::string h = head.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
-    if (h.empty()) continue;
-    const size_t colon = h.find(':');
-    if (colon == std::string::npos || colon == 0 || h[0] == ' ' || h[0] == '\t') return 400;
-    const std::string name = h.substr(0, colon), value = trim(h.substr(colon + 1));
-    if (name.find_first_of(" \t") != std::string::npos) return 400;
-    if (iequals(name, "host")) r->has_host = true;
-    else if (iequals(name, "connection")) {
-      if (iequals(value, "close")) r->keep_alive = false;
-      else if (iequals(value, "keep-alive")) r->keep_alive = true;
-    } else if (iequals(name, "range")) r->range = value;
-    else if (iequals(name, "transfer-encoding")) r->chunked = true;
-    else if (iequals(name, "content-length")) {
-      // Two lengths that differ (in one field or in several) would let a request hide inside
-      // another's body for any party that read the other length: 400, as nginx answers.
-      uint64_t v = 0;
-      if (!parse_content_length(value, &v)) return 400;
-      if (r->has_content_length && v != r->content_length) return 400;
-      r->has_content_length = true;
-      r->content_length = v;
-    }
-  }
-  if (r->version == "HTTP/1.1" && !r->has_host) return 400;
-  return 0;
-}
-
-// Decode the origin-form target into a path; "" if malformed.
-std::string decode_path(const std::string& target) {
-  if (target.empty() || target[0] != '/') return "";
-  std::string t = target.substr(0, target.find_first_of("?#")), out;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] == '%') {
-      if (i + 2 >= t.size() || !isxdigit(uint8_t(t[i + 1])) || !isxdigit(uint8_t(t[i + 2]))) return "";
-      const char c = char(std::stoi(t.substr(i + 1, 2), nullptr, 16));
-      if (c == '\0') return "";
-      out += c;
-      i += 2;
-    } else {
-      out += t[i];
-    }
-  }
-  // No ".." segment may climb out of the root.
-  for (size_t p = 0; p != std::string::npos;) {
-    const size_t n = out.find('/', p + 1);
-    if (out.substr(p + 1, n == std::string::npos ? std::string::npos : n - p - 1) == "..") return "";
-    p = n;
-  }
-  if (out.back() == '/') out += "index.html";
-  return out.size() > kMaxPath ? "" : out;
-}
-
-// Single byte range of "bytes=a-b" / "bytes=a-" / "bytes=-n" against size. nullopt: ignore the
-// header (malformed or several ranges: the whole file, RFC 9110 §14.2); first > last: 416.
-struct Range {
-  uint64_t first, last;
-};
-std::optional<Range> parse_range(const std::string& v, uint64_t size, bool* unsatisfiable) {
-  *unsatisfiable = false;
-  if (v.rfind("bytes=", 0) != 0 || v.find(',') != std::string::npos) return std::nullopt;
-  const std::string spec = trim(v.substr(6));
-  const size_t dash = spec.find('-');
-  if (dash == std::string::npos) return std::nullopt;
-  const std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  auto num = [](const std::string& s) -> std::optional<uint64_t> {
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoull(s);
-  };
-  if (a.empty()) {
-    const auto n = num(b);
-    if (!n) return std::nullopt;
-    if (*n == 0 || size == 0) {
-      *unsatisfiable = true;
-      return std::nullopt;
-    }
-    return Range{size - std::min(*n, size), size - 1};
-  }
-  const auto f = num(a);
-  if (!f) return std::nullopt;
-  std::optional<uint64_t> l = b.empty() ? std::optional<uint64_t>(UINT64_MAX) : num(b);
-  if (!l || *l < *f) return std::nullopt;
-  if (*f >= size) {
-    *unsatisfiable = true;
-    return std::nullopt;
-  }
-  return Range{*f, std::min(*l, size - 1)};
-}
-
-// The offset a of a single "bytes=a-" / "bytes=a-b" range (where the answer's bytes start if the
-// range is satisfiable), so that the first fetch can already bring them; nullopt otherwise.
-std::optional<uint64_t> range_start(const std::string& v) {
-  if (v.rfind("bytes=", 0) != 0 || v.find(',') != std::string::npos) return std::nullopt;
-  const std::string spec = trim(v.substr(6));
-  const size_t dash = spec.find('-');
-  if (dash == std::string::npos || dash == 0 || dash > 18) return std::nullopt;
-  const std::string a = spec.substr(0, dash);
-  if (a.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(a);
 }
 
 // The file servers of the pool as the front end sees them: requests in flight to each.
@@ -324,33 +176,56 @@ std::string error_answer(int status, bool keep, const std::string& extra = "") {
       keep ? "keep-alive" : "close", body);
 }
 
-// The rest of an answer still to be streamed after its head and first chunk.
+// A file range of an answer still to be sent: [first + sent, first + count) of path.
 struct PendingStream {
   std::string path;
-  uint64_t first = 0, sent = 0, count = 0;  // the answer is [first, first + count) of the file
-  bool keep_alive = false;
+  uint64_t first = 0, sent = 0, count = 0;
 };
 
 enum class Next { kPark, kClose, kStream };
 
-// A client connection. Between requests it is parked in the front end's epoll set and no thread
-// holds it; while a request of it is served, exactly one worker holds it.
+// What a connection keeps of an answer that its socket does not take at once: the head, and of
+// the body at most this (a small file's whole body, the unsent part of a chunk up to this). The
+// rest of a longer answer is fetched again from the file (server) at its offset when the socket
+// takes more, so a client that does not read costs at most this much memory, and no thread.
+constexpr size_t kQueueMax = 64 * 1024;
+// How long a thread streaming an answer waits for a full socket before it parks the connection
+// (a client reading at speed takes more well within it; one that does not read costs this once).
+constexpr uint64_t kStallGraceNs = 50 * kMs;
+
+// A client connection. Between requests, and while it waits for its client (the rest of a head
+// or a body, or room in its socket for the rest of an answer), it is parked in the front end's
+// epoll set and no thread holds it; otherwise exactly one worker (or streamer) holds it.
 struct Conn {
   int fd = -1;
-  std::string in;                // received, not yet consumed: a partial head, pipelined requests
+  std::string in;                // received, not yet consumed: a partial head, a body, pipelined requests
   uint64_t head_started_ns = 0;  // when the first byte of the head in `in` arrived
-  uint64_t deadline_ns = 0;      // parked: close when idle (in empty) or answer 408 (a head begun)
+  uint64_t deadline_ns = 0;      // parked: when the sweep closes it
   bool registered = false;       // in the epoll set (armed or not)
-  std::optional<PendingStream> stream;  // set while an answer is being streamed
+  bool waits_write = false;      // parked until its socket takes more of the answer (else: until bytes come)
+  bool answer_408 = false;       // parked with a request begun: the sweep answers 408 at the deadline
+  // A request whose body is still arriving: the body is read and dropped, the request answered
+  // once it is all in (within request_timeout_ms of the head).
+  std::optional<Request> body_of;
+  uint64_t body_left = 0, body_deadline_ns = 0;
+  // Answers not yet taken by the socket, in order: out[out_at..), then the stream's file range.
+  std::string out;
+  size_t out_at = 0;
+  std::optional<PendingStream> stream;
+  bool close_after = false;  // close once the output is out (an error answer, Connection: close)
+  bool broken = false;       // a send failed: the client is gone
+  uint64_t progress_ns = 0;  // when its socket last took bytes of an answer (or the answer began)
+  bool has_output() const { return out_at < out.size() || stream.has_value(); }
   ~Conn() {
     if (fd >= 0) close(fd);
   }
 };
 
 // The parked connections and the listening socket, in one epoll set shared by every worker. A
-// connection is armed once (EPOLLONESHOT) under a fresh id each time it is parked; the worker
-// whose epoll_wait reports the id takes it (under the lock, so no connection is ever held by
-// two), or the sweep closes it once its deadline has passed. Event 0 is the listening socket.
+// connection is armed once (EPOLLONESHOT: for bytes to read, or for room to write when its
+// answer waits for the client) under a fresh id each time it is parked; the worker whose
+// epoll_wait reports the id takes it (under the lock, so no connection is ever held by two), or
+// the sweep closes it once its deadline has passed. Event 0 is the listening socket.
 class Parking {
  public:
   explicit Parking(int listen_fd) : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
@@ -370,12 +245,13 @@ class Parking {
   Parking& operator=(const Parking&) = delete;
   int epfd() const { return epfd_; }
 
-  // Wait (in the set) for c's next request. false: the set refused it (c is closed).
+  // Wait (in the set) for c's client: bytes of its next request, or room for its answer
+  // (c->waits_write). false: the set refused it (c is closed).
   bool park(std::unique_ptr<Conn> c) {
     std::lock_guard lk(mu_);
     const uint64_t id = ++next_id_;
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.events = (c->waits_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLONESHOT;
     ev.data.u64 = id;
     if (epoll_ctl(epfd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) != 0) return false;
     c->registered = true;
@@ -392,7 +268,8 @@ class Parking {
     return c;
   }
   // Close the parked connections whose deadline has passed (at most every 20 ms, by whichever
-  // worker calls first): a head begun gets its 408, an idle keep-alive connection is closed.
+  // worker calls first): a head or body begun gets its 408; an idle keep-alive connection, or one
+  // whose client took none of its answer for send_timeout_ms, is closed.
   void sweep() {
     const uint64_t now = measure::now_ns();
     uint64_t last = last_sweep_.load(std::memory_order_relaxed);
@@ -411,7 +288,7 @@ class Parking {
     }
     static const std::string timeout = error_answer(408, false);
     for (auto& c : expired)  // best effort: a client that does not read loses its 408, not our time
-      if (!c->in.empty()) (void)!send(c->fd, timeout.data(), timeout.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (c->answer_408) (void)!send(c->fd, timeout.data(), timeout.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
 
  private:
@@ -427,125 +304,212 @@ class Worker {
   Worker(const WebConfig& cfg, int index, Pool& pool, std::atomic<uint32_t>& stop)
       : cfg_(cfg), index_(index), pool_(pool), stop_(stop), buf_(cfg.chunk) {}
 
-  // Stream c's pending answer (c.stream), then go on with its next requests until it has to wait
-  // for the client (kPark) or closes (kClose).
+  // Stream c's pending answer (c.stream; its queue is out), then go on with its next requests
+  // until it has to wait for the client (kPark) or closes (kClose).
   Next finish(Conn& c) {
     for (;;) {
-      const PendingStream st = std::move(*c.stream);
-      c.stream.reset();
-      if (!stream(c.fd, st.path, st.first, st.sent, st.count) || !st.keep_alive) return Next::kClose;
-      const Next n = serve(c, false);
+      if (!stream(c)) return Next::kClose;
+      if (c.stream) return park_write(c);  // the client stalled: the rest once its socket takes more
+      c.head_started_ns = measure::now_ns();  // a pipelined request already begun counts from now
+      const Next n = serve(c, false);         // what was queued at the end of the stream, the next requests
       if (n != Next::kStream) return n;
     }
   }
 
-  // Serve the requests of c that can be served without waiting for the client: every complete
-  // head in c.in, each answered in full, reading the socket only while it may hold more
-  // (readable: epoll reported it; a short read drained it), never waiting for the client.
-  // kPark: the connection waits for its next request (c.deadline_ns says until when); kClose:
-  // close it (the client closed, an error answer, Connection: close, or a failure); kStream: an
-  // answer's head and first chunk are sent, the rest (c.stream) is still to be streamed.
+  // Serve c as far as it can be served without waiting for the client: send what its socket
+  // takes of the answers it has pending, then read and answer every complete request (its body,
+  // if any, read and dropped first), reading the socket only while it may hold more (readable:
+  // epoll reported it; a short read drained it). kPark: the connection waits for its client
+  // (c.waits_write: for room in its socket; else for bytes; c.deadline_ns says until when);
+  // kClose: close it (the client closed, an error answer, Connection: close, or a failure);
+  // kStream: its queue is out and a file range of an answer (c.stream) is still to be streamed.
   Next serve(Conn& c, bool readable) {
+    c.waits_write = c.answer_408 = false;
+    bool answered = false;  // an answer was made (or its queue went out) in this loop
     for (;;) {
-      const size_t end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (c.in.size() > cfg_.max_header) return error(c.fd, 413, false), Next::kClose;
-        ssize_t n = -1;
-        char b[4096];
-        if (readable) n = recv(c.fd, b, sizeof b, MSG_DONTWAIT);
-        if (n > 0) {
-          if (c.in.empty()) c.head_started_ns = measure::now_ns();
-          c.in.append(b, size_t(n));
-          while (c.in.rfind("\r\n", 0) == 0) c.in.erase(0, 2);  // empty lines before a request (RFC 9112 §2.2)
-          readable = size_t(n) == sizeof b;
+      if (c.broken) return Next::kClose;
+      if (c.has_output()) {
+        if (!flush(c)) return Next::kClose;
+        if (c.out_at < c.out.size()) return park_write(c);
+        if (c.stream) return Next::kStream;
+        answered = true;
+      }
+      if (c.close_after) return Next::kClose;  // the last answer is out
+      if (answered) {
+        answered = false;
+        c.head_started_ns = measure::now_ns();  // a pipelined request already begun counts from now
+        readable = false;  // the next request is usually not there yet: let epoll say when it is
+      }
+      if (c.body_of) {  // drop what has come of the body; answer the request once it is all in
+        const size_t n = size_t(std::min<uint64_t>(c.body_left, c.in.size()));
+        c.in.erase(0, n);
+        c.body_left -= n;
+        if (c.body_left == 0) {
+          const Request r = std::move(*c.body_of);
+          c.body_of.reset();
+          respond(c, r);
+          answered = true;
           continue;
         }
-        if (readable && n < 0 && errno == EINTR) continue;
-        if (readable && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))) return Next::kClose;
+        const int got = receive(c, readable);
+        if (got < 0) return Next::kClose;
+        if (got > 0) continue;
+        c.deadline_ns = c.body_deadline_ns;
+        c.answer_408 = true;
+        return Next::kPark;
+      }
+      const size_t end = c.in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (c.in.size() > cfg_.max_header) {
+          error(c, 413, false);
+          answered = true;
+          continue;
+        }
+        const bool begun = !c.in.empty();
+        const int got = receive(c, readable);
+        if (got < 0) return Next::kClose;
+        if (got > 0) {
+          if (!begun) c.head_started_ns = measure::now_ns();
+          while (c.in.rfind("\r\n", 0) == 0) c.in.erase(0, 2);  // empty lines before a request (RFC 9112 §2.2)
+          continue;
+        }
         // Wait for the client in the epoll set (it reports bytes that came meanwhile at once).
         c.deadline_ns = c.in.empty() ? measure::now_ns() + uint64_t(cfg_.idle_timeout_ms) * kMs
                                      : c.head_started_ns + uint64_t(cfg_.request_timeout_ms) * kMs;
+        c.answer_408 = !c.in.empty();
         return Next::kPark;
       }
-      if (end + 4 > cfg_.max_header) return error(c.fd, 413, false), Next::kClose;
+      if (end + 4 > cfg_.max_header) {
+        error(c, 413, false);
+        answered = true;
+        continue;
+      }
       const std::string head = c.in.substr(0, end);
       c.in.erase(0, end + 4);
       Request r;
       int status = parse_head(head, &r);
       if (status == 0 && r.chunked) status = 400;  // no request bodies of unknown length
       if (status == 0 && r.content_length > cfg_.max_body) status = 413;
-      if (status == 0 && r.content_length > 0 && !skip_body(c.fd, c.in, r.content_length)) return Next::kClose;
-      if (status != 0) return error(c.fd, status, false), Next::kClose;
-      PendingStream rest;
-      if (!respond(c.fd, r, &rest)) return Next::kClose;
-      if (rest.sent < rest.count) {
-        c.stream = std::move(rest);
-        return Next::kStream;
+      if (status != 0) {
+        error(c, status, false);
+        answered = true;
+        continue;
       }
-      if (!r.keep_alive) return Next::kClose;
-      c.head_started_ns = measure::now_ns();  // a pipelined request already begun counts from now
-      readable = false;  // the next request is usually not there yet: let epoll say when it is
+      if (r.content_length > 0) {  // the body must be all in within the request timeout
+        c.body_left = r.content_length;
+        c.body_deadline_ns = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
+        c.body_of = std::move(r);
+        continue;
+      }
+      respond(c, r);
+      answered = true;
     }
   }
 
  private:
-  // Wait for fd readable until deadline_ns: 1 ready, 0 timed out or stopping.
-  int wait_in(int fd, uint64_t deadline_ns) {
-    for (;;) {
-      const uint64_t now = measure::now_ns();
-      if (now >= deadline_ns || stop_.load() != 0) return 0;
-      pollfd p{fd, POLLIN, 0};
-      const int n = poll(&p, 1, int(std::min<uint64_t>((deadline_ns - now) / kMs + 1, 100)));
-      if (n > 0) return 1;
-    }
-  }
-
-  bool skip_body(int fd, std::string& in, uint64_t n) {
-    const uint64_t deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
-    while (in.size() < n) {
-      if (wait_in(fd, deadline) == 0) {
-        error(fd, 408, false);
-        return false;
+  // Read what c's socket has, without waiting, if it may have something (readable: epoll said
+  // so, or the last read filled the buffer). 1: bytes appended to c.in; 0: none now; -1: the
+  // client closed or failed.
+  int receive(Conn& c, bool& readable) {
+    while (readable) {
+      char b[16384];
+      const ssize_t n = recv(c.fd, b, sizeof b, MSG_DONTWAIT);
+      if (n > 0) {
+        c.in.append(b, size_t(n));
+        readable = size_t(n) == sizeof b;
+        return 1;
       }
-      char b[4096];
-      const ssize_t k = recv(fd, b, sizeof b, 0);
-      if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (k <= 0) return false;
-      in.append(b, size_t(k));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return -1;
+      readable = false;
     }
-    in.erase(0, n);
-    return true;
+    return 0;
   }
 
-  // Send p[0..n) and then q[0..m) (m may be 0) as one stream, in as few segments as the socket
-  // takes (one sendmsg for a small answer's head and body). Blocks at most request_timeout_ms in
-  // all; false: the client is gone, does not read in time, or the server is stopping.
-  bool send_all(int fd, const char* p, size_t n, const char* q = nullptr, size_t m = 0) {
-    const uint64_t deadline = measure::now_ns() + uint64_t(cfg_.request_timeout_ms) * kMs;
-    while (n + m > 0) {
-      iovec iov[2] = {{const_cast<char*>(p), n}, {const_cast<char*>(q), m}};
+  // Park c until its socket takes more of its answer, for at most send_timeout_ms since it last
+  // took any.
+  Next park_write(Conn& c) {
+    c.waits_write = true;
+    c.deadline_ns = c.progress_ns + uint64_t(cfg_.send_timeout_ms) * kMs;
+    return Next::kPark;
+  }
+
+  // Send p[0..n) and then q[0..m) (m may be 0) to c as one stream, as far as its socket takes
+  // them now (one sendmsg for a small answer's head and body, straight from the caller's
+  // buffers); what it does not take is queued on c: all of p, of q at most kQueueMax. Returns
+  // the bytes of q sent or queued (the caller resumes the rest from its source).
+  size_t emit(Conn& c, const char* p, size_t n, const char* q = nullptr, size_t m = 0) {
+    c.progress_ns = measure::now_ns();
+    size_t qs = 0;  // bytes of q sent
+    while (c.out_at >= c.out.size() && n + (m - qs) > 0) {  // nothing queued before it
+      iovec iov[2] = {{const_cast<char*>(p), n}, {const_cast<char*>(q + qs), m - qs}};
       msghdr mh{};
       mh.msg_iov = n > 0 ? iov : iov + 1;
-      mh.msg_iovlen = n > 0 && m > 0 ? 2 : 1;
-      const ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+      mh.msg_iovlen = n > 0 && m > qs ? 2 : 1;
+      const ssize_t k = sendmsg(c.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (k > 0) {
-        size_t done = size_t(k);
-        const size_t from_p = std::min(done, n);
-        p += from_p, n -= from_p, done -= from_p;
-        q += done, m -= done;
+        const size_t from_p = std::min(size_t(k), n);
+        p += from_p, n -= from_p;
+        qs += size_t(k) - from_p;
         continue;
       }
-      if (k < 0 && errno != EAGAIN && errno != EINTR) return false;
-      pollfd w{fd, POLLOUT, 0};
-      if (measure::now_ns() >= deadline || stop_.load() != 0) return false;  // a client that does not read
-      poll(&w, 1, 100);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      c.broken = true;
+      return m;
     }
+    c.out.append(p, n);
+    const size_t more = std::min(m - qs, kQueueMax);
+    c.out.append(q + qs, more);
+    return qs + more;
+  }
+
+  // Send c's queue as far as its socket takes it now. false: the client is gone.
+  bool flush(Conn& c) {
+    while (c.out_at < c.out.size()) {
+      const ssize_t k = send(c.fd, c.out.data() + c.out_at, c.out.size() - c.out_at, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) {
+        c.out_at += size_t(k);
+        c.progress_ns = measure::now_ns();
+        continue;
+      }
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      return false;
+    }
+    if (c.out.capacity() > 4096) std::string().swap(c.out);  // a parked connection keeps no large buffer
+    c.out.clear();
+    c.out_at = 0;
     return true;
   }
 
-  bool error(int fd, int status, bool keep, const std::string& extra = "") {
+  // Send p[0..n) to c, waiting for its socket to take more at most kStallGraceNs at a time (and
+  // not once the server is stopping). The bytes sent (n: all), or -1: the client is gone.
+  ssize_t send_wait(Conn& c, const char* p, size_t n) {
+    size_t done = 0;
+    uint64_t since = measure::now_ns();
+    while (done < n) {
+      const ssize_t k = send(c.fd, p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) {
+        done += size_t(k);
+        c.progress_ns = since = measure::now_ns();
+        continue;
+      }
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      const uint64_t now = measure::now_ns();
+      if (now >= since + kStallGraceNs || stop_.load() != 0) break;
+      pollfd w{c.fd, POLLOUT, 0};
+      poll(&w, 1, int((since + kStallGraceNs - now) / kMs + 1));
+    }
+    return ssize_t(done);
+  }
+
+  // The whole answer of an error status; keep: the connection goes on after it.
+  void error(Conn& c, int status, bool keep, const std::string& extra = "") {
     const std::string h = error_answer(status, keep, extra);
-    return send_all(fd, h.data(), h.size()) && keep;
+    emit(c, h.data(), h.size());
+    c.close_after = !keep;
   }
 
   // One read through the file server with the fewest requests in flight (ties: this worker's
@@ -554,56 +518,65 @@ class Worker {
     return pool_fetch(cfg_, pool_, index_, path, off, len, buf_.data());
   }
 
-  // The rest of an answer, [first + sent, first + count), chunk by chunk; with a file server,
-  // the next chunk is fetched by the prefetcher while this one goes to the client.
-  bool stream(int fd, const std::string& path, uint64_t first, uint64_t sent, uint64_t count) {
-    if (sent >= count) return true;
+  // Stream c.stream, chunk by chunk, while c's socket takes it (send_wait); with a file server,
+  // the next chunk is fetched by the prefetcher while this one goes to the client. Done: c.stream
+  // reset. The client stalled: what was fetched and not sent is queued on c (at most kQueueMax),
+  // c.stream starts after it (a chunk being prefetched is dropped: fetched again later). false:
+  // close (the client is gone, the file changed or a server failed).
+  bool stream(Conn& c) {
+    PendingStream& st = *c.stream;
     if (pool_.base >= 0 && !pre_) {
       pre_ = std::make_unique<Prefetcher>(cfg_, pool_, index_);
       pbuf_.resize(cfg_.chunk);
     }
-    if (!pre_ || !pre_->usable()) {  // one chunk at a time
-      while (sent < count) {
-        const uint32_t want = uint32_t(std::min<uint64_t>(cfg_.chunk, count - sent));
-        const ReadReply rr = fetch(path, first + sent, want);
-        if (rr.status != 0 || rr.bytes == 0) return false;  // the file changed or a server failed: cut
-        const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
-        if (!send_all(fd, buf_.data(), n)) return false;
-        sent += n;
-      }
-      return true;
-    }
+    const bool dbl = pre_ && pre_->usable();
+    auto want = [&](uint64_t at) { return uint32_t(std::min<uint64_t>(cfg_.chunk, st.count - at)); };
     char* cur = buf_.data();
     char* next = pbuf_.data();
-    auto start = [&](uint64_t at) {
-      pre_->start(path, first + at, uint32_t(std::min<uint64_t>(cfg_.chunk, count - at)), next);
-    };
-    start(sent);
+    bool ahead = false;  // a prefetch into `next` is under way
+    ReadReply rr = fetch(st.path, st.first + st.sent, want(st.sent));
     for (;;) {
-      const ReadReply rr = pre_->wait();
-      if (rr.status != 0 || rr.bytes == 0) return false;
-      const uint64_t n = std::min<uint64_t>(rr.bytes, count - sent);
-      std::swap(cur, next);
-      const uint64_t after = sent + n;
-      if (after < count) start(after);  // into `next`, while `cur` goes out
-      const bool ok = send_all(fd, cur, n);
-      sent = after;
-      if (!ok) {
-        if (after < count) pre_->wait();  // never leave a fetch into our buffer behind
-        return false;
+      if (rr.status != 0 || rr.bytes == 0) return false;  // the file changed or a server failed: cut
+      const uint64_t n = std::min<uint64_t>(rr.bytes, st.count - st.sent);
+      const uint64_t after = st.sent + n;
+      if (dbl && after < st.count) {
+        pre_->start(st.path, st.first + after, want(after), next);  // into `next`, while `cur` goes out
+        ahead = true;
       }
-      if (sent >= count) return true;
+      const ssize_t k = send_wait(c, cur, size_t(n));
+      if (k < 0 || uint64_t(k) < n) {
+        if (ahead) pre_->wait();  // never leave a fetch into our buffer behind
+        if (k < 0) return false;
+        const size_t more = std::min<size_t>(size_t(n) - size_t(k), kQueueMax);
+        c.out.assign(cur + k, more);
+        c.out_at = 0;
+        st.sent += uint64_t(k) + more;
+        if (st.sent >= st.count) c.stream.reset();
+        return true;
+      }
+      st.sent = after;
+      if (st.sent >= st.count) {
+        c.stream.reset();
+        return true;
+      }
+      if (dbl) {
+        rr = pre_->wait();
+        ahead = false;
+        std::swap(cur, next);
+      } else {
+        rr = fetch(st.path, st.first + st.sent, want(st.sent));
+      }
     }
   }
 
-  // Answer one parsed request; false: close the connection.
-  // *rest: what is left of an answer longer than its first chunk, for the caller to stream (then
-  // rest->sent < rest->count).
-  bool respond(int fd, const Request& r, PendingStream* rest) {
+  // Answer one parsed request (its body, if any, already dropped) on c: the head and the first
+  // chunk go out at once as far as the socket takes them, the rest is queued or left in
+  // c.stream (for a streamer, or for when the socket takes more).
+  void respond(Conn& c, const Request& r) {
     const bool head_only = r.method == "HEAD";
-    if (r.method != "GET" && !head_only) return error(fd, 405, r.keep_alive);
-    const std::string path = decode_path(r.target);
-    if (path.empty()) return error(fd, 400, r.keep_alive);
+    if (r.method != "GET" && !head_only) return error(c, 405, r.keep_alive);
+    const std::string path = decode_path(r.target, kMaxPath);
+    if (path.empty()) return error(c, 400, r.keep_alive);
     // First fetch: the size only (HEAD, suffix ranges) or the first chunk of what will be sent
     // (from the range's start for "bytes=a-[b]"), with the size, in one round trip.
     const std::optional<uint64_t> start = r.range ? range_start(*r.range) : std::optional<uint64_t>(0);
@@ -612,8 +585,8 @@ class Worker {
     ReadReply rr = fetch(path, off0, size_first ? 0 : uint32_t(cfg_.chunk));
     if (rr.status == -ENOENT || rr.status == -ENOTDIR || rr.status == -EISDIR || rr.status == -EACCES ||
         rr.status == -ENAMETOOLONG)
-      return error(fd, 404, r.keep_alive);
-    if (rr.status != 0) return error(fd, rr.status < -200 ? 502 : 500, false);  // dvs errors are < -200
+      return error(c, 404, r.keep_alive);
+    if (rr.status != 0) return error(c, rr.status < -200 ? 502 : 500, false);  // dvs errors are < -200
     const uint64_t size = rr.size;
     uint64_t first = 0, count = size;
     int status = 200;
@@ -621,7 +594,7 @@ class Worker {
     if (r.range) {
       bool unsat = false;
       const auto rg = parse_range(*r.range, size, &unsat);
-      if (unsat) return error(fd, 416, r.keep_alive, fmt::format("Content-Range: bytes */{}\r\n", size));
+      if (unsat) return error(c, 416, r.keep_alive, fmt::format("Content-Range: bytes */{}\r\n", size));
       if (rg) {
         status = 206;
         first = rg->first;
@@ -634,11 +607,10 @@ class Worker {
         "Connection: {}\r\n\r\n",
         status, reason(status), content_type(path), count, extra, r.keep_alive ? "keep-alive" : "close");
     // The first chunk is in the buffer already when the first fetch started where the answer does.
-    const uint64_t sent = !head_only && !size_first && off0 == first ? std::min<uint64_t>(rr.bytes, count) : 0;
-    if (!send_all(fd, h.data(), h.size(), buf_.data(), size_t(sent))) return false;
-    if (head_only) return true;
-    if (sent < count) *rest = PendingStream{path, first, sent, count, r.keep_alive};
-    return true;
+    const uint64_t ready = !head_only && !size_first && off0 == first ? std::min<uint64_t>(rr.bytes, count) : 0;
+    const size_t taken = emit(c, h.data(), h.size(), buf_.data(), size_t(ready));
+    c.close_after = !r.keep_alive;
+    if (!head_only && taken < count) c.stream = PendingStream{path, first, taken, count};
   }
 
   const WebConfig& cfg_;
@@ -800,7 +772,7 @@ int front_main(const WebConfig& cfg, int listen_fd, std::atomic<uint32_t>& ready
         } else if (!(c = parking.take(ev.data.u64))) {
           continue;  // closed by the sweep meanwhile
         }
-        Next next = wk.serve(*c, !accepted);
+        Next next = wk.serve(*c, !accepted && !c->waits_write);  // parked for room to write: none read yet
         if (next == Next::kStream && !streamers.hand_off(c)) next = wk.finish(*c);  // no streamer free
         if (next == Next::kPark) parking.park(std::move(c));
       }

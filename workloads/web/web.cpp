@@ -105,7 +105,7 @@ std::string validate(const WebConfig& c) {
   if (c.fs_cache_bytes > (size_t{1} << 30)) return "the file server cache must be 0..1 GiB";
   if (c.fs_cache_ttl_ms < 1 || c.fs_cache_ttl_ms > 3'600'000) return "the file server cache ttl must be 1 ms..1 h";
   if (c.port < 0 || c.port > 65535) return fmt::format("port must be 0..65535, not {}", c.port);
-  for (int t : {c.request_timeout_ms, c.idle_timeout_ms, c.ipc_timeout_ms, c.setup_timeout_ms})
+  for (int t : {c.request_timeout_ms, c.idle_timeout_ms, c.send_timeout_ms, c.ipc_timeout_ms, c.setup_timeout_ms})
     if (t < 1 || t > 3'600'000) return "timeouts must be 1 ms..1 h";
   if (c.max_header < 256 || c.max_header > (1u << 20)) return "max header must be 256 B..1 MiB";
   return "";

@@ -15,6 +15,8 @@
 //                user slot (dvs_tbind ANY), sharing one epoll set of connections: a worker takes
 //                a connection with a request ready, answers what it can without waiting for the
 //                client, and parks it again (keep-alive), so a connection waiting for its client
+//                (a request head or body, or room in its socket: answers are written without
+//                blocking, what the socket does not take queued on the connection, bounded)
 //                holds no worker, and the rest of an answer longer than a chunk goes to a
 //                streamer thread (at most 32); each request goes to the file server with the fewest requests
 //                in flight from this front end; without a file server it reads the files itself (A).
@@ -90,6 +92,7 @@ struct WebConfig {
   int fs_cache_ttl_ms = 1000;
   int request_timeout_ms = 5000;   // a request head (and body) must arrive within this
   int idle_timeout_ms = 5000;      // keep-alive: close after this long without a request
+  int send_timeout_ms = 5000;      // an answer the client takes none of for this long: close
   int ipc_timeout_ms = 10000;      // one sendrec
   int setup_timeout_ms = 10000;    // binds and links
   size_t max_header = 8192;        // request head larger: 413
