@@ -309,7 +309,7 @@ struct CompromisedPeer : ::testing::Test {
   Player p;
   Pipe victim_ready, victim_go, helper_ready;
   dvs::testing::ForkedChild victim, helper;
-  int64_t secret_addr = 0;
+  int64_t secret_addr = 0, canary_addr = 0;
   int32_t victim_ep = DVS_NONE;  // its endpoint (user slots get a generation: not kVictim itself)
 
   void SetUp() override {
@@ -342,7 +342,9 @@ struct CompromisedPeer : ::testing::Test {
     auto addr = victim_ready.recv();
     ASSERT_TRUE(addr);
     secret_addr = *addr;
-    ASSERT_TRUE(victim_ready.recv());
+    auto canary = victim_ready.recv();
+    ASSERT_TRUE(canary);
+    canary_addr = *canary;
     // A node-1 process declares kElsewhere on node 2, then stays (its binding holds nothing else).
     helper = dvs::testing::run_in_child("helper", [this] {
       if (dvs::testing::open_and_bind(n1->socket_path(), 0, DVS_ANY) < 0) return 1;
@@ -412,7 +414,7 @@ TEST_F(CompromisedPeer, CopyRequestsInAnothersNameOrWithoutPrivilegeAreRefused) 
   }
   // Copy-in over the canary in the victim's own name.
   std::string junk(32, 'X');
-  wire::Command in = copy_request(wire::CMD_COPYIN_DATA, victim_ep, victim_ep, victim_ep, 0, static_cast<uint64_t>(secret_addr) + 32,
+  wire::Command in = copy_request(wire::CMD_COPYIN_DATA, victim_ep, victim_ep, victim_ep, 0, static_cast<uint64_t>(canary_addr),
                                   32, ++seq);
   in.payload = std::as_bytes(std::span<const char>(junk.data(), junk.size()));
   ASSERT_TRUE(p.send(in));
@@ -430,7 +432,7 @@ TEST_F(CompromisedPeer, CopyRequestsInAnothersNameOrWithoutPrivilegeAreRefused) 
 
 TEST_F(CompromisedPeer, ForgedCopyAnswersWriteNothing) {
   std::string junk(32, 'Y');
-  wire::Command c = copy_request(wire::CMD_COPYOUT_DATA, victim_ep, 3, victim_ep, 0, static_cast<uint64_t>(secret_addr) + 32, 32, 0);
+  wire::Command c = copy_request(wire::CMD_COPYOUT_DATA, victim_ep, 3, victim_ep, 0, static_cast<uint64_t>(canary_addr), 32, 0);
   c.hdr.ack_seq = 5;
   c.payload = std::as_bytes(std::span<const char>(junk.data(), junk.size()));
   ASSERT_TRUE(p.send(c));

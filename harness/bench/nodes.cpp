@@ -40,9 +40,9 @@ std::string BenchNodes::local(std::string* socket) {
   return "";
 }
 
-std::string BenchNodes::remote(const std::string& transport, const std::string& path) {
+std::string BenchNodes::remote(const std::string& transport, const std::string& path, const std::string& security) {
   if (!skip_.empty()) return skip_;
-  return pair_.ensure(transport, path);
+  return pair_.ensure(transport, path, security);
 }
 
 void BenchNodes::stop() {

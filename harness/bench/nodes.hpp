@@ -32,7 +32,9 @@ class BenchNodes {
   std::string local(std::string* socket);
   // Nodes 0 and 1 linked over `transport`, with dvsd --remote-path `path`, are up: "" (sockets:
   // node_socket), else why not.
-  std::string remote(const std::string& transport, const std::string& path = "proxy");
+  // security: the link's (scenario.hpp MatrixSpec::link_security).
+  std::string remote(const std::string& transport, const std::string& path = "proxy",
+                     const std::string& security = "authenticated");
   std::string node_socket(int node) const { return pair_.socket(node); }
   void stop();
   // For meta.json: binary, error, local node, pairs started.

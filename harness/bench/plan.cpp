@@ -139,8 +139,8 @@ class Planner {
   std::string shm_baseline(const std::string& wait, const Where& w);
   std::string raw_baseline(const RawDef& d, const SizePoint* size, const Where& w);
   // The dvs cell; false on a conflict.
-  bool dvs_cell(const std::string& transport, const std::string& path, const std::string& prim, const SizePoint* size,
-                const Where& w, const std::string& wait);
+  bool dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
+                const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait);
   void size_fields(const SizePoint& s, json* j) const;
 
   const Scenario& s_;
@@ -262,11 +262,13 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
   return id;
 }
 
-bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& prim,
-                       const SizePoint* size, const Where& w, const std::string& wait) {
+bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
+                       const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait) {
   const bool remote = transport != "local";
   const bool copy = size != nullptr;
-  const std::string dvs = path == "direct" ? "dvs-direct" : "dvs";  // proxy cells keep their ids
+  // Proxy cells on authenticated links keep their ids; other paths and link security name theirs.
+  const std::string dvs = std::string(path == "direct" ? "dvs-direct" : "dvs") +
+                          (security == "authenticated" ? "" : "-" + security);
   const std::string id = copy ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
                               : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
   Loop lp;
@@ -285,6 +287,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
   }
   if (remote) {
     it.row_fields["remote_path"] = path;
+    it.row_fields["link_security"] = security;
     it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
     it.row_fields["endpoint_placement"] = w.cpus.describe();
   }
@@ -314,16 +317,17 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     const auto l = loops.find(prim);
     c.label = l == loops.end() ? prim : std::string(workloads::remote::loop_label(l->second));
     if (copy) c.label += fmt::format(", {} B", size->bytes);
-    c.label += " over " + transport + (path == "direct" ? ", direct path" : "");
+    c.label += " over " + transport + (path == "direct" ? ", direct path" : "") +
+               (security == "authenticated" ? "" : ", " + security + " link");
     if (l == loops.end())
       c.skip_reason = "no rcvrqst/reply loop across nodes (workloads/remote: sendrec, send/receive, "
                       "notify, vcopy pull and push)";
     auto cfg = loop_config<workloads::remote::RemoteConfig>(lp, w, mode, m_->settings.spin_ns, size);
     cfg.server_node = 1;
     const RemoteLoop rl = l == loops.end() ? RemoteLoop::SendrecReply : l->second;
-    c.run = [nodes, cfg, rl, transport, path]() -> measure::TwoProcessOutcome {
+    c.run = [nodes, cfg, rl, transport, path, security]() -> measure::TwoProcessOutcome {
       if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
-      if (auto e = nodes->remote(transport, path); !e.empty()) return cli::outcome_not_run(e);
+      if (auto e = nodes->remote(transport, path, security); !e.empty()) return cli::outcome_not_run(e);
       auto x = cfg;
       x.client_socket = nodes->node_socket(0);
       x.server_socket = nodes->node_socket(1);
@@ -400,7 +404,9 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
         for (const auto& w : transport == "local" ? local : node)
           for (const auto& wait : m.waits)
             for (const auto& path : transport == "local" ? std::vector<std::string>{"proxy"} : m.remote_paths)
-              if (!dvs_cell(transport, path, prim, size, w, wait)) return err_;
+              for (const auto& security :
+                   transport == "local" ? std::vector<std::string>{"authenticated"} : m.link_security)
+                if (!dvs_cell(transport, path, security, prim, size, w, wait)) return err_;
     }
   for (auto* v : {&baselines_, &dvs_})
     for (auto& it : *v) out_->items.push_back(std::move(it));

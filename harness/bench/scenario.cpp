@@ -19,6 +19,7 @@ namespace dvs::bench {
 
 const std::vector<std::string> kTransports = {"local", "tcp", "shm", "rdma", "tipc"};
 const std::vector<std::string> kRemotePaths = {"proxy", "direct"};
+const std::vector<std::string> kLinkSecurity = {"authenticated", "open", "sealed"};
 const std::vector<std::string> kPrimitives = {"send_receive", "sendrec_reply", "notify_receive",
                                               "rcvrqst_reply", "vcopy", "vcopy_push"};
 const std::vector<std::string> kWaits = {"spin", "spin-then-block", "block"};
@@ -258,14 +259,14 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
   m->line = r.line();
   m->settings = defaults;
   std::optional<std::string> name;
-  std::optional<std::vector<std::string>> transports, primitives, waits, placements, extras, paths;
+  std::optional<std::vector<std::string>> transports, primitives, waits, placements, extras, paths, security;
   std::optional<std::vector<uint64_t>> sizes;
   std::vector<int64_t> perturb;
   if (!r.string("name", &name) || !r.names("transports", kTransports, &transports) ||
       !r.names("primitives", kPrimitives, &primitives) || !r.names("waits", kWaits, &waits) ||
       !r.names("placements", kPlacements, &placements) || !read_sizes(r, &sizes) ||
       !read_perturb(r, &perturb) || !r.names("extra_baselines", kExtraBaselines, &extras) ||
-      !r.names("remote_paths", kRemotePaths, &paths) ||
+      !r.names("remote_paths", kRemotePaths, &paths) || !r.names("link_security", kLinkSecurity, &security) ||
       !read_settings(r, &m->settings) || !r.finish())
     return false;
   m->name = name.value_or(fmt::format("matrix{}", index));
@@ -277,6 +278,7 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
   m->waits = waits.value_or(kWaits);
   m->extra_baselines = extras.value_or(std::vector<std::string>{});
   m->remote_paths = paths.value_or(std::vector<std::string>{"proxy"});
+  m->link_security = security.value_or(std::vector<std::string>{"authenticated"});
   const bool local = contains(m->transports, "local");
   const bool remote = std::any_of(m->transports.begin(), m->transports.end(), [](const std::string& t) { return t != "local"; });
   if (placements) {

@@ -45,6 +45,9 @@ struct MatrixSpec {
   std::vector<SizePoint> sizes;          // vcopy (and stream baseline) sizes, ascending, unique
   std::vector<std::string> extra_baselines;
   std::vector<std::string> remote_paths;  // proxy | direct: cross-node cells on each (docs/REMOTE_PATHS.md)
+  // authenticated | open | sealed: cross-node cells with the nodes' links so (docs/SECURITY.md):
+  // the cluster key's handshake (the default), dvsd --no-auth, or every frame sealed (--seal).
+  std::vector<std::string> link_security;
   Settings settings;                     // [defaults] with this matrix's overrides
 };
 
@@ -58,7 +61,8 @@ struct Scenario {
 inline constexpr uint64_t kMaxCopyBytes = uint64_t{64} << 20;
 
 // The accepted values (canonical spellings), for messages and docs.
-extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines, kRemotePaths;
+extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines, kRemotePaths,
+    kLinkSecurity;
 
 // "" on success, else one line "FILE:LINE: problem".
 std::string parse_scenario_file(const std::string& path, Scenario* out);

@@ -47,6 +47,8 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   spec.link.batch = o.batch;
   spec.link.poll_us = o.poll_us;
   spec.link.remote_path = o.remote_path;
+  spec.link.auth = o.security != "open";
+  spec.link.seal = o.security == "sealed";
   spec.link.copy_chunk = static_cast<int>(o.copy_chunk);
   cluster::UpOptions up;
   up.netns = o.netns;

@@ -24,6 +24,7 @@ struct NodePairOptions {
   int batch = 0;                  // dvsd --batch (0: dvsd's default)
   int poll_us = 0;                // dvsd --poll-us (0: the proxies block)
   std::string remote_path = "proxy";  // dvsd --remote-path: "proxy" or "direct"
+  std::string security = "authenticated";  // the link: "authenticated" (cluster key), "open" (--no-auth), "sealed" (--seal)
   int cpu0 = -1, cpu1 = -1;       // dvsd --cpus of node 0 / node 1 (-1: unpinned)
   uint32_t copy_chunk = 0;        // dvsd --copy-chunk (0: dvsd's default)
   uint64_t copylen = 0;           // DC 0's max_copylen (0: dvsd's default)
@@ -42,10 +43,12 @@ class NodePair {
   // Both nodes up with these options and their link up: "" or why not.
   std::string ensure(const NodePairOptions& o);
   // The defaults' options with this transport (bench, reproduce).
-  std::string ensure(const std::string& transport, const std::string& remote_path = "proxy") {
+  std::string ensure(const std::string& transport, const std::string& remote_path = "proxy",
+                     const std::string& security = "authenticated") {
     NodePairOptions o = defaults_;
     o.transport = transport;
     o.remote_path = remote_path;
+    o.security = security;
     return ensure(o);
   }
   void set_defaults(NodePairOptions o) { defaults_ = std::move(o); }
