@@ -440,7 +440,11 @@ int wire_bind_remote(DcTable& t, int ep, int node) {
   if (t.geometry().is_proxy_index(x)) return EDVSBADSRCDST;
   Slot& s = t.slot(x);
   const uint32_t f = s.flags.load(std::memory_order_acquire);
-  if (!(f & DVS_SLOT_FREE) && !((f & DVS_REMOTE) && s.node.load(kRelaxed) == node)) return EDVSSLOTUSED;
+  // A descriptor another node's frames made is taken over once idle: the slot was unbound there and
+  // bound on the sender (generations count per node, so the endpoint may even be the same). A
+  // descriptor an administrator made (rmtbind), or one in a call, never moves from the wire.
+  const bool stale = (f & DVS_REMOTE) && (s.misc.load(kRelaxed) & kMiscAutoBound) && !(f & kBlockedMask);
+  if (!(f & DVS_SLOT_FREE) && !((f & DVS_REMOTE) && s.node.load(kRelaxed) == node) && !stale) return EDVSSLOTUSED;
   if (const int cap = t.max_autobound(); cap > 0) {
     int mine = 0;
     for (int i = 0; i < t.geometry().nr_slots(); ++i) {

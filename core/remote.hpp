@@ -168,9 +168,10 @@ int proxy_copy_party(DcTable& t, int32_t ep, int32_t requester_ep, pid_t* pid);
 // stale REMOTE descriptor is replaced.
 int admin_bind_remote(DcTable& t, int ep, int node);
 // The auto-bind of a remote client by a frame from node (what a peer may do, docs/SECURITY.md):
-// only into a FREE slot or over a descriptor of that same node (never re-pointing an endpoint
-// that lives elsewhere: EDVSSLOTUSED), and at most TableHeader::max_autobound of them per node
-// (EDVSNOSPC). The descriptor is marked kMiscAutoBound; proxy_set_up(down) releases them.
+// only into a FREE slot, over a descriptor of that same node, or over an idle descriptor another
+// node's frames made (stale: the slot was unbound there and bound on the sender); never over an
+// rmtbind's descriptor or one in a call (EDVSSLOTUSED);
+// at most TableHeader::max_autobound of them per node (EDVSNOSPC). The descriptor is marked kMiscAutoBound; proxy_set_up(down) releases them.
 int wire_bind_remote(DcTable& t, int ep, int node);
 
 // dvsd's dispatcher: wait until the doorbell moves past `seen` or timeout_ms passes.

@@ -255,8 +255,8 @@ TEST(ClusterProcess, ANodeListensOnTwoTransportsAndRestartsOnBoth) {
   ASSERT_EQ("", g->start_node(2));
   EXPECT_EQ(listens, g->node(2)->listens) << "a restarted node must listen where its peers dial";
   EXPECT_EQ("", g->wait_links(10000)) << g.logs();
-  EXPECT_TRUE(round_trip(g->socket(0), g->socket(2), 0, 2));  // shm
-  EXPECT_TRUE(round_trip(g->socket(1), g->socket(2), 0, 2));  // tcp
+  EXPECT_TRUE(round_trip(g->socket(0), g->socket(2), 0, 2)) << g.logs();  // shm
+  EXPECT_TRUE(round_trip(g->socket(1), g->socket(2), 0, 2)) << g.logs();  // tcp
 }
 
 TEST(ClusterProcess, ShmLinkCannotCrossNamespaces) {
