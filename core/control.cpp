@@ -32,13 +32,14 @@ int send_record(int sock, const void* rec, size_t len, int fd) {
   }
 }
 
-long recv_record(int sock, void* rec, size_t len, int* fd) {
+long recv_record(int sock, void* rec, size_t len, int* fd, ucred* sender) {
   *fd = -1;
+  if (sender) *sender = ucred{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
   iovec iov{rec, len};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * 4)];
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 4)];
   msg.msg_control = ctrl;
   msg.msg_controllen = sizeof ctrl;
   ssize_t n;
@@ -47,6 +48,10 @@ long recv_record(int sock, void* rec, size_t len, int* fd) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+      if (sender) std::memcpy(sender, CMSG_DATA(c), sizeof *sender);
+      continue;
+    }
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; ++i) {

@@ -3,9 +3,12 @@
 // SCM_RIGHTS. Only the control plane uses it (bind, unbind, introspection, privileges); the IPC
 // data path never touches dvsd.
 //
-// dvsd trusts nothing in a request: the caller's pid comes from SO_PEERCRED, every field is
-// range-checked, a record of the wrong size or magic closes that connection.
+// dvsd trusts nothing in a request: who sent it comes from the kernel (SO_PEERCRED for the
+// connection, SCM_CREDENTIALS for each record), every field is range-checked, a record of the
+// wrong size, magic or version closes that connection.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstdint>
 
@@ -14,7 +17,7 @@
 namespace dvs::core {
 
 constexpr uint32_t kControlMagic = 0x43535644;  // "DVSC"
-constexpr uint32_t kControlVersion = 1;
+constexpr uint32_t kControlVersion = 2;
 
 enum class Op : uint32_t {
   Hello = 1,       // -> node_id
@@ -27,7 +30,7 @@ enum class Op : uint32_t {
   GetDcInfo = 8,   // dcid -> dcinfo
   GetProcInfo = 9, // dcid, p_nr -> procinfo
   GetPriv = 10,    // dcid, ep -> priv
-  SetPriv = 11,    // dcid, ep, caller_ep, priv
+  SetPriv = 11,    // dcid, ep, priv
   RmtBind = 12,    // dcid, ep, node: ep lives on that node
   AddNode = 13,    // dcid, node: the DC spans that node from now on
   DelNode = 14,    // dcid, node: it no longer does (pending communications with it are aborted)
@@ -41,7 +44,6 @@ struct Request {
   int32_t dcid = 0;
   int32_t p_nr = 0;
   int32_t ep = 0;
-  int32_t caller_ep = DVS_NONE;
   int32_t pid = 0;
   int32_t tid = 0;
   int32_t is_thread = 0;
@@ -78,8 +80,10 @@ struct LinkHandover {
 
 // Sends one record (and fd if >= 0). Returns 0 or -errno.
 int send_record(int sock, const void* rec, size_t len, int fd);
-// Receives one record of exactly len bytes (and at most one fd, else *fd = -1).
+// Receives one record of exactly len bytes (and at most one fd, else *fd = -1). sender, if not
+// null, receives the kernel's credentials of the process that sent it (the socket must have
+// SO_PASSCRED), or pid 0 and uid/gid -1 when the record came without.
 // Returns len, 0 on orderly close, -EBADMSG for a record of another size, or -errno.
-long recv_record(int sock, void* rec, size_t len, int* fd);
+long recv_record(int sock, void* rec, size_t len, int* fd, ucred* sender = nullptr);
 
 }  // namespace dvs::core

@@ -26,6 +26,7 @@
 
 #include "core/control.hpp"
 #include "core/testing/dvsd_process.hpp"
+#include "core/testing/raw_control.hpp"
 #include "dvs/dvs.h"
 
 namespace {
@@ -38,20 +39,6 @@ constexpr const char* kShortBoundMs = "800";  // DVS_CONTROL_TIMEOUT_MS in the c
 constexpr long kShortBound = 800;
 
 // ---- raw control sockets (no libdvs) ----
-
-// A SOCK_SEQPACKET socket connected to path (blocking), or -1.
-int raw_connect(const std::string& path, bool nonblocking_connect = false) {
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblocking_connect ? SOCK_NONBLOCK : 0), 0);
-  if (fd < 0) return -1;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // A listening SOCK_SEQPACKET socket at path (backlog as given), or -1.
 int raw_listen(const std::string& path, int backlog) {
@@ -66,41 +53,6 @@ int raw_listen(const std::string& path, int backlog) {
     return -1;
   }
   return fd;
-}
-
-Request make_request(Op op, int dcid = 0) {
-  Request rq;
-  rq.op = static_cast<uint32_t>(op);
-  rq.dcid = dcid;
-  return rq;
-}
-
-// Waits up to timeout for fd to have one of events; the revents, or 0 on timeout.
-short wait_for(int fd, short events, Millis timeout) {
-  pollfd p{fd, events, 0};
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    int r = poll(&p, 1, static_cast<int>(std::max<long>(left, 0)));
-    if (r > 0) return p.revents;
-    if (r == 0 || errno != EINTR) return 0;
-  }
-}
-
-// One reply from a raw connection within timeout (a passed descriptor is closed). rc of the
-// reply, or 1 if none arrived.
-int recv_reply(int fd, Reply* rp, Millis timeout = Millis(5000)) {
-  if (!(wait_for(fd, POLLIN, timeout) & POLLIN)) return 1;
-  int in_fd = -1;
-  long n = dvs::core::recv_record(fd, rp, sizeof *rp, &in_fd);
-  if (in_fd >= 0) close(in_fd);
-  return n == static_cast<long>(sizeof *rp) ? rp->rc : 1;
-}
-
-// A request/reply on a raw connection: the reply's rc, or 1 if none arrived in time.
-int raw_call(int fd, Request rq, Reply* rp) {
-  if (dvs::core::send_record(fd, &rq, sizeof rq, -1) != 0) return 1;
-  return recv_reply(fd, rp);
 }
 
 // Sends requests without reading a reply until dvsd stops taking them (the socket stays unwritable

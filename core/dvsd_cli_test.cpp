@@ -66,6 +66,15 @@ TEST(DvsdCli, MissingConfigFileIsRejected) {
                        "/nonexistent/dvs.toml"));
 }
 
+TEST(DvsdCli, BadAuthorityOptionsAreRejected) {
+  const std::string s = tmp_sock();
+  EXPECT_TRUE(rejected({"--node", "0", "--socket", s, "--admin-group", "no-such-group-of-dvs"}, "--admin-group"));
+  EXPECT_TRUE(rejected({"--node", "0", "--socket", s, "--socket-group", "no-such-group-of-dvs"}, "--socket-group"));
+  EXPECT_TRUE(rejected({"--node", "0", "--socket", s, "--socket-mode", "0999"}, "--socket-mode"));
+  EXPECT_TRUE(rejected({"--node", "0", "--socket", s, "--socket-mode", "1777"}, "--socket-mode"));
+  EXPECT_TRUE(rejected({"--node", "0", "--socket", s, "--socket-mode", "rw"}, "--socket-mode"));
+}
+
 TEST(DvsdCli, ReadyLineAndCleanStopOnSigterm) {
   DvsdOptions o;
   o.node = 5;

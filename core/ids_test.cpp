@@ -550,34 +550,6 @@ TEST_F(Bind, ForkedChildDoesNotInheritTheBinding) {
   EXPECT_TRUE(parent.wait_ok(milliseconds(15000)));
 }
 
-TEST_F(Bind, UserProcessCannotUnbindAnotherProcess) {
-  const std::string sock = sock_;
-  Pipe ready, done;
-  auto victim = run_in_child("victim", [&, sock] {
-    int ep = open_and_bind(sock, 0, 40);
-    CHILD_CHECK_OK(ep);
-    ready.send(ep);
-    CHILD_CHECK(done.recv().has_value());
-    CHILD_CHECK_EQ(ep, dvs_self());
-    dvs_procinfo_t pi{};
-    CHILD_CHECK_OK(dvs_getprocinfo(0, 40, &pi));
-    CHILD_CHECK_EQ(ep, pi.p_endpoint);
-    CHILD_CHECK_EQ(0, pi.p_rts_flags & DVS_SLOT_FREE);
-    return 0;
-  });
-  auto ep = ready.recv();
-  ASSERT_TRUE(ep);
-  const int vep = static_cast<int>(*ep);
-  auto other = run_in_child("other", [sock, vep] {
-    CHILD_CHECK_OK(open_and_bind(sock, 0, 41));
-    CHILD_CHECK(dvs_unbind(0, vep) < 0);
-    return 0;
-  });
-  EXPECT_TRUE(other.wait_ok());
-  done.send(1);
-  EXPECT_TRUE(victim.wait_ok());
-}
-
 TEST_F(Bind, SetWaitAndProcinfoArgumentChecks) {
   const std::string sock = sock_;
   auto k = run_in_child("k", [sock] {

@@ -317,11 +317,6 @@ Binding* effective() {
   return nullptr;
 }
 
-int current_ep() {
-  Binding* b = effective();
-  return b ? b->caller.endpoint : DVS_NONE;
-}
-
 bool same_file(int a, int b) {
   struct stat sa {}, sb {};
   return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -508,7 +503,6 @@ int dvs_unbind(int dcid, int ep) {
   rq.op = static_cast<uint32_t>(Op::Unbind);
   rq.dcid = dcid;
   rq.ep = ep;
-  rq.caller_ep = current_ep();
   Reply rp;
   int rc = call(rq, &rp);
   if (rc == 0) {
@@ -639,7 +633,6 @@ int dvs_setpriv(int dcid, int ep, const dvs_priv_t* priv) {
   rq.op = static_cast<uint32_t>(Op::SetPriv);
   rq.dcid = dcid;
   rq.ep = ep;
-  rq.caller_ep = current_ep();
   rq.priv = *priv;
   Reply rp;
   return call(rq, &rp);

@@ -13,6 +13,7 @@ dvs_add_test(dvs_waitmodes_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/waitmodes_test
 dvs_add_test(dvs_dvsd_cli_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/dvsd_cli_test.cpp LIBS dvs_testing LABELS core)
 dvs_add_test(dvs_races_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/races_test.cpp LIBS dvs_testing LABELS core)
 dvs_add_test(dvs_control_plane_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/control_plane_test.cpp LIBS dvs_testing LABELS core)
+dvs_add_test(dvs_control_authority_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/control_authority_test.cpp LIBS dvs_testing LABELS core)
 dvs_add_test(dvs_semantics_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/semantics_test.cpp LIBS dvs_testing LABELS core)
 dvs_add_test(dvs_restart_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/restart_test.cpp LIBS dvs_testing LABELS core)
 

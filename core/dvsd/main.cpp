@@ -11,21 +11,29 @@
 // then "dvsd: node N ready on PATH" once it accepts clients; SIGTERM/SIGINT end it (exit 0).
 // --reply-timeout-ms N: a client connection whose peer has not taken a reply within N ms is
 // closed (default 10000), which unbinds what it bound.
+// Who may do what (docs/ARCHITECTURE.md, "Authority"): --socket-mode MODE (octal, default 0660)
+// and --socket-group NAME|GID (default dvsd's group) decide who may connect at all;
+// --admin-group NAME|GID names the group whose members (primary or supplementary) may, besides
+// root, CAP_SYS_ADMIN holders and dvsd's own user, do the management calls.
 // Bad input: one line on stderr naming the problem, exit 2.
 #include <sched.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/dvsd/authority.hpp"
 #include "core/dvsd/proxy.hpp"
 #include "core/dvsd/server.hpp"
 #include "core/dvsd/metrics_dvsd.hpp"
@@ -81,6 +89,15 @@ int main(int argc, char** argv) {
   app.add_option("--reply-timeout-ms", reply_timeout_ms,
                  "close a client connection that has not taken a reply within this many ms (it is unbound)")
       ->check(CLI::Range(int64_t{10}, int64_t{3600000}));
+  std::string admin_group, socket_group, socket_mode = "0660";
+  app.add_option("--admin-group", admin_group,
+                 "group (NAME or GID) whose members may, besides root, holders of CAP_SYS_ADMIN and dvsd's own user, "
+                 "bind system slots, lclbind, rmtbind, add/del nodes, setpriv and unbind others' endpoints "
+                 "(docs/ARCHITECTURE.md, Authority)");
+  app.add_option("--socket-mode", socket_mode,
+                 "permissions of the control socket, octal (default 0660): with --socket-group they decide who may "
+                 "connect at all");
+  app.add_option("--socket-group", socket_group, "group (NAME or GID) of the control socket (default: dvsd's group)");
   app.add_option("--listen", listen_uris,
                  "URI peers with lower node ids dial (e.g. tcp://10.0.0.1:7000); repeat to listen on several");
   app.add_option("--peer", peer_specs, "remote node: ID=URI (this node dials peers with higher ids; a lower ID may be given alone)");
@@ -127,6 +144,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   popt.direct = remote_path == "direct";
+
+  std::optional<gid_t> admin_gid, socket_gid;
+  for (auto [spec, out, name] : {std::tuple{&admin_group, &admin_gid, "--admin-group"},
+                                 std::tuple{&socket_group, &socket_gid, "--socket-group"}}) {
+    if (spec->empty()) continue;
+    gid_t gid = 0;
+    if (auto err = dvs::dvsd::resolve_group(*spec, &gid); !err.empty()) {
+      std::fprintf(stderr, "dvsd: bad %s '%s': %s\n", name, spec->c_str(), err.c_str());
+      return 2;
+    }
+    *out = gid;
+  }
+  unsigned socket_perms = 0;
+  const char* mode_end = socket_mode.data() + socket_mode.size();
+  if (auto [end, ec] = std::from_chars(socket_mode.data(), mode_end, socket_perms, 8);
+      socket_mode.empty() || ec != std::errc() || end != mode_end || socket_perms > 0777) {
+    std::fprintf(stderr, "dvsd: bad --socket-mode '%s': expected octal permissions like 0660\n", socket_mode.c_str());
+    return 2;
+  }
 
   if (!cpus.empty()) {
     cpu_set_t set;
@@ -203,6 +239,8 @@ int main(int argc, char** argv) {
   dvs::dvsd::Server server(cfg);
   server.set_verbose(verbose);
   server.set_reply_timeout_ms(reply_timeout_ms);
+  server.set_authority(dvs::dvsd::policy_for_this_process(admin_gid));
+  server.set_socket_access(static_cast<mode_t>(socket_perms), socket_gid);
   if (auto err = server.start(); !err.empty()) {
     std::fprintf(stderr, "dvsd: %s\n", err.c_str());
     return 2;

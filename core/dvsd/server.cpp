@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/dvsd/request_rules.hpp"
 #include "core/ipc.hpp"
 #include "core/remote.hpp"
 #include "core/waiter.hpp"
@@ -77,9 +78,21 @@ std::string Server::start() {
   unlink(cfg_.socket_path.c_str());
   listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0) return std::string("socket: ") + std::strerror(errno);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return "cannot bind " + cfg_.socket_path + ": " + std::strerror(errno);
-  chmod(cfg_.socket_path.c_str(), 0660);
+  // Every record received carries its sender's credentials (accepted connections inherit this).
+  const int on = 1;
+  if (setsockopt(listen_fd_, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    return std::string("SO_PASSCRED: ") + std::strerror(errno);
+  // The socket file is born with no more access than socket_mode_ (umask), then gets its group
+  // and exactly that mode. dvsd has no other threads yet: the umask is changed for this only.
+  const mode_t old_umask = umask(~socket_mode_ & 0777);
+  const int bound = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  umask(old_umask);
+  if (bound != 0) return "cannot bind " + cfg_.socket_path + ": " + std::strerror(bind_errno);
+  if (socket_group_ && chown(cfg_.socket_path.c_str(), static_cast<uid_t>(-1), *socket_group_) != 0)
+    return "cannot give " + cfg_.socket_path + " group " + std::to_string(*socket_group_) + ": " + std::strerror(errno);
+  if (chmod(cfg_.socket_path.c_str(), socket_mode_) != 0)
+    return "cannot chmod " + cfg_.socket_path + ": " + std::strerror(errno);
   if (listen(listen_fd_, 128) != 0) return std::string("listen: ") + std::strerror(errno);
   reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (reserve_fd_ < 0) return std::string("cannot open /dev/null: ") + std::strerror(errno);
@@ -216,7 +229,6 @@ void Server::add_conn(int fd) {
   Conn& c = conns_[id];
   c.fd = fd;
   c.pid = cred.pid;
-  c.uid = cred.uid;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = id;
@@ -261,14 +273,17 @@ void Server::close_conn(uint64_t conn, const char* why) {
                 parked_.end());
   std::vector<Binding> gone;
   for (const auto& b : bindings_)
-    if (b.conn == conn) gone.push_back(b);
-  for (const auto& b : gone) unbind_binding(b, "its control connection closed");
+    if (b.conn == conn || (b.awaiting_take && b.reserved_by == conn)) gone.push_back(b);
+  for (const auto& b : gone)
+    unbind_binding(b, b.awaiting_take ? "the connection that lclbound it closed before it was taken"
+                                      : "its control connection closed");
 }
 
 void Server::serve(uint64_t conn) {
   Request rq;
   int in_fd = -1;
-  long n = core::recv_record(conns_.at(conn).fd, &rq, sizeof rq, &in_fd);
+  ucred sender{};
+  long n = core::recv_record(conns_.at(conn).fd, &rq, sizeof rq, &in_fd, &sender);
   if (in_fd >= 0) close(in_fd);  // clients never send descriptors
   if (n == -EAGAIN) return;      // nothing after all
   if (n == 0) {
@@ -279,7 +294,7 @@ void Server::serve(uint64_t conn) {
     close_conn(conn, n == -EBADMSG ? "malformed request (wrong size)" : "receive failed");
     return;
   }
-  if (rq.magic != core::kControlMagic || rq.version != core::kControlVersion) {
+  if (!well_formed(rq)) {
     close_conn(conn, "malformed request (bad magic or version)");
     return;
   }
@@ -289,7 +304,7 @@ void Server::serve(uint64_t conn) {
   }
   int reply_fd = -1;
   bool park = false;
-  Reply rp = handle(conn, rq, &reply_fd, &park);
+  Reply rp = handle(conn, rq, sender, &reply_fd, &park);
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   if (park) {
@@ -383,9 +398,34 @@ core::DcTable* Server::table(int dcid) {
   return it == tables_.end() ? nullptr : it->second.get();
 }
 
-Reply Server::handle(uint64_t conn, const Request& rq, int* reply_fd, bool* park) {
+bool Server::held_by_another(uint64_t conn, const Request& rq) const {
+  const pid_t pid = conns_.at(conn).pid;
+  return std::any_of(bindings_.begin(), bindings_.end(),
+                     [&](const Binding& b) { return b.dcid == rq.dcid && b.ep == rq.ep && b.pid != pid; });
+}
+
+int Server::check_authority(uint64_t conn, const Request& rq, const ucred& sender) {
+  auto it = tables_.find(rq.dcid);
+  const Need need = authority_needed(rq, it == tables_.end() ? nullptr : &it->second->geometry());
+  if (need == Need::Anyone) return 0;
+  // /proc is read only when the request needs it and ownership does not settle it. An endpoint
+  // nobody else holds is the requester's to unbind (or not bound: do_unbind says so).
+  const bool held_by_other = need == Need::OwnerOrAdmin && held_by_another(conn, rq);
+  const bool settled = need == Need::OwnerOrAdmin && !held_by_other;
+  const int rc = admit(need, !settled && requester_is_privileged(sender, authority_), held_by_other);
+  if (rc != 0 && verbose_)
+    log("refused op " + std::to_string(rq.op) + " of pid " + std::to_string(sender.pid) + " (uid " +
+        std::to_string(sender.uid) + "): " + dvs_errname(rc));
+  return rc;
+}
+
+Reply Server::handle(uint64_t conn, const Request& rq, const ucred& sender, int* reply_fd, bool* park) {
   Reply rp;
   rp.node_id = cfg_.node_id;
+  if (int rc = check_authority(conn, rq, sender); rc != 0) {
+    rp.rc = rc;
+    return rp;
+  }
   switch (static_cast<Op>(rq.op)) {
     case Op::Hello:
       rp.rc = 0;
@@ -396,11 +436,11 @@ Reply Server::handle(uint64_t conn, const Request& rq, int* reply_fd, bool* park
     case Op::Bind:
       return do_bind(conn, rq, reply_fd);
     case Op::Unbind:
-      return do_unbind(conn, rq);
+      return do_unbind(rq);
     case Op::LclBind:
-      return do_lclbind(rq);
+      return do_lclbind(conn, rq);
     case Op::Wait4Bind:
-      if (!try_wait4bind(conns_.at(conn).pid, &rp, reply_fd)) {
+      if (!try_wait4bind(conn, conns_.at(conn).pid, &rp, reply_fd)) {
         if (rq.timeout_ms == 0) {
           rp.rc = EDVSTIMEDOUT;
           return rp;
@@ -473,7 +513,7 @@ Reply Server::handle(uint64_t conn, const Request& rq, int* reply_fd, bool* park
       return rp;
     }
     case Op::SetPriv:
-      return do_setpriv(conn, rq);
+      return do_setpriv(rq);
     case Op::RmtBind: {
       core::DcTable* t = table(rq.dcid);
       rp.rc = t ? core::admin_bind_remote(*t, rq.ep, rq.node) : EDVSBADDCID;
@@ -525,7 +565,7 @@ Reply Server::do_bind(uint64_t conn, const Request& rq, int* reply_fd) {
       }
     }
   } else {
-    int p = (rq.p_nr >= -DVS_NR_TASKS_MAX && rq.p_nr < DVS_GEN_SIZE - DVS_NR_TASKS_MAX) ? rq.p_nr : DVS_ENDPOINT_P(rq.p_nr);
+    const int p = bind_target_pnr(rq.p_nr);
     if (g.valid_pnr(p)) {
       idx = g.index_of(p);
       rc = core::admin_bind(*t, idx, pid, tid, rq.is_thread != 0, &ep);
@@ -547,21 +587,11 @@ Reply Server::do_bind(uint64_t conn, const Request& rq, int* reply_fd) {
   return rp;
 }
 
-Reply Server::do_unbind(uint64_t conn, const Request& rq) {
+// The caller's authority was checked (check_authority): its own endpoint, or it is privileged.
+Reply Server::do_unbind(const Request& rq) {
   Reply rp;
-  pid_t pid = conns_.at(conn).pid;
-  // The caller may unbind its own endpoints, or any endpoint if it is a system process of the DC.
-  bool caller_is_system = false;
-  for (const auto& b : bindings_)
-    if (b.pid == pid && b.dcid == rq.dcid && b.ep == rq.caller_ep && table(b.dcid) &&
-        table(b.dcid)->geometry().is_system_index(b.index))
-      caller_is_system = true;
   for (const auto& b : bindings_) {
     if (b.dcid != rq.dcid || b.ep != rq.ep) continue;
-    if (b.pid != pid && !caller_is_system) {
-      rp.rc = EDVSPRIVILEGES;
-      return rp;
-    }
     Binding copy = b;
     unbind_binding(copy, nullptr);
     rp.rc = 0;
@@ -571,7 +601,7 @@ Reply Server::do_unbind(uint64_t conn, const Request& rq) {
   return rp;
 }
 
-Reply Server::do_lclbind(const Request& rq) {
+Reply Server::do_lclbind(uint64_t conn, const Request& rq) {
   Reply rp;
   core::DcTable* t = table(rq.dcid);
   if (!t) {
@@ -594,7 +624,7 @@ Reply Server::do_lclbind(const Request& rq) {
     return rp;
   }
   rp.rc = 0;
-  bindings_.push_back(Binding{rq.dcid, idx, ep, rq.pid, rq.pid, false, 0, true});
+  bindings_.push_back(Binding{rq.dcid, idx, ep, rq.pid, rq.pid, false, 0, true, conn});
   watch_pid(rq.pid);
   rp.ep = ep;
   recheck_parked();
@@ -623,10 +653,12 @@ bool Server::is_bound_in(pid_t pid, int dcid) const {
                      [&](const Binding& b) { return b.pid == pid && b.dcid == dcid && !b.awaiting_take; });
 }
 
-bool Server::try_wait4bind(pid_t pid, Reply* rp, int* reply_fd) {
+bool Server::try_wait4bind(uint64_t conn, pid_t pid, Reply* rp, int* reply_fd) {
   for (auto& b : bindings_) {
     if (b.pid != pid || !b.awaiting_take) continue;
     b.awaiting_take = false;
+    b.conn = conn;
+    b.reserved_by = 0;
     rp->rc = 0;
     rp->ep = b.ep;
     rp->index = b.index;
@@ -660,20 +692,12 @@ bool Server::try_wait4bindep(const Request& rq, Reply* rp) {
   return false;
 }
 
-Reply Server::do_setpriv(uint64_t conn, const Request& rq) {
+// The caller is privileged (check_authority).
+Reply Server::do_setpriv(const Request& rq) {
   Reply rp;
   core::DcTable* t = table(rq.dcid);
   if (!t) {
     rp.rc = EDVSBADDCID;
-    return rp;
-  }
-  pid_t pid = conns_.at(conn).pid;
-  bool allowed = false;
-  for (const auto& b : bindings_)
-    if (b.pid == pid && b.dcid == rq.dcid && b.ep == rq.caller_ep && t->geometry().is_system_index(b.index))
-      allowed = true;
-  if (!allowed) {
-    rp.rc = EDVSPRIVILEGES;
     return rp;
   }
   for (const auto& b : bindings_) {
@@ -745,7 +769,7 @@ void Server::recheck_parked() {
     Reply rp;
     rp.node_id = cfg_.node_id;
     int reply_fd = -1;
-    bool done = static_cast<Op>(p.req.op) == Op::Wait4Bind ? try_wait4bind(p.peer_pid, &rp, &reply_fd)
+    bool done = static_cast<Op>(p.req.op) == Op::Wait4Bind ? try_wait4bind(p.conn, p.peer_pid, &rp, &reply_fd)
                                                             : try_wait4bindep(p.req, &rp);
     if (!done) {
       ++i;

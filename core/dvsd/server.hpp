@@ -25,6 +25,14 @@
 // getep(pid) is answered only to a connection whose process (SO_PEERCRED pid) is bound (process
 // or thread binding) in the DC of pid's binding; anyone else gets EDVSNOTBIND, as for an unknown
 // pid.
+//
+// Authority (authority.hpp, request_rules.hpp): every request carries the kernel's record of its
+// sender (SCM_CREDENTIALS, SO_PASSCRED on every connection), never a pid or uid the request says.
+// Management requests (binding a system slot, lclbind, rmtbind, add/del node, setpriv, unbinding
+// another process's endpoint) are carried out only for a privileged sender, else refused with
+// EDVSPRIVILEGES and nothing changes. A binding belongs to the connection that made it (for an
+// lclbind: the one that took it with wait4bind) and goes when that connection closes or its
+// process exits; an lclbind not yet taken goes when the connection that made it closes.
 #pragma once
 
 #include <sys/types.h>
@@ -40,6 +48,7 @@
 #include "core/config.hpp"
 #include "core/control.hpp"
 #include "core/shm_table.hpp"
+#include "core/dvsd/authority.hpp"
 #include "core/dvsd/link_inboxes.hpp"
 
 namespace dvs::dvsd {
@@ -61,6 +70,14 @@ class Server {
   void set_verbose(bool v) { verbose_ = v; }
   // A client connection whose peer has not taken a reply within this bound is closed.
   void set_reply_timeout_ms(int64_t ms) { reply_timeout_ns_ = ms * 1'000'000; }
+  // Who is privileged (default: policy_for_this_process without an admin group). Set before run().
+  void set_authority(AuthorityPolicy policy) { authority_ = policy; }
+  // The control socket's permissions, set when start() creates it (default 0660, dvsd's group):
+  // they decide who may connect at all. group: a gid, or nullopt to leave dvsd's.
+  void set_socket_access(mode_t mode, std::optional<gid_t> group) {
+    socket_mode_ = mode;
+    socket_group_ = group;
+  }
   // The DC tables (valid after start(), for the proxies).
   std::vector<core::DcTable*> tables();
   // add_node / del_node (dcid and node already validated) are carried out by the proxies: set
@@ -90,8 +107,9 @@ class Server {
     pid_t pid;
     pid_t tid;
     bool is_thread;
-    uint64_t conn;      // id of the connection that made it; 0 for an lclbind not yet taken
+    uint64_t conn;      // id of the connection it belongs to; 0 for an lclbind not yet taken
     bool awaiting_take; // lclbind: the bound pid has not yet called wait4bind
+    uint64_t reserved_by = 0;  // lclbind not yet taken: the connection that made it
   };
   struct Parked {
     uint64_t conn;
@@ -107,8 +125,7 @@ class Server {
   };
   struct Conn {
     int fd = -1;
-    pid_t pid = 0;
-    uid_t uid = 0;
+    pid_t pid = 0;  // SO_PEERCRED: the process that connected (its bindings are made for it)
     bool in_service = false;         // a request is parked or its reply unsent: read no other
     std::optional<Outgoing> outbox;  // the unsent reply
     int64_t outbox_deadline_ns = -1; // the peer must have taken it by then
@@ -135,15 +152,21 @@ class Server {
   void update_interest(uint64_t conn);
   void close_stalled_conns();
   void close_conn(uint64_t conn, const char* why);
-  core::Reply handle(uint64_t conn, const core::Request& rq, int* reply_fd, bool* park);
+  // sender: the kernel's record of who sent rq (pid 0 when there is none).
+  core::Reply handle(uint64_t conn, const core::Request& rq, const ucred& sender, int* reply_fd, bool* park);
+  // 0, or the code rq is refused with because sender lacks the authority it needs.
+  int check_authority(uint64_t conn, const core::Request& rq, const ucred& sender);
+  // Is the endpoint rq.ep of rq.dcid bound by a process other than conn's?
+  bool held_by_another(uint64_t conn, const core::Request& rq) const;
   core::Reply do_bind(uint64_t conn, const core::Request& rq, int* reply_fd);
-  core::Reply do_unbind(uint64_t conn, const core::Request& rq);
-  core::Reply do_lclbind(const core::Request& rq);
+  core::Reply do_unbind(const core::Request& rq);
+  core::Reply do_lclbind(uint64_t conn, const core::Request& rq);
   core::Reply do_getep(uint64_t conn, const core::Request& rq) const;
   bool is_bound_in(pid_t pid, int dcid) const;
-  bool try_wait4bind(pid_t pid, core::Reply* rp, int* reply_fd);
+  // A binding lclbind made for pid, taken for conn (it belongs to conn from then on).
+  bool try_wait4bind(uint64_t conn, pid_t pid, core::Reply* rp, int* reply_fd);
   bool try_wait4bindep(const core::Request& rq, core::Reply* rp);
-  core::Reply do_setpriv(uint64_t conn, const core::Request& rq);
+  core::Reply do_setpriv(const core::Request& rq);
   void unbind_binding(const Binding& b, const char* why);
   void watch_pid(pid_t pid);
   void unwatch_pid(pid_t pid);
@@ -155,6 +178,9 @@ class Server {
   void log(const std::string& line) const;
 
   core::NodeConfig cfg_;
+  AuthorityPolicy authority_ = policy_for_this_process(std::nullopt);
+  mode_t socket_mode_ = 0660;
+  std::optional<gid_t> socket_group_;
   bool verbose_ = false;
   int64_t reply_timeout_ns_ = 10'000'000'000;
   int listen_fd_ = -1;

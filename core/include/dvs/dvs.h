@@ -26,6 +26,14 @@
  * next control call connects again (to the same dvsd), so a late reply is never taken for the
  * answer to a later request.
  *
+ * Authority (docs/ARCHITECTURE.md, "Authority"): management calls — binding a system slot
+ * (p_nr < nr_sysprocs - nr_tasks: tasks and system processes), lclbind, rmtbind, add/del node,
+ * setpriv, unbinding another process's endpoint — are carried out only for a privileged process:
+ * uid 0, CAP_SYS_ADMIN in dvsd's user namespace, dvsd's own uid, or a member of dvsd's
+ * --admin-group. Anyone else gets EDVSPRIVILEGES (the original's answer without CAP_SYS_ADMIN)
+ * and nothing changes. A system slot confers no such authority: it is the process's, not the
+ * endpoint's. Who may connect to dvsd at all is up to its socket's permissions.
+ *
  * Buffers: message buffers are the caller's; a call reads/writes them only during the call.
  * Local IPC goes process-to-process through shared memory (no dvsd hop); dvsd is only asked for
  * bind/unbind/getep/privileges and cleans up after a process that dies.
@@ -130,10 +138,14 @@ int dvs_nodeid(void);
 /* Bind the calling process (dvs_bind) or thread (dvs_tbind) to slot p_nr of DC dcid
  * (p_nr may also be given as an endpoint; DVS_ANY picks a free user slot). Returns the endpoint.
  * EDVSSLOTUSED if taken, EDVSBADPROC out of range, EDVSBADDCID no such DC here,
- * EDVSBUSY if the caller is already bound. Opens the default socket if dvs_open was not called. */
+ * EDVSBUSY if the caller is already bound, EDVSPRIVILEGES for a system slot without authority.
+ * Opens the default socket if dvs_open was not called. */
 int dvs_bind(int dcid, int p_nr);
 int dvs_tbind(int dcid, int p_nr);
-/* Bind process pid (of this node) to a slot on its behalf; pid then calls dvs_wait4bind. */
+/* Bind process pid (of this node) to a slot on its behalf; pid then calls dvs_wait4bind. Needs
+ * authority (else EDVSPRIVILEGES). The slot stays reserved until pid takes it, pid exits, or the
+ * caller's connection to dvsd closes (dvs_close, exit); once taken it is pid's, as if pid had
+ * bound it. */
 int dvs_lclbind(int dcid, pid_t pid, int p_nr);
 /* Block until dvsd has a binding for the caller's pid (made by dvs_lclbind) and take it.
  * Returns the endpoint; EDVSTIMEDOUT after timeout_ms (dvsd's answer); EDVSDVSINIT if dvsd has
@@ -143,7 +155,8 @@ int dvs_wait4bind_T(long timeout_ms);
 int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms);
 /* Declare that endpoint ep of dcid lives on node nodeid (the original's rmtbind): calls to ep
  * then go through this node's proxy for nodeid. Remote clients are bound automatically when
- * their first message arrives. EDVSSLOTUSED if a local process holds that slot. */
+ * their first message arrives. EDVSSLOTUSED if a local process holds that slot, EDVSPRIVILEGES
+ * without authority. */
 int dvs_rmtbind(int dcid, int ep, int nodeid);
 /* The original's add_node / del_node, at run time on this node. add: processes of dcid may live
  * on nodeid from now on; this node must have a proxy (a configured peer) for it, else
@@ -151,10 +164,12 @@ int dvs_rmtbind(int dcid, int ep, int nodeid);
  * calls in flight to it and local waits for its endpoints fail (EDVSNOTCONN), its endpoints'
  * descriptors are unbound (callers blocked on them get EDVSDSTDIED / EDVSSRCDIED), later calls
  * and its inbound traffic for dcid get EDVSNODCNODE; EDVSNODCNODE if the DC did not span it.
- * Both: EDVSBADDCID, EDVSBADNODEID (out of range, or this node). */
+ * Both: EDVSBADDCID, EDVSBADNODEID (out of range, or this node), EDVSPRIVILEGES without
+ * authority. */
 int dvs_add_node(int dcid, int nodeid);
 int dvs_del_node(int dcid, int nodeid);
-/* Unbind ep (the caller's own, or any of this process's). Blocked peers get errors. */
+/* Unbind ep: any endpoint of this process; another process's only with authority (else
+ * EDVSPRIVILEGES). Blocked peers get errors. */
 int dvs_unbind(int dcid, int ep);
 /* Endpoint of a bound local process (its process binding). Answered only if the caller's
  * process is itself bound (process or thread binding) in the DC of that binding, as in the
@@ -211,7 +226,8 @@ int dvs_wakeup(int dcid, int ep);
 int dvs_getdcinfo(int dcid, dvs_dcinfo_t* out);
 int dvs_getprocinfo(int dcid, int p_nr, dvs_procinfo_t* out);
 int dvs_getpriv(int dcid, int ep, dvs_priv_t* out);
-/* Only a system process (level >= SERVER) of the same DC may change privileges. */
+/* Change the privileges of ep: needs authority (else EDVSPRIVILEGES), whether or not the caller
+ * is bound. */
 int dvs_setpriv(int dcid, int ep, const dvs_priv_t* priv);
 
 #ifdef __cplusplus
