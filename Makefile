@@ -2,8 +2,13 @@
 JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDVS_WERROR=ON
+# libFuzzer targets (docs/FUZZING.md): seconds per target in `make test`, and in `make fuzz`
+# (FUZZ_TARGETS: some of them, by name; all by default).
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-release test-asan test-tsan clean
+.PHONY: all deps build run test test-release test-asan test-tsan test-fuzz fuzz fuzz-merge clean
 
 all: build
 
@@ -21,7 +26,7 @@ run: build
 	$(BUILD)/harness/dvs run
 	$(BUILD)/harness/dvs report --latest  # HTML + Markdown report of that run (docs/REPORT.md); prints where
 
-test: deps test-release test-asan test-tsan
+test: deps test-release test-asan test-tsan test-fuzz
 	@echo "make test: all suites passed"
 
 test-release: build
@@ -43,5 +48,18 @@ test-tsan: deps build
 	# suite of the release build against a TSan dvsd (a race makes dvsd exit, failing the test).
 	TSAN_OPTIONS=halt_on_error=1 DVSD_BIN=$(CURDIR)/build-tsan/core/dvsd $(BUILD)/core/dvs_remote_test
 
+# Every fuzz target (build-fuzz: clang, ASan + UBSan) for FUZZ_TEST_SECONDS on a scratch copy of its
+# seed corpus; fails on a crash, leak, timeout or OOM, naming the reproducer.
+test-fuzz: deps
+	JOBS=$(JOBS) bash harness/scripts/run-fuzz.sh $(FUZZ_TEST_SECONDS)
+
+# A longer run: make fuzz FUZZ_SECONDS=1800 [FUZZ_TARGETS="dvs_wire_fuzz ..."]
+fuzz: deps
+	JOBS=$(JOBS) bash harness/scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Folds the last run's coverage-adding inputs into the seed corpora (then review and commit them).
+fuzz-merge: deps
+	JOBS=$(JOBS) bash harness/scripts/run-fuzz.sh --merge $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

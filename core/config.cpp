@@ -5,6 +5,8 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "core/toml_text.hpp"
+
 namespace dvs::core {
 
 namespace {
@@ -81,7 +83,7 @@ std::string parse_dc_spec(const std::string& spec, int node_id, DcGeometry* out)
 std::string load_config_file(const std::string& path, NodeConfig* cfg) {
   toml::table tbl;
   try {
-    tbl = toml::parse_file(path);
+    tbl = parse_toml_file(path);
   } catch (const toml::parse_error& e) {
     return path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
   }

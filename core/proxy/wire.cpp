@@ -1,12 +1,11 @@
 // The dvs wire codec (see wire.hpp and docs/WIRE_PROTOCOL.md).
 #include "core/proxy/wire.hpp"
 
-#include <cstdio>
-
 #include <lz4.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -753,14 +752,28 @@ std::string direct_hello_payload(int dcid, int32_t ep) {
 }
 
 bool parse_direct_hello(std::string_view payload, int* dcid, int32_t* ep) {
-  if (payload.substr(0, kDirectHelloPayload.size()) != kDirectHelloPayload) return false;
-  const std::string rest(payload.substr(kDirectHelloPayload.size()));
-  int d = -1;
-  int e = 0;
-  int used = 0;
-  if (std::sscanf(rest.c_str(), " dcid=%d ep=%d%n", &d, &e, &used) != 2 || static_cast<size_t>(used) != rest.size())
+  // Exactly the text direct_hello_payload() writes, nothing else: a DC id in range and a plausible
+  // endpoint, each in its one decimal spelling (no sign, padding or leading zeros, no overflow).
+  // The payload comes off the network from a dialer not yet known.
+  constexpr std::string_view kDcid = " dcid=", kEp = " ep=";
+  std::string_view s = payload;
+  const auto take = [&s](std::string_view prefix) {
+    if (!s.starts_with(prefix)) return false;
+    s.remove_prefix(prefix.size());
+    return true;
+  };
+  const auto number = [&s](int32_t* v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    if (ec != std::errc()) return false;
+    s.remove_prefix(static_cast<size_t>(end - s.data()));
+    return true;
+  };
+  int32_t d = -1;
+  int32_t e = 0;
+  if (!take(kDirectHelloPayload) || !take(kDcid) || !number(&d) || !take(kEp) || !number(&e) || !s.empty())
     return false;
-  if (d < 0 || d >= static_cast<int>(kNrDcs)) return false;
+  if (d < 0 || d >= static_cast<int32_t>(kNrDcs) || !plausible_endpoint(e)) return false;
+  if (direct_hello_payload(d, e) != payload) return false;  // "01", "-0": another spelling
   *dcid = d;
   *ep = e;
   return true;

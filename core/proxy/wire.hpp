@@ -47,7 +47,8 @@ inline constexpr uint32_t kMaxHelloPayload = 1024;
 // with the node link's frame handling. The link carries only the dialer's commands and answers
 // (never vcopy); whatever answers the receiving side owes go out on its own links.
 inline constexpr std::string_view kDirectHelloPayload = "dvs direct process link 2";
-// kDirectHelloPayload naming endpoint ep of DC dcid, and its parse (false: not such a payload).
+// kDirectHelloPayload naming endpoint ep of DC dcid, and its parse: true only for exactly the text
+// direct_hello_payload() writes for a dcid in range and a plausible endpoint (no other spelling).
 std::string direct_hello_payload(int dcid, int32_t ep);
 bool parse_direct_hello(std::string_view payload, int* dcid, int32_t* ep);
 // On the direct path the dialer's first HELLO on a node link carries this prefix and the URI where

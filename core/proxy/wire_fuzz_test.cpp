@@ -2,12 +2,17 @@
 // out of bounds (run it under ASan/UBSan: -DDVS_SANITIZE=address), and every frame that is
 // accepted must satisfy the codec's invariants and re-encode to the very same bytes.
 // DVS_WIRE_FUZZ_ITERS / DVS_WIRE_FUZZ_SEED override the iteration count and the seed.
+// Runs in every build (g++, ASan, ...); the coverage-guided counterpart, a libFuzzer target with the
+// same invariants, is dvs_wire_fuzz (wire_fuzz.cpp, docs/FUZZING.md).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -231,6 +236,35 @@ void check_accepted(std::span<const std::byte> frame, const DecodedFrame& d, con
     ASSERT_EQ(e, WireError::kOk) << reason(e);
     EXPECT_TRUE(std::equal(again.begin(), again.end(), frame.begin(), frame.end()));
   }
+}
+
+// The seed corpus of the libFuzzer target dvs_wire_fuzz (docs/FUZZING.md) is written by
+// dvs_wire_fuzz_seeds: its ok-* frames must still decode (and keep the invariants) and its bad-*
+// frames must not, so a protocol change that leaves the seeds behind fails here, not silently in
+// a fuzz run that never gets past the header.
+TEST(WireFuzz, SeedCorpusStillDecodes) {
+  size_t ok = 0, bad = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DVS_WIRE_SEEDS_DIR)) {
+    const std::string name = entry.path().filename().string();
+    const bool want_ok = name.starts_with("ok-");
+    if (!want_ok && !name.starts_with("bad-")) continue;  // fuzzer findings and merged inputs: any outcome
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Bytes f(text.size());
+    if (!text.empty()) std::memcpy(f.data(), text.data(), text.size());
+    DecodedFrame d;
+    const WireError e = decode_frame(f, &d);
+    if (want_ok) {
+      ++ok;
+      ASSERT_EQ(e, WireError::kOk) << name << ": " << reason(e) << " (regenerate: docs/FUZZING.md)";
+      check_accepted(f, d, {});
+    } else {
+      ++bad;
+      EXPECT_NE(e, WireError::kOk) << name;
+    }
+  }
+  EXPECT_GE(ok, 30u);
+  EXPECT_GE(bad, 5u);
 }
 
 TEST(WireFuzz, HundredThousandFramesNeverCrash) {

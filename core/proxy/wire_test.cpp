@@ -810,5 +810,49 @@ TEST(WireLz4, CompressedBatchBombIsRefused) {
   EXPECT_EQ(dec(patched(f, [](WireHeader& h) { h.batch_count = 62; })), E::kBadBatch);
 }
 
+TEST(WireDirectHello, RoundTrips) {
+  for (int dcid : {0, 3, 31}) {
+    for (int32_t ep : {0, -35, 511, DVS_ENDPOINT(1, 42), DVS_ENDPOINT(60000, -3)}) {
+      int d = -1;
+      int32_t e = 0;
+      ASSERT_TRUE(parse_direct_hello(direct_hello_payload(dcid, ep), &d, &e)) << direct_hello_payload(dcid, ep);
+      EXPECT_EQ(d, dcid);
+      EXPECT_EQ(e, ep);
+    }
+  }
+}
+
+// Found by dvs_direct_hello_fuzz (core/proxy/fuzz-corpus/dvs_direct_hello_fuzz/crash-*): the
+// sscanf parse took other spellings ("  dcid=", "ep=0386258311"), an endpoint past int32 (whose
+// %d conversion is undefined) and endpoints no process can have, all off the network.
+TEST(WireDirectHello, OnlyTheOneSpellingOfAPlausibleEndpoint) {
+  const std::string p(kDirectHelloPayload);
+  for (const std::string& bad : {
+           p + "  dcid=31 ep=-35",          // padding
+           p + "dcid=1 ep=5",               // no separator
+           p + " dcid=1 ep=5 ",             // trailing space
+           p + " dcid=01 ep=5",             // leading zero
+           p + " dcid=1 ep=0386258311",     // leading zero
+           p + " dcid=1 ep=+5",             // sign
+           p + " dcid=1 ep=-0",             // negative zero
+           p + " dcid=7 ep=2947432550",     // past int32
+           p + " dcid=1 ep=99999999999",    // past int64 too
+           p + " dcid=7 ep=2147414880",     // p_nr 3455: no such slot
+           p + " dcid=1 ep=27342",          // DVS_NONE
+           p + " dcid=32 ep=1",             // no such DC
+           p + " dcid=-1 ep=1",
+           p + " dcid=1 ep=5" + std::string(1, '\0') + "x",
+           std::string("dvs direct process link 1 dcid=3 ep=42"),
+           std::string(kDirectUriPrefix) + "tcp://10.0.0.1:7000",
+           std::string(),
+       }) {
+    int d = -7;
+    int32_t e = -7;
+    EXPECT_FALSE(parse_direct_hello(bad, &d, &e)) << bad;
+    EXPECT_EQ(d, -7);  // untouched
+    EXPECT_EQ(e, -7);
+  }
+}
+
 }  // namespace
 }  // namespace dvs::wire

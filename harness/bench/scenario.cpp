@@ -13,7 +13,9 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "cli/one_line.hpp"
 #include "cli/run_options.hpp"
+#include "core/toml_text.hpp"
 
 namespace dvs::bench {
 
@@ -44,7 +46,7 @@ struct Errors {
   std::string source;
   std::string first;
   bool at(int line, const std::string& what) {
-    if (first.empty()) first = fmt::format("{}:{}: {}", source, line, what);
+    if (first.empty()) first = cli::one_line(fmt::format("{}:{}: {}", source, line, what));
     return false;
   }
 };
@@ -330,7 +332,7 @@ std::string parse_scenario_text(std::string_view text, const std::string& source
   Errors e{source, ""};
   toml::table doc;
   try {
-    doc = toml::parse(text, source);
+    doc = core::parse_toml(text, source);
   } catch (const toml::parse_error& err) {
     e.at(int(err.source().begin.line), fmt::format("not valid TOML: {}", err.description()));
     return e.first;
@@ -403,7 +405,7 @@ std::string parse_scenario_text(std::string_view text, const std::string& source
 
 std::string parse_scenario_file(const std::string& path, Scenario* out) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return fmt::format("{}: cannot open: {}", path, std::strerror(errno));
+  if (f == nullptr) return cli::one_line(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::string text;
   char buf[8192];
   size_t n;

@@ -264,6 +264,8 @@ TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
       {head + "[[matrix]]\nname = \"m\"\nwiats = [\"spin\"]\n", 5, "unknown key 'wiats'"},
       {head + "[[matrix]]\nwaits = [\"spin\", \"spinn\"]\n", 4, "'waits[1]' = \"spinn\" is not one of spin, spin-then-block, block"},
       {head + "[[matrix]]\nprimitives = [\"sendrec\", \"sendrec_reply\"]\n", 4, "repeats \"sendrec_reply\""},
+      // Caught by dvs_scenario_fuzz (seed bad-value-newline.toml): a quoted value broke the message in two.
+      {head + "[[matrix]]\nwaits = [\"spin\\nblock\"]\n", 4, "'waits[0]' = \"spin\\nblock\" is not one of"},
       {head + "[[matrix]]\ntransports = []\n", 4, "'transports' is empty"},
       {head + "[defaults]\nsamples = \"many\"\n[[matrix]]\n", 4, "'samples' must be an integer"},
       {head + "[defaults]\nblock_samples = 0\n[[matrix]]\n", 4, "'block_samples' = 0 is out of range"},

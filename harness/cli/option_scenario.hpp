@@ -7,15 +7,20 @@
 #define DVS_HARNESS_CLI_OPTION_SCENARIO_HPP
 
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 namespace dvs::cli {
 
 // Applies `path`'s [table] to cmd's options and fills *name / *description from [scenario].
-// `command` names the command in messages ("dvs rpc"). "" or the error as FILE:LINE: why.
+// `command` names the command in messages ("dvs rpc"). "" or the error, one line: FILE:LINE: why.
 std::string apply_option_scenario(CLI::App* cmd, const std::string& path, const std::string& table,
                                   const std::string& command, std::string* name, std::string* description);
+// The same from the file's text; `source` names it in messages (the path, for the above).
+std::string apply_option_scenario_text(CLI::App* cmd, std::string_view text, const std::string& source,
+                                       const std::string& table, const std::string& command, std::string* name,
+                                       std::string* description);
 
 }  // namespace dvs::cli
 

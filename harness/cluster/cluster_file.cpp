@@ -10,7 +10,9 @@
 
 #include <toml++/toml.h>
 
+#include "cli/one_line.hpp"
 #include "core/config.hpp"
+#include "core/toml_text.hpp"
 
 namespace dvs::cluster {
 
@@ -20,7 +22,7 @@ struct Ctx {
   std::string source;
   std::string err;
   bool fail(int line, const std::string& what) {
-    if (err.empty()) err = source + ":" + std::to_string(line) + ": " + what;
+    if (err.empty()) err = cli::one_line(source + ":" + std::to_string(line) + ": " + what);
     return false;
   }
 };
@@ -455,12 +457,12 @@ std::string parse_cluster_text(std::string_view text, const std::string& source,
   c.source = source;
   toml::table doc;
   try {
-    doc = toml::parse(text, source);
+    doc = core::parse_toml(text, source);
   } catch (const toml::parse_error& e) {
     std::string d(e.description());
     for (auto& ch : d)
       if (ch == '\n') ch = ' ';
-    return source + ":" + std::to_string(e.source().begin.line) + ": " + d;
+    return cli::one_line(source + ":" + std::to_string(e.source().begin.line) + ": " + d);
   }
   ClusterSpec spec;
   spec.source = source;
@@ -471,7 +473,7 @@ std::string parse_cluster_text(std::string_view text, const std::string& source,
 
 std::string parse_cluster_file(const std::string& path, ClusterSpec* out) {
   std::ifstream f(path);
-  if (!f) return path + ": cannot open the cluster file";
+  if (!f) return cli::one_line(path + ": cannot open the cluster file");
   std::stringstream ss;
   ss << f.rdbuf();
   return parse_cluster_text(ss.str(), path, out);

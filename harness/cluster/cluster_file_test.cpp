@@ -177,6 +177,8 @@ TEST(ClusterFile, BadFilesNameFileLineAndProblem) {
       {"no cluster table", kNodes, 1, "missing [cluster]"},
       {"no name", "[cluster]\nsubnet = \"10.1.2.0/24\"\n" + kNodes, 1, "needs name"},
       {"bad name", "[cluster]\nname = \"a b\"\n" + kNodes, 2, "name 'a b'"},
+      // Caught by dvs_cluster_file_fuzz (seed bad-name-newline.toml): a quoted value broke the message in two.
+      {"name with a newline", "[cluster]\nname = \"two\\nlines\"\n" + kNodes, 2, "name 'two\\nlines' must be"},
       {"unknown top key", head + "[nodes]\nid = 1\n" + kNodes, 3, "unknown key 'nodes'"},
       {"unknown cluster key", "[cluster]\nname = \"c\"\ncolour = 1\n" + kNodes, 3, "unknown key 'colour' in [cluster]"},
       {"unknown node key", head + "[[node]]\nid = 0\nhots = \"1.2.3.4\"\n", 5, "unknown key 'hots' in [[node]]"},
