@@ -32,14 +32,7 @@
 #include "core/control.hpp"
 #include "core/dvsd/authority.hpp"
 #include "core/dvsd/request_rules.hpp"
-
-#define CONTROL_FUZZ_CHECK(cond)                                                              \
-  do {                                                                                        \
-    if (!(cond)) {                                                                            \
-      std::fprintf(stderr, "%s:%d: fuzz invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                           \
-    }                                                                                         \
-  } while (0)
+#include "core/testing/fuzz_check.hpp"
 
 namespace {
 
@@ -85,29 +78,29 @@ void check_need(const Request& rq, const dvs::core::DcGeometry* dc, Need need) {
     case Op::AddNode:
     case Op::DelNode:
     case Op::SetPriv:
-      CONTROL_FUZZ_CHECK(need == Need::Admin);
+      DVS_FUZZ_CHECK(need == Need::Admin);
       return;
     case Op::Unbind:
-      CONTROL_FUZZ_CHECK(need == Need::OwnerOrAdmin);
+      DVS_FUZZ_CHECK(need == Need::OwnerOrAdmin);
       return;
     case Op::Bind: {
       if (!dc || rq.p_nr == DVS_ANY) {
-        CONTROL_FUZZ_CHECK(need == Need::Anyone);
+        DVS_FUZZ_CHECK(need == Need::Anyone);
         return;
       }
       const int p = bind_target_pnr(rq.p_nr);
-      CONTROL_FUZZ_CHECK(p < DVS_GEN_SIZE - DVS_NR_TASKS_MAX);
-      CONTROL_FUZZ_CHECK(p >= -DVS_NR_TASKS_MAX || rq.p_nr < -DVS_NR_TASKS_MAX);
+      DVS_FUZZ_CHECK(p < DVS_GEN_SIZE - DVS_NR_TASKS_MAX);
+      DVS_FUZZ_CHECK(p >= -DVS_NR_TASKS_MAX || rq.p_nr < -DVS_NR_TASKS_MAX);
       // A p_nr the endpoint macros can take without overflow resolves as they do.
       if (rq.p_nr > -1'000'000'000 && rq.p_nr < 1'000'000'000 &&
           !(rq.p_nr >= -DVS_NR_TASKS_MAX && rq.p_nr < DVS_GEN_SIZE - DVS_NR_TASKS_MAX))
-        CONTROL_FUZZ_CHECK(p == DVS_ENDPOINT_P(rq.p_nr));
+        DVS_FUZZ_CHECK(p == DVS_ENDPOINT_P(rq.p_nr));
       const bool system = dc->valid_pnr(p) && dc->index_of(p) < dc->nr_sysprocs;
-      CONTROL_FUZZ_CHECK(need == (system ? Need::Admin : Need::Anyone));
+      DVS_FUZZ_CHECK(need == (system ? Need::Admin : Need::Anyone));
       return;
     }
     default:
-      CONTROL_FUZZ_CHECK(need == Need::Anyone);
+      DVS_FUZZ_CHECK(need == Need::Anyone);
   }
 }
 
@@ -115,11 +108,11 @@ void check_admit(Need need) {
   for (bool privileged : {false, true})
     for (bool held_by_other : {false, true}) {
       const int rc = admit(need, privileged, held_by_other);
-      CONTROL_FUZZ_CHECK(rc == 0 || rc == EDVSPRIVILEGES);
+      DVS_FUZZ_CHECK(rc == 0 || rc == EDVSPRIVILEGES);
       const bool refused = need == Need::Admin ? !privileged
                            : need == Need::OwnerOrAdmin ? held_by_other && !privileged
                                                         : false;
-      CONTROL_FUZZ_CHECK((rc == EDVSPRIVILEGES) == refused);
+      DVS_FUZZ_CHECK((rc == EDVSPRIVILEGES) == refused);
     }
 }
 
@@ -131,24 +124,24 @@ void check_privilege(const Request& rq, const std::optional<ProcStatus>& status)
   const bool same_ns = rq.timeout_ms & 1;
   const bool granted = is_privileged(cred, status, same_ns, policy);
   const bool by_record = is_privileged(cred, std::nullopt, same_ns, policy);
-  CONTROL_FUZZ_CHECK(!by_record || granted);  // more knowledge never takes authority away
-  if (cred.pid <= 0) CONTROL_FUZZ_CHECK(!granted);
-  if (cred.uid == policy.overflow_uid && cred.gid == policy.overflow_gid) CONTROL_FUZZ_CHECK(!granted);
+  DVS_FUZZ_CHECK(!by_record || granted);  // more knowledge never takes authority away
+  if (cred.pid <= 0) DVS_FUZZ_CHECK(!granted);
+  if (cred.uid == policy.overflow_uid && cred.gid == policy.overflow_gid) DVS_FUZZ_CHECK(!granted);
   if (by_record) {
     const bool uid_grants = cred.uid == 0 || cred.uid == policy.dvsd_uid;
     const bool gid_grants = policy.admin_gid && cred.gid == *policy.admin_gid;
-    CONTROL_FUZZ_CHECK(uid_grants || gid_grants);
+    DVS_FUZZ_CHECK(uid_grants || gid_grants);
   }
   if (!status) return;
   const bool believed = status->uid[0] == cred.uid && status->uid[1] == cred.uid && status->gid[0] == cred.gid &&
                         status->gid[1] == cred.gid;
-  if (!believed) CONTROL_FUZZ_CHECK(granted == by_record);
+  if (!believed) DVS_FUZZ_CHECK(granted == by_record);
   ProcStatus all_caps = *status, no_caps = *status;
   all_caps.cap_eff = ~uint64_t{0};
   no_caps.cap_eff = 0;
-  CONTROL_FUZZ_CHECK(is_privileged(cred, all_caps, false, policy) == is_privileged(cred, no_caps, false, policy));
+  DVS_FUZZ_CHECK(is_privileged(cred, all_caps, false, policy) == is_privileged(cred, no_caps, false, policy));
   if (believed && same_ns && cred.pid > 0 && cred.uid != policy.overflow_uid && cred.gid != policy.overflow_gid)
-    CONTROL_FUZZ_CHECK(is_privileged(cred, all_caps, true, policy));
+    DVS_FUZZ_CHECK(is_privileged(cred, all_caps, true, policy));
 }
 
 }  // namespace
@@ -160,13 +153,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::optional<ProcStatus> status = parse_proc_status(tail);
   if (status) {
     const auto again = parse_proc_status(render(*status));
-    CONTROL_FUZZ_CHECK(again && same_status(*status, *again));
+    DVS_FUZZ_CHECK(again && same_status(*status, *again));
   }
   for (size_t i = 0; i < records; ++i) {
     Request rq;
     std::memcpy(static_cast<void*>(&rq), data + i * sizeof(Request), sizeof rq);
     const bool served = well_formed(rq);
-    CONTROL_FUZZ_CHECK(served == (rq.magic == dvs::core::kControlMagic && rq.version == dvs::core::kControlVersion));
+    DVS_FUZZ_CHECK(served == (rq.magic == dvs::core::kControlMagic && rq.version == dvs::core::kControlVersion));
     if (!served) continue;
     const dvs::core::DcGeometry* dc = geometry_of(rq.dcid);
     const Need need = authority_needed(rq, dc);
