@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "core/testing/dvsd_process.hpp"
@@ -405,14 +406,29 @@ TEST_P(TwoNodes, VcopyPullsAndPushesAcrossNodes) {
 
 // Context switches of every thread of process pid so far (voluntary and not): how often its
 // threads slept and were woken, or were preempted.
-long context_switches(pid_t pid) {
-  long n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+// Context switches of every thread of pid, by thread id.
+std::map<std::string, long> context_switches(pid_t pid) {
+  std::map<std::string, long> out;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::ifstream status(task.path() / "status");
     std::string line;
+    long n = 0;
     while (std::getline(status, line))
       if (line.starts_with("voluntary_ctxt_switches:") || line.starts_with("nonvoluntary_ctxt_switches:"))
         n += std::stol(line.substr(line.find(':') + 1));
+    out[task.path().filename().string()] = n;
+  }
+  return out;
+}
+
+// Switches between two snapshots: each thread's own increase (a thread that ended in between
+// counts none: /proc forgets it; one that began counts all of its own).
+long switches_since(const std::map<std::string, long>& before, const std::map<std::string, long>& after) {
+  long n = 0;
+  for (const auto& [tid, count] : after) {
+    auto it = before.find(tid);
+    n += count - (it == before.end() ? 0 : it->second);
   }
   return n;
 }
@@ -467,10 +483,11 @@ TEST_P(TwoNodes, DirectPathKeepsTheRoundTripOutOfDvsd) {
   });
   ASSERT_TRUE(measuring.recv(Millis(20000)));
   const auto t0 = std::chrono::steady_clock::now();
-  const long before = context_switches(n0->pid()) + context_switches(n1->pid());
+  const auto before0 = context_switches(n0->pid()), before1 = context_switches(n1->pid());
   measured.send(1);
   ASSERT_TRUE(measuring.recv(Millis(30000)));
-  const long switches = context_switches(n0->pid()) + context_switches(n1->pid()) - before;
+  const long switches = switches_since(before0, context_switches(n0->pid())) +
+                        switches_since(before1, context_switches(n1->pid()));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(client.wait_ok(Millis(30000)));
   EXPECT_TRUE(server.wait_ok(Millis(30000)));
@@ -730,10 +747,10 @@ TEST(MixedPaths, EachLinkTakesItsOwnRemotePath) {
   long switches[3] = {0, 0, 0};
   for (int node : {1, 2}) {
     ASSERT_TRUE(measuring.recv(Millis(20000)));
-    const long before = context_switches(n[node]->pid());
+    const auto before = context_switches(n[node]->pid());
     measured.send(1);
     ASSERT_TRUE(measuring.recv(Millis(30000)));
-    switches[node] = context_switches(n[node]->pid()) - before;
+    switches[node] = switches_since(before, context_switches(n[node]->pid()));
     measured.send(1);
   }
   EXPECT_TRUE(client.wait_ok(Millis(30000)));
