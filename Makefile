@@ -23,15 +23,15 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # Main job: a node on this machine, every primitive's ping-pong plus raw baselines, one table.
 run: build
-	$(BUILD)/harness/dvs run
-	$(BUILD)/harness/dvs report --latest  # HTML + Markdown report of that run (docs/REPORT.md); prints where
+	$(BUILD)/bin/dvs run
+	$(BUILD)/bin/dvs report --latest  # HTML + Markdown report of that run (docs/REPORT.md); prints where
 
 test: deps test-release test-asan test-tsan test-fuzz
 	@echo "make test: all suites passed"
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
-	$(BUILD)/harness/dvs gate --baseline results/baselines  # instruction-count gate, one baseline per CPU vendor (harness/README.md)
+	$(BUILD)/bin/dvs gate --baseline results/baselines  # instruction-count gate, one baseline per CPU vendor (harness/README.md)
 
 test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVS_WERROR=ON -DDVS_SANITIZE=address
@@ -46,7 +46,7 @@ test-tsan: deps build
 	  ctest --output-on-failure --timeout 300 -L tsan
 	# dvsd's own threads (server, proxies' link and dispatcher threads) under TSan: the remote
 	# suite of the release build against a TSan dvsd (a race makes dvsd exit, failing the test).
-	TSAN_OPTIONS=halt_on_error=1 DVSD_BIN=$(CURDIR)/build-tsan/core/dvsd $(BUILD)/core/dvs_remote_test
+	TSAN_OPTIONS=halt_on_error=1 DVSD_BIN=$(CURDIR)/build-tsan/bin/dvsd $(BUILD)/core/dvsd/proxy/dvs_remote_test
 
 # Every fuzz target (build-fuzz: clang, ASan + UBSan) for FUZZ_TEST_SECONDS on a scratch copy of its
 # seed corpus; fails on a crash, leak, timeout or OOM, naming the reproducer.

@@ -38,10 +38,10 @@ if(DVS_FUZZ)
   # toml++ (the cluster and scenario parsers' TOML layer): header-only here, so the fuzzer sees
   # its branches and ASan checks its accesses (Debian's libtomlplusplus.so is neither). Every
   # user of PkgConfig::TOMLPP in this tree then compiles it the same way, with its assertions off
-  # as in that library (core/testing/fuzz_toml_config.hpp).
+  # as in that library (core/testkit/fuzz_toml_config.hpp).
   if(TARGET PkgConfig::TOMLPP)
     set_target_properties(PkgConfig::TOMLPP PROPERTIES
-                          INTERFACE_COMPILE_OPTIONS "SHELL:-include ${PROJECT_SOURCE_DIR}/core/testing/fuzz_toml_config.hpp"
+                          INTERFACE_COMPILE_OPTIONS "SHELL:-include ${PROJECT_SOURCE_DIR}/core/testkit/fuzz_toml_config.hpp"
                           INTERFACE_COMPILE_DEFINITIONS "TOML_HEADER_ONLY=1" INTERFACE_LINK_LIBRARIES ""
                           INTERFACE_LINK_OPTIONS "")
   endif()
@@ -82,7 +82,7 @@ function(dvs_add_fuzz_target name)
   endif()
   add_executable(${name} ${F_SOURCES})
   target_link_libraries(${name} PRIVATE ${F_LIBS})
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})  # core/testing/fuzz_check.hpp
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})  # core/testkit/fuzz_check.hpp
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)

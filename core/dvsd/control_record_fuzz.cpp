@@ -29,10 +29,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/control.hpp"
+#include "core/ipc/control.hpp"
 #include "core/dvsd/authority.hpp"
 #include "core/dvsd/request_rules.hpp"
-#include "core/testing/fuzz_check.hpp"
+#include "core/testkit/fuzz_check.hpp"
 
 namespace {
 

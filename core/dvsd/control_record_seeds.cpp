@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/control.hpp"
+#include "core/ipc/control.hpp"
 
 namespace dvs::dvsd {
 namespace {

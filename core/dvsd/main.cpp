@@ -32,12 +32,12 @@
 #include <tuple>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/dvsd/config.hpp"
 #include "core/dvsd/authority.hpp"
-#include "core/dvsd/proxy.hpp"
+#include "core/dvsd/proxy/proxy.hpp"
 #include "core/dvsd/server.hpp"
 #include "core/dvsd/metrics_dvsd.hpp"
-#include "core/shm_table.hpp"
+#include "core/ipc/shm_table.hpp"
 
 namespace {
 dvs::dvsd::Server* g_server = nullptr;

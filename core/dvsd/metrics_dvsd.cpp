@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "core/dvsd/proxy.hpp"
+#include "core/dvsd/proxy/proxy.hpp"
 
 namespace dvs::metrics {
 

@@ -9,7 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/metrics/collector.hpp"
+#include "core/dvsd/metrics_collector.hpp"
 
 namespace dvs::dvsd {
 class ProxySet;

@@ -3,8 +3,8 @@
 // server.cpp applies them to every request; control_record_fuzz.cpp fuzzes them.
 #pragma once
 
-#include "core/control.hpp"
-#include "core/shm_table.hpp"
+#include "core/ipc/control.hpp"
+#include "core/ipc/shm_table.hpp"
 
 namespace dvs::dvsd {
 

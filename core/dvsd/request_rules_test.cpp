@@ -95,12 +95,12 @@ TEST(ControlRecordSeeds, CommittedCorpusIsWhatTheGeneratorWrites) {
     (void)e;
     ++files;
   }
-  EXPECT_EQ(seeds.size(), files) << "regenerate: build/core/dvs_control_record_seeds " << dir;
+  EXPECT_EQ(seeds.size(), files) << "regenerate: build/core/dvsd/dvs_control_record_seeds " << dir;
   for (const auto& [name, bytes] : seeds) {
     std::ifstream f(dir / name, std::ios::binary);
     std::stringstream got;
     got << f.rdbuf();
-    EXPECT_TRUE(got.str() == bytes) << name << " differs; regenerate: build/core/dvs_control_record_seeds " << dir;
+    EXPECT_TRUE(got.str() == bytes) << name << " differs; regenerate: build/core/dvsd/dvs_control_record_seeds " << dir;
     ASSERT_GE(bytes.size(), sizeof(Request)) << name;
     Request rq;
     std::memcpy(static_cast<void*>(&rq), bytes.data(), sizeof rq);

@@ -16,9 +16,9 @@
 #include <cstring>
 
 #include "core/dvsd/request_rules.hpp"
-#include "core/ipc.hpp"
-#include "core/remote.hpp"
-#include "core/waiter.hpp"
+#include "core/ipc/primitives.hpp"
+#include "core/ipc/remote.hpp"
+#include "core/ipc/waiter.hpp"
 
 namespace dvs::dvsd {
 

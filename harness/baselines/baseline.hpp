@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <string>
 
-#include "measure/placement.hpp"
-#include "measure/timed_loop.hpp"
-#include "measure/two_process.hpp"
+#include "harness/measure/placement.hpp"
+#include "harness/measure/timed_loop.hpp"
+#include "harness/measure/two_process.hpp"
 
 namespace dvs::baselines {
 

@@ -1,6 +1,6 @@
 // Each raw baseline runs end to end (two processes, small counts) and yields sane samples.
 // Not a performance test: only positivity and counts are checked.
-#include "baselines/baseline.hpp"
+#include "harness/baselines/baseline.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // read_full / write_full: see fd_io.hpp.
-#include "baselines/fd_io.hpp"
+#include "harness/baselines/fd_io.hpp"
 
 #include <cerrno>
 #include <cstdint>

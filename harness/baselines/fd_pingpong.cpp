@@ -1,13 +1,13 @@
 // fd_pingpong: see fd_pingpong.hpp.
-#include "baselines/fd_pingpong.hpp"
+#include "harness/baselines/fd_pingpong.hpp"
 
 #include <cstring>
 #include <functional>
 #include <unistd.h>
 #include <vector>
 
-#include "baselines/fd_io.hpp"
-#include "measure/pairs.hpp"
+#include "harness/baselines/fd_io.hpp"
+#include "harness/measure/pairs.hpp"
 
 namespace dvs::baselines {
 

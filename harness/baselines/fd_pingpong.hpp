@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "baselines/baseline.hpp"
+#include "harness/baselines/baseline.hpp"
 
 namespace dvs::baselines {
 

@@ -1,5 +1,5 @@
 // fd_stream: see fd_stream.hpp.
-#include "baselines/fd_stream.hpp"
+#include "harness/baselines/fd_stream.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "baselines/fd_io.hpp"
+#include "harness/baselines/fd_io.hpp"
 
 namespace dvs::baselines {
 

@@ -4,7 +4,7 @@
 #ifndef DVS_HARNESS_BASELINES_FD_STREAM_HPP
 #define DVS_HARNESS_BASELINES_FD_STREAM_HPP
 
-#include "baselines/baseline.hpp"
+#include "harness/baselines/baseline.hpp"
 
 namespace dvs::baselines {
 

@@ -13,10 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_io.hpp"
-#include "baselines/fd_stream.hpp"
-#include "baselines/fd_pingpong.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_io.hpp"
+#include "harness/baselines/fd_stream.hpp"
+#include "harness/baselines/fd_pingpong.hpp"
 
 namespace dvs::baselines {
 

@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
+#include "harness/baselines/baseline.hpp"
 
 namespace dvs::baselines {
 

@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_io.hpp"
-#include "baselines/fd_stream.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_io.hpp"
+#include "harness/baselines/fd_stream.hpp"
 
 namespace dvs::baselines {
 

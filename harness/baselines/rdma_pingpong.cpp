@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
+#include "harness/baselines/baseline.hpp"
 #include "transports/rdma/rdma_handshake.hpp"
 #include "transports/rdma/rdma_uri.hpp"
 #include "transports/rdma/rdma_verbs.hpp"

@@ -20,8 +20,8 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "measure/clock.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/measure/clock.hpp"
 
 namespace dvs::baselines {
 

@@ -1,6 +1,6 @@
 // make_tcp_pair: see tcp_pair.hpp.
-#include "baselines/tcp_pair.hpp"
-#include "baselines/scoped_netns.hpp"
+#include "harness/baselines/tcp_pair.hpp"
+#include "harness/baselines/scoped_netns.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 // tcp_pingpong: 64 bytes each way over one TCP connection (TCP_NODELAY). See baseline.hpp.
 #include <unistd.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_pingpong.hpp"
-#include "baselines/tcp_pair.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_pingpong.hpp"
+#include "harness/baselines/tcp_pair.hpp"
 
 namespace dvs::baselines {
 

@@ -5,10 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_io.hpp"
-#include "baselines/fd_stream.hpp"
-#include "baselines/tcp_pair.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_io.hpp"
+#include "harness/baselines/fd_stream.hpp"
+#include "harness/baselines/tcp_pair.hpp"
 
 namespace dvs::baselines {
 

@@ -15,10 +15,10 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_pingpong.hpp"
-#include "baselines/fd_stream.hpp"
-#include "baselines/scoped_netns.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_pingpong.hpp"
+#include "harness/baselines/fd_stream.hpp"
+#include "harness/baselines/scoped_netns.hpp"
 
 namespace dvs::baselines {
 

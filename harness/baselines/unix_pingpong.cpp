@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "baselines/fd_pingpong.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/fd_pingpong.hpp"
 
 namespace dvs::baselines {
 

@@ -1,5 +1,5 @@
 // dvs bench: see bench_command.hpp.
-#include "bench/bench_command.hpp"
+#include "harness/bench/bench_command.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,16 +11,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "bench/interrupt.hpp"
-#include "bench/nodes.hpp"
-#include "bench/plan.hpp"
-#include "bench/progress.hpp"
-#include "bench/runner.hpp"
-#include "bench/scenario.hpp"
-#include "cli/dvsd_process.hpp"
-#include "cli/machine_info.hpp"
-#include "cli/report.hpp"
-#include "measure/placement.hpp"
+#include "harness/bench/interrupt.hpp"
+#include "harness/bench/nodes.hpp"
+#include "harness/bench/plan.hpp"
+#include "harness/bench/progress.hpp"
+#include "harness/bench/runner.hpp"
+#include "harness/bench/scenario.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/measure/placement.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -254,7 +254,7 @@ void add_bench_command(CLI::App& app, const std::string& argv_line) {
   cmd->add_option("--out", o->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
   cmd->add_flag("--quick", o->quick, "Cap every count (a smoke run, not a measurement)");
   cmd->add_flag("--dry-run", o->dry_run, "Validate the scenario and print the planned cells; run nothing");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   cmd->callback([o] {
     const int rc = run_bench(*o);
     std::fflush(stdout);

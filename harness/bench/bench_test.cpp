@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/test_temp_dir.hpp"
+#include "core/testkit/test_temp_dir.hpp"
 
 namespace {
 

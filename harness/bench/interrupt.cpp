@@ -1,5 +1,5 @@
 // InterruptWatch: see interrupt.hpp.
-#include "bench/interrupt.hpp"
+#include "harness/bench/interrupt.hpp"
 
 #include <cerrno>
 #include <ctime>

@@ -1,5 +1,5 @@
 // BenchNodes: see nodes.hpp.
-#include "bench/nodes.hpp"
+#include "harness/bench/nodes.hpp"
 
 #include <fmt/format.h>
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/dvsd_process.hpp"
-#include "cli/node_pair.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/node_pair.hpp"
 
 namespace dvs::bench {
 

@@ -1,5 +1,5 @@
 // plan_scenario: see plan.hpp.
-#include "bench/plan.hpp"
+#include "harness/bench/plan.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "pingpong/pingpong.hpp"
-#include "remote/remote.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "workloads/pingpong/pingpong.hpp"
+#include "workloads/remote/remote.hpp"
 #include "transports/registry.hpp"
 
 namespace dvs::bench {

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "bench/nodes.hpp"
-#include "bench/runner.hpp"
-#include "bench/scenario.hpp"
-#include "cli/run_options.hpp"
+#include "harness/bench/nodes.hpp"
+#include "harness/bench/runner.hpp"
+#include "harness/bench/scenario.hpp"
+#include "harness/cli/run_options.hpp"
 
 namespace dvs::bench {
 

@@ -1,5 +1,5 @@
 // Progress and EtaEstimator: see progress.hpp.
-#include "bench/progress.hpp"
+#include "harness/bench/progress.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/report.hpp"
+#include "harness/cli/report.hpp"
 
 namespace dvs::bench {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/cells.hpp"
+#include "harness/cli/cells.hpp"
 
 namespace dvs::bench {
 

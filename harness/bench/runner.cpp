@@ -1,12 +1,12 @@
 // run_items and friends: see runner.hpp.
-#include "bench/runner.hpp"
+#include "harness/bench/runner.hpp"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
+#include "harness/measure/clock.hpp"
 
 namespace dvs::bench {
 

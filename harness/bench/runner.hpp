@@ -17,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/interrupt.hpp"
-#include "bench/progress.hpp"
-#include "cli/cells.hpp"
-#include "cli/report.hpp"
+#include "harness/bench/interrupt.hpp"
+#include "harness/bench/progress.hpp"
+#include "harness/cli/cells.hpp"
+#include "harness/cli/report.hpp"
 
 namespace dvs::bench {
 

@@ -1,5 +1,5 @@
 // Scenario parser: see scenario.hpp; the format is docs/BENCH.md.
-#include "bench/scenario.hpp"
+#include "harness/bench/scenario.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,9 +13,9 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include "cli/one_line.hpp"
-#include "cli/run_options.hpp"
-#include "core/toml_text.hpp"
+#include "harness/cli/one_line.hpp"
+#include "harness/cli/run_options.hpp"
+#include "core/toml/toml_text.hpp"
 
 namespace dvs::bench {
 

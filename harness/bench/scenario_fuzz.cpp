@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/scenario.hpp"
-#include "core/testing/fuzz_check.hpp"
+#include "harness/bench/scenario.hpp"
+#include "core/testkit/fuzz_check.hpp"
 
 namespace {
 

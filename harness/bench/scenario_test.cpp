@@ -7,8 +7,8 @@
 #include <set>
 #include <string>
 
-#include "bench/plan.hpp"
-#include "bench/scenario.hpp"
+#include "harness/bench/plan.hpp"
+#include "harness/bench/scenario.hpp"
 #include "transports/registry.hpp"
 
 namespace {

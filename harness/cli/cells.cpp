@@ -1,13 +1,13 @@
 // plan_cells / execute_cell / attach_ratios: see cells.hpp.
-#include "cli/cells.hpp"
+#include "harness/cli/cells.hpp"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
-#include "baselines/baseline.hpp"
-#include "pingpong/pingpong.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 
 namespace dvs::cli {
 

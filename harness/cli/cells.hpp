@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baselines/baseline.hpp"
-#include "cli/run_options.hpp"
-#include "measure/placement.hpp"
-#include "measure/two_process.hpp"
-#include "stats/histogram.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/cli/run_options.hpp"
+#include "harness/measure/placement.hpp"
+#include "harness/measure/two_process.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace dvs::cli {
 

@@ -1,7 +1,7 @@
 // `dvs cluster ...`: thin CLI over harness/cluster (cluster_file.hpp, cluster.hpp).
-#include "cli/cluster_command.hpp"
+#include "harness/cli/cluster_command.hpp"
 
-#include "core/proxy/cluster_key.hpp"
+#include "core/dvsd/proxy/cluster_key.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -12,9 +12,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "cluster/cluster.hpp"
-#include "cluster/cluster_file.hpp"
-#include "cluster/exec.hpp"
+#include "harness/cluster/cluster.hpp"
+#include "harness/cluster/cluster_file.hpp"
+#include "harness/cluster/exec.hpp"
 
 namespace dvs::cli {
 
@@ -151,7 +151,7 @@ CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o) {
                                       "cluster), as processes or, with --netns, each in its own network namespace");
   up->add_option("file", o->file, "cluster file (TOML); omitted: the embedded two-node cluster");
   up->add_flag("--netns", o->netns, "each node in its own network namespace, joined by veth pairs (needs root)");
-  up->add_option("--dvsd", o->dvsd, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd)");
+  up->add_option("--dvsd", o->dvsd, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   up->add_option("--remote-path", o->remote_path,
                  "remote path of every link, overriding the file's [link] and [[link.between]] remote_path: proxy "
                  "(through dvsd, the original's model) or direct (docs/REMOTE_PATHS.md)")

@@ -1,5 +1,5 @@
 // dvs compare: see compare_command.hpp.
-#include "cli/compare_command.hpp"
+#include "harness/cli/compare_command.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -18,9 +18,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/report.hpp"
-#include "stats/histogram.hpp"
-#include "stats/nonparametric.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/stats/histogram.hpp"
+#include "harness/stats/nonparametric.hpp"
 
 namespace dvs::cli {
 

@@ -17,9 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/test_shell.hpp"
-#include "cli/test_temp_dir.hpp"
-#include "stats/histogram.hpp"
+#include "core/testkit/test_shell.hpp"
+#include "core/testkit/test_temp_dir.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace {
 

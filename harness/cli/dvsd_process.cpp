@@ -1,5 +1,5 @@
 // DvsdProcess: see dvsd_process.hpp.
-#include "cli/dvsd_process.hpp"
+#include "harness/cli/dvsd_process.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
+#include "harness/measure/clock.hpp"
 
 namespace dvs::cli {
 
@@ -69,7 +69,7 @@ std::string find_dvsd(const std::string& explicit_path, std::string* tried) {
     if (consider(env)) found = env;
   } else {
     const std::string d = self_dir();
-    for (const std::string& c : {d + "/../core/dvsd", d + "/dvsd"})
+    for (const std::string& c : {d + "/dvsd"})
       if (consider(c)) {
         found = c;
         break;

@@ -10,7 +10,7 @@
 namespace dvs::cli {
 
 // The dvsd binary: `explicit_path` if non-empty, else $DVSD_BIN, else <dir of this
-// executable>/../core/dvsd (the build tree layout), else <dir>/dvsd. "" if none is executable.
+// executable>/dvsd (build/bin in the build tree, <prefix>/bin installed). "" if none is executable.
 std::string find_dvsd(const std::string& explicit_path, std::string* tried);
 
 class DvsdProcess {

@@ -1,4 +1,4 @@
-#include "cli/gate_command.hpp"
+#include "harness/cli/gate_command.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "gate/gate.hpp"
+#include "harness/gate/gate.hpp"
 
 namespace dvs::cli {
 

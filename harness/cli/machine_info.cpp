@@ -1,5 +1,5 @@
 // collect_machine_info and friends: see machine_info.hpp.
-#include "cli/machine_info.hpp"
+#include "harness/cli/machine_info.hpp"
 
 #include <cpuid.h>
 
@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
-#include "measure/placement.hpp"
+#include "harness/measure/clock.hpp"
+#include "harness/measure/placement.hpp"
 
 #ifndef DVS_BUILD_TYPE
 #define DVS_BUILD_TYPE "unknown"

@@ -8,19 +8,19 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "bench/bench_command.hpp"
-#include "cli/cluster_command.hpp"
-#include "cli/compare_command.hpp"
-#include "cli/gate_command.hpp"
-#include "cli/microbench_command.hpp"
-#include "cli/report_command.hpp"
-#include "cli/reproduce_command.hpp"
-#include "cli/run_command.hpp"
-#include "cli/run_options.hpp"
-#include "core/metrics/workload_option.hpp"
-#include "lab/lab_command.hpp"
-#include "rpc/rpc_command.hpp"
-#include "web/web_command.hpp"
+#include "harness/bench/bench_command.hpp"
+#include "harness/cli/cluster_command.hpp"
+#include "harness/cli/compare_command.hpp"
+#include "harness/cli/gate_command.hpp"
+#include "harness/cli/microbench_command.hpp"
+#include "harness/cli/report_command.hpp"
+#include "harness/cli/reproduce_command.hpp"
+#include "harness/cli/run_command.hpp"
+#include "harness/cli/run_options.hpp"
+#include "harness/commands/metrics_option.hpp"
+#include "harness/lab/lab_command.hpp"
+#include "harness/rpc/rpc_command.hpp"
+#include "harness/web/web_command.hpp"
 
 namespace {
 
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   run->add_option("--out", o.out_dir, "Parent directory of the run directory "
                                       "(default: <source>/results/runs)");
   run->add_option("--dvsd", o.dvsd_path,
-                  "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+                  "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   // The remote section (two dvsd nodes over tcp on loopback; harness/cli/remote_cells.hpp).
   auto* no_remote = run->add_flag("--no-remote", o.no_remote,
                                   "Skip the remote section (2 nodes, tcp, loopback)");

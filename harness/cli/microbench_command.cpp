@@ -1,5 +1,5 @@
 // dvs microbench: see microbench_command.hpp.
-#include "cli/microbench_command.hpp"
+#include "harness/cli/microbench_command.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/machine_info.hpp"
-#include "cluster/exec.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cluster/exec.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."

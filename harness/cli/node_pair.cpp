@@ -1,5 +1,5 @@
 // NodePair: see node_pair.hpp.
-#include "cli/node_pair.hpp"
+#include "harness/cli/node_pair.hpp"
 
 #include <unistd.h>
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/cluster.hpp"
+#include "harness/cluster/cluster.hpp"
 
 namespace dvs::cli {
 

@@ -1,5 +1,5 @@
 // Option scenario files: see option_scenario.hpp.
-#include "cli/option_scenario.hpp"
+#include "harness/cli/option_scenario.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "cli/one_line.hpp"
-#include "core/toml_text.hpp"
+#include "harness/cli/one_line.hpp"
+#include "core/toml/toml_text.hpp"
 
 namespace dvs::cli {
 

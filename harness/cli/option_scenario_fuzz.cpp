@@ -14,8 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/option_scenario.hpp"
-#include "core/testing/fuzz_check.hpp"
+#include "harness/cli/option_scenario.hpp"
+#include "core/testkit/fuzz_check.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Option scenario files (dvs rpc / dvs web bench --scenario): keys become the command's options
 // unless the command line gave them; every error is one line naming the file and the line.
-#include "cli/option_scenario.hpp"
+#include "harness/cli/option_scenario.hpp"
 
 #include <gtest/gtest.h>
 

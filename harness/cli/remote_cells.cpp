@@ -1,5 +1,5 @@
 // The remote section of `dvs run`: see remote_cells.hpp.
-#include "cli/remote_cells.hpp"
+#include "harness/cli/remote_cells.hpp"
 
 #include <algorithm>
 #include <map>
@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "baselines/baseline.hpp"
-#include "pingpong/pingpong.hpp"
-#include "remote/remote.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "workloads/pingpong/pingpong.hpp"
+#include "workloads/remote/remote.hpp"
 
 namespace dvs::cli {
 

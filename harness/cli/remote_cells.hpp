@@ -20,14 +20,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cells.hpp"
-#include "cli/dvsd_process.hpp"
-#include "cli/node_pair.hpp"
-#include "cluster/cluster.hpp"
-#include "cli/report.hpp"
-#include "cli/run_options.hpp"
-#include "measure/placement.hpp"
-#include "remote/remote.hpp"
+#include "harness/cli/cells.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/node_pair.hpp"
+#include "harness/cluster/cluster.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/cli/run_options.hpp"
+#include "harness/measure/placement.hpp"
+#include "workloads/remote/remote.hpp"
 
 namespace dvs::cli {
 

@@ -1,7 +1,7 @@
 // Table and result files of `dvs run`: see report.hpp.
-#include "cli/report.hpp"
+#include "harness/cli/report.hpp"
 
-#include "cli/remote_cells.hpp"
+#include "harness/cli/remote_cells.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "stats/nonparametric.hpp"
+#include "harness/stats/nonparametric.hpp"
 
 namespace dvs::cli {
 

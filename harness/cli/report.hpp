@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cells.hpp"
+#include "harness/cli/cells.hpp"
 
 namespace dvs::cli {
 

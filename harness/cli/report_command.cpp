@@ -1,5 +1,5 @@
 // dvs report: see report_command.hpp.
-#include "cli/report_command.hpp"
+#include "harness/cli/report_command.hpp"
 
 #include <unistd.h>
 

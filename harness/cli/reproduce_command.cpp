@@ -12,7 +12,7 @@
 //       direct path (no published counterpart), side by side;
 //   (f) remote copy: vcopy pull over tcp and shm vs raw TCP stream at the same block size (proxy
 //       path: dvsd serves vcopy there on either path).
-#include "cli/reproduce_command.hpp"
+#include "harness/cli/reproduce_command.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -35,18 +35,18 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "baselines/baseline.hpp"
-#include "cli/cells.hpp"
-#include "cli/dvsd_process.hpp"
-#include "cli/machine_info.hpp"
-#include "cli/node_pair.hpp"
-#include "cli/report.hpp"
-#include "measure/clock.hpp"
-#include "measure/pairs.hpp"
-#include "pingpong/loops.hpp"
-#include "pingpong/pingpong.hpp"
-#include "pingpong/session.hpp"
-#include "remote/remote.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/cli/cells.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cli/node_pair.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/measure/clock.hpp"
+#include "harness/measure/pairs.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/pingpong.hpp"
+#include "workloads/pingpong/session.hpp"
+#include "workloads/remote/remote.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -238,7 +238,7 @@ CLI::App* add_reproduce_command(CLI::App& app) {
   sub->add_option("--out", o.out_dir,
                   "Parent directory of the run directory (default <source>/results/reproduce)");
   sub->add_option("--dvsd", o.dvsd_path,
-                  "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+                  "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   sub->add_option("--published", o.published,
                   "Published figures (default <source>/results/published/m3ipc.json)");
   sub->add_option("--reps", o.reps, "Repetitions per cell, median reported (default 3; --quick 1)")

@@ -1,19 +1,19 @@
 // run_command: see run_command.hpp.
-#include "cli/run_command.hpp"
+#include "harness/cli/run_command.hpp"
 
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "bench/interrupt.hpp"
-#include "bench/progress.hpp"
-#include "bench/runner.hpp"
-#include "cli/cells.hpp"
-#include "cli/dvsd_process.hpp"
-#include "cli/machine_info.hpp"
-#include "cli/remote_cells.hpp"
-#include "cli/report.hpp"
-#include "measure/clock.hpp"
+#include "harness/bench/interrupt.hpp"
+#include "harness/bench/progress.hpp"
+#include "harness/bench/runner.hpp"
+#include "harness/cli/cells.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cli/remote_cells.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."

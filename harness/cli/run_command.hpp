@@ -4,7 +4,7 @@
 #ifndef DVS_HARNESS_CLI_RUN_COMMAND_HPP
 #define DVS_HARNESS_CLI_RUN_COMMAND_HPP
 
-#include "cli/run_options.hpp"
+#include "harness/cli/run_options.hpp"
 
 namespace dvs::cli {
 

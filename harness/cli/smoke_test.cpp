@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "test_shell.hpp"
+#include "core/testkit/test_shell.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Cluster runtime: see cluster.hpp.
-#include "cluster/cluster.hpp"
+#include "harness/cluster/cluster.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cluster/exec.hpp"
-#include "core/proxy/cluster_key.hpp"
+#include "harness/cluster/exec.hpp"
+#include "core/dvsd/proxy/cluster_key.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -218,7 +218,7 @@ std::string find_dvsd_binary(const std::string& explicit_path) {
   if (!explicit_path.empty()) return ok(explicit_path) ? fs::absolute(explicit_path).string() : "";
   if (const char* e = std::getenv("DVSD_BIN"); e && *e) return ok(e) ? fs::absolute(e).string() : "";
   const std::string d = self_dir();
-  for (const std::string& c : {d + "/../core/dvsd", d + "/dvsd"}) {
+  for (const std::string& c : {d + "/dvsd"}) {
     std::error_code ec;
     if (ok(c)) return fs::weakly_canonical(c, ec).string();
   }

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/cluster_file.hpp"
+#include "harness/cluster/cluster_file.hpp"
 
 namespace dvs::cluster {
 
@@ -84,7 +84,7 @@ struct NodeStatus {
 
 // $DVS_CLUSTER_STATE, else /tmp/dvs-cluster.
 std::string default_state_dir();
-// dvsd binary: explicit, else $DVSD_BIN, else <dir of this exe>/../core/dvsd, else beside it.
+// dvsd binary: explicit, else $DVSD_BIN, else dvsd beside this executable (build/bin, <prefix>/bin).
 std::string find_dvsd_binary(const std::string& explicit_path);
 // "" if this process can create network namespaces and veth pairs, else why not (one line).
 std::string netns_unavailable_reason();

@@ -1,5 +1,5 @@
 // Cluster file parser: see cluster_file.hpp and docs/CLUSTERS.md.
-#include "cluster/cluster_file.hpp"
+#include "harness/cluster/cluster_file.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -10,9 +10,9 @@
 
 #include <toml++/toml.h>
 
-#include "cli/one_line.hpp"
-#include "core/config.hpp"
-#include "core/toml_text.hpp"
+#include "harness/cli/one_line.hpp"
+#include "core/dvsd/config.hpp"
+#include "core/toml/toml_text.hpp"
 
 namespace dvs::cluster {
 

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <string>
 
-#include "cluster/cluster_file.hpp"
-#include "core/config.hpp"
-#include "core/testing/fuzz_check.hpp"
+#include "harness/cluster/cluster_file.hpp"
+#include "core/dvsd/config.hpp"
+#include "core/testkit/fuzz_check.hpp"
 
 namespace {
 

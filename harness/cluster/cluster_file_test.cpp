@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "cluster/cluster_file.hpp"
+#include "harness/cluster/cluster_file.hpp"
 
 namespace {
 using dvs::cluster::ClusterSpec;

@@ -16,7 +16,7 @@
 #include <set>
 #include <vector>
 
-#include "cluster/cluster_test_util.hpp"
+#include "harness/cluster/cluster_test_util.hpp"
 
 namespace {
 

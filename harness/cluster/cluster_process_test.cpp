@@ -14,7 +14,7 @@
 #include <fstream>
 #include <tuple>
 
-#include "cluster/cluster_test_util.hpp"
+#include "harness/cluster/cluster_test_util.hpp"
 
 namespace {
 

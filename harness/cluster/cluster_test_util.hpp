@@ -12,10 +12,10 @@
 #include <memory>
 #include <string>
 
-#include "cluster/cluster.hpp"
-#include "cluster/cluster_file.hpp"
-#include "cluster/exec.hpp"
-#include "core/testing/dvsd_process.hpp"
+#include "harness/cluster/cluster.hpp"
+#include "harness/cluster/cluster_file.hpp"
+#include "harness/cluster/exec.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "dvs/dvs.h"
 
 namespace dvs::cluster::testutil {

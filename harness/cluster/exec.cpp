@@ -1,5 +1,5 @@
 // Process helpers: see exec.hpp.
-#include "cluster/exec.hpp"
+#include "harness/cluster/exec.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -8,10 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baselines/baseline.hpp"
-#include "baselines/tcp_pair.hpp"
-#include "cluster/cluster.hpp"
-#include "cluster/exec.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/baselines/tcp_pair.hpp"
+#include "harness/cluster/cluster.hpp"
+#include "harness/cluster/exec.hpp"
 
 namespace dvs::cluster {
 namespace {

@@ -1,4 +1,4 @@
-#include "gate/gate.hpp"
+#include "harness/gate/gate.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../cli/test_shell.hpp"
+#include "core/testkit/test_shell.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // The gate's pure parts: verdicts, comparability of baselines, callgrind output parsing.
-#include "gate/gate.hpp"
+#include "harness/gate/gate.hpp"
 
 #include <gtest/gtest.h>
 

@@ -28,12 +28,12 @@
 #include <string_view>
 #include <vector>
 
-#include "core/ipc.hpp"
-#include "core/proxy/wire.hpp"
-#include "core/shm_table.hpp"
+#include "core/ipc/primitives.hpp"
+#include "core/dvsd/wire/wire.hpp"
+#include "core/ipc/shm_table.hpp"
 #include "dvs/dvs.h"
 #include "gate_build_info.hpp"
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace {
 

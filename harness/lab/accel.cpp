@@ -1,5 +1,5 @@
 // KVM or TCG for a lab VM: see accel.hpp.
-#include "lab/accel.hpp"
+#include "harness/lab/accel.hpp"
 
 #include <sys/stat.h>
 #include <sys/utsname.h>

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "lab/vm.hpp"
+#include "harness/lab/vm.hpp"
 
 namespace dvs::lab {
 

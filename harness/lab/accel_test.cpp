@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/test_temp_dir.hpp"
-#include "cluster/exec.hpp"
-#include "lab/accel.hpp"
+#include "core/testkit/test_temp_dir.hpp"
+#include "harness/cluster/exec.hpp"
+#include "harness/lab/accel.hpp"
 
 namespace dvs::lab {
 namespace {

@@ -1,5 +1,5 @@
 // The lab VM's init and job scripts: see guest_scripts.hpp.
-#include "lab/guest_scripts.hpp"
+#include "harness/lab/guest_scripts.hpp"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // Fetching and caching what a lab VM boots: see image.hpp.
-#include "lab/image.hpp"
+#include "harness/lab/image.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,8 +16,8 @@
 
 #include <fmt/format.h>
 
-#include "cluster/exec.hpp"
-#include "lab/guest_scripts.hpp"
+#include "harness/cluster/exec.hpp"
+#include "harness/lab/guest_scripts.hpp"
 
 namespace fs = std::filesystem;
 

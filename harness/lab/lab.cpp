@@ -1,5 +1,5 @@
 // `dvs lab`: see lab.hpp.
-#include "lab/lab.hpp"
+#include "harness/lab/lab.hpp"
 
 #include <unistd.h>
 
@@ -10,11 +10,11 @@
 
 #include <fmt/format.h>
 
-#include "cluster/exec.hpp"
-#include "lab/accel.hpp"
-#include "lab/guest_scripts.hpp"
-#include "lab/image.hpp"
-#include "lab/vm.hpp"
+#include "harness/cluster/exec.hpp"
+#include "harness/lab/accel.hpp"
+#include "harness/lab/guest_scripts.hpp"
+#include "harness/lab/image.hpp"
+#include "harness/lab/vm.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
 // dvs vs raw inside one lab run: see lab_bench.hpp.
-#include "lab/lab_bench.hpp"
+#include "harness/lab/lab_bench.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "measure/two_process.hpp"
+#include "harness/measure/two_process.hpp"
 
 namespace dvs::lab::testing {
 

@@ -1,12 +1,12 @@
 // `dvs lab`: see lab_command.hpp.
-#include "lab/lab_command.hpp"
+#include "harness/lab/lab_command.hpp"
 
 #include <cstdlib>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 
-#include "lab/lab.hpp"
+#include "harness/lab/lab.hpp"
 
 namespace dvs::lab {
 

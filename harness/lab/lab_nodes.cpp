@@ -1,5 +1,5 @@
 // Helpers of the lab's multi-node tests: see lab_nodes.hpp.
-#include "lab/lab_nodes.hpp"
+#include "harness/lab/lab_nodes.hpp"
 
 #include <fcntl.h>
 #include <sched.h>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/testing/dvsd_process.hpp"
+#include "core/testkit/dvsd_process.hpp"
 
 namespace dvs::lab::testing {
 

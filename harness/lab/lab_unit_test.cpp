@@ -6,9 +6,9 @@
 
 #include <algorithm>
 
-#include "lab/guest_scripts.hpp"
-#include "lab/image.hpp"
-#include "lab/vm.hpp"
+#include "harness/lab/guest_scripts.hpp"
+#include "harness/lab/image.hpp"
+#include "harness/lab/vm.hpp"
 
 namespace dvs::lab {
 namespace {

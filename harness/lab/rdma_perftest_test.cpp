@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "baselines/baseline.hpp"
-#include "cluster/exec.hpp"
-#include "measure/placement.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/cluster/exec.hpp"
+#include "harness/measure/placement.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
 

@@ -16,13 +16,13 @@
 #include <memory>
 #include <string>
 
-#include "baselines/baseline.hpp"
-#include "core/testing/dvsd_process.hpp"
-#include "lab/lab_bench.hpp"
-#include "lab/lab_nodes.hpp"
-#include "measure/placement.hpp"
-#include "measure/two_process.hpp"
-#include "remote/remote.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "core/testkit/dvsd_process.hpp"
+#include "harness/lab/lab_bench.hpp"
+#include "harness/lab/lab_nodes.hpp"
+#include "harness/measure/placement.hpp"
+#include "harness/measure/two_process.hpp"
+#include "workloads/remote/remote.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
 

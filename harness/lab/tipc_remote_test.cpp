@@ -13,13 +13,13 @@
 #include <memory>
 #include <string>
 
-#include "baselines/baseline.hpp"
-#include "cluster/exec.hpp"
-#include "core/testing/dvsd_process.hpp"
-#include "lab/lab_bench.hpp"
-#include "lab/lab_nodes.hpp"
-#include "measure/placement.hpp"
-#include "remote/remote.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/cluster/exec.hpp"
+#include "core/testkit/dvsd_process.hpp"
+#include "harness/lab/lab_bench.hpp"
+#include "harness/lab/lab_nodes.hpp"
+#include "harness/measure/placement.hpp"
+#include "workloads/remote/remote.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // One qemu run of a lab VM: see vm.hpp.
-#include "lab/vm.hpp"
+#include "harness/lab/vm.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cluster/exec.hpp"
+#include "harness/cluster/exec.hpp"
 
 namespace dvs::lab {
 

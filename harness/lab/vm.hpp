@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lab/image.hpp"
+#include "harness/lab/image.hpp"
 
 namespace dvs::lab {
 

@@ -1,5 +1,5 @@
 // clock_overhead_ns: see clock.hpp.
-#include "measure/clock.hpp"
+#include "harness/measure/clock.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "measure/pairs.hpp"
+#include "harness/measure/pairs.hpp"
 
 #include <signal.h>
 #include <sys/mman.h>
@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
+#include "harness/measure/clock.hpp"
 
 namespace dvs::measure {
 

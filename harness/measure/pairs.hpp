@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "measure/two_process.hpp"
+#include "harness/measure/two_process.hpp"
 
 namespace dvs::measure {
 

@@ -1,5 +1,5 @@
 // CPU placement and pinning: see placement.hpp.
-#include "measure/placement.hpp"
+#include "harness/measure/placement.hpp"
 
 #include <cerrno>
 #include <sched.h>

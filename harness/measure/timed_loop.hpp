@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "measure/clock.hpp"
-#include "stats/histogram.hpp"
+#include "harness/measure/clock.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace dvs::measure {
 

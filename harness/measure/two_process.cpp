@@ -1,5 +1,5 @@
 // run_two_process: fork, pin, run, collect. Contract in two_process.hpp.
-#include "measure/two_process.hpp"
+#include "harness/measure/two_process.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -29,8 +29,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "measure/placement.hpp"
-#include "measure/timed_loop.hpp"
+#include "harness/measure/placement.hpp"
+#include "harness/measure/timed_loop.hpp"
 
 namespace dvs::measure {
 

@@ -1,5 +1,5 @@
 // run_two_process: its bounds and what it reports when a child does not finish.
-#include "measure/two_process.hpp"
+#include "harness/measure/two_process.hpp"
 
 #include <atomic>
 #include <climits>

@@ -1,6 +1,6 @@
 // dvs rpc: see rpc_command.hpp.
-#include "cli/option_scenario.hpp"
-#include "rpc/rpc_command.hpp"
+#include "harness/cli/option_scenario.hpp"
+#include "harness/rpc/rpc_command.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "cli/dvsd_process.hpp"
-#include "cli/machine_info.hpp"
-#include "cli/node_pair.hpp"
-#include "cli/report.hpp"
-#include "rpc/rpc.hpp"
-#include "rpc/sweep.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cli/node_pair.hpp"
+#include "harness/cli/report.hpp"
+#include "workloads/rpc/rpc.hpp"
+#include "harness/rpc/sweep.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -406,7 +406,7 @@ void add_rpc_command(CLI::App& app) {
                   "Stop bisecting when failing / passing rate <= 1 + this (default 0.1)")->check(CLI::Range(0.001, 10.0));
   cmd->add_option("--name", o->name, "Run id suffix (default rpc; a scenario's [scenario] name)");
   cmd->add_option("--out", o->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   cmd->callback([o, cmd] {
     auto usage = [](const std::string& e) {
       fmt::print(stderr, "dvs rpc: error: {}\n", e);

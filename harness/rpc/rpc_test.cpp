@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/node_pair.hpp"
-#include "cli/test_shell.hpp"
-#include "cli/test_temp_dir.hpp"
-#include "rpc/rpc.hpp"
-#include "rpc/sweep.hpp"
-#include "core/testing/dvsd_process.hpp"
+#include "harness/cli/node_pair.hpp"
+#include "core/testkit/test_shell.hpp"
+#include "core/testkit/test_temp_dir.hpp"
+#include "workloads/rpc/rpc.hpp"
+#include "harness/rpc/sweep.hpp"
+#include "core/testkit/dvsd_process.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // sweep: see sweep.hpp.
-#include "rpc/sweep.hpp"
+#include "harness/rpc/sweep.hpp"
 
 #include <algorithm>
 

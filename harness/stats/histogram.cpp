@@ -1,5 +1,5 @@
 // Histogram: the non-inline parts (reset, merge, percentiles). Contract in histogram.hpp.
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 #include <algorithm>
 #include <cmath>

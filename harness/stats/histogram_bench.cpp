@@ -1,7 +1,7 @@
 // Microbenchmarks of the measuring machinery itself: Histogram::record (on the timed path of
 // every loop), a 64-byte message copy (the dvs message size) and clock_gettime(CLOCK_MONOTONIC)
 // (taken once per timed iteration). Run: build/harness/stats/dvs_stats_bench
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -1,5 +1,5 @@
 // Histogram percentiles against exact nearest-rank percentiles of the same data, and merge.
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Mann-Whitney U and median confidence intervals: see nonparametric.hpp.
-#include "stats/nonparametric.hpp"
+#include "harness/stats/nonparametric.hpp"
 
 #include <algorithm>
 #include <cmath>

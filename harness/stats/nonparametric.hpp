@@ -17,7 +17,7 @@
 #include <span>
 #include <vector>
 
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace dvs::stats {
 

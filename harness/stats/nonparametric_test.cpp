@@ -1,5 +1,5 @@
 // Mann-Whitney U and median confidence intervals against known cases.
-#include "stats/nonparametric.hpp"
+#include "harness/stats/nonparametric.hpp"
 
 #include <gtest/gtest.h>
 

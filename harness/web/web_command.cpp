@@ -1,6 +1,6 @@
 // `dvs web serve` and `dvs web bench` (see web_command.hpp, docs/WEB.md).
-#include "cli/option_scenario.hpp"
-#include "web/web_command.hpp"
+#include "harness/cli/option_scenario.hpp"
+#include "harness/web/web_command.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,11 +24,11 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "baselines/baseline.hpp"
-#include "cli/machine_info.hpp"
-#include "cli/report.hpp"
-#include "cluster/cluster.hpp"
-#include "measure/clock.hpp"
+#include "harness/baselines/baseline.hpp"
+#include "harness/cli/machine_info.hpp"
+#include "harness/cli/report.hpp"
+#include "harness/cluster/cluster.hpp"
+#include "harness/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -849,7 +849,7 @@ void add_web_command(CLI::App& app) {
                   "A connection whose client takes none of its answer this long closes (default 5000)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (default 0: until SIGINT/SIGTERM)");
   cmd->add_option("--dir", o->dir, "Directory for dvsd logs and sockets (default /tmp/dvs-web-<pid>)");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   cmd->callback([o] {
     wl::WebConfig cfg = config_of_layout("serve", o->layout);
     cfg.root = o->root;
@@ -910,7 +910,7 @@ void add_web_command(CLI::App& app) {
   bc->add_option("--out", b->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
   bc->add_option("--dir", b->dir, "Work directory: served root, sockets, logs, nginx (default /tmp/dvs-web-bench-<pid>, "
                                   "removed at the end)");
-  bc->add_option("--dvsd", b->dvsd_path, "dvsd binary (default: $DVSD_BIN, else <build>/core/dvsd beside this binary)");
+  bc->add_option("--dvsd", b->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
   bc->callback([b, bc] {
     auto usage = [](const std::string& e) { usage_exit("bench", e); };
     b->argv_line = command_line();

@@ -9,9 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/dvsd_process.hpp"
-#include "cli/node_pair.hpp"
-#include "web/web.hpp"
+#include "harness/cli/dvsd_process.hpp"
+#include "harness/cli/node_pair.hpp"
+#include "workloads/web/web.hpp"
 
 namespace dvs::web {
 

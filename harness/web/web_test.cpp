@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
-#include "cli/test_shell.hpp"
-#include "cli/test_temp_dir.hpp"
-#include "core/testing/dvsd_process.hpp"
-#include "web/web_command.hpp"
+#include "core/testkit/test_shell.hpp"
+#include "core/testkit/test_temp_dir.hpp"
+#include "core/testkit/dvsd_process.hpp"
+#include "harness/web/web_command.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -38,7 +38,7 @@ def find_binary(name, env=None):
     env = env or {"dvs": "DVS_BIN", "dvsd": "DVSD_BIN"}.get(name)
     if env and _is_exe(os.environ.get(env)):
         return os.environ[env]
-    rel = {"dvs": "harness/dvs", "dvsd": "core/dvsd"}.get(name, name)
+    rel = {"dvs": "bin/dvs", "dvsd": "bin/dvsd"}.get(name, name)
     for c in _candidates(rel):
         if _is_exe(c):
             return os.path.abspath(c)

@@ -5,7 +5,7 @@
 
 #include <atomic>
 
-#include "core/testing/dvsd_process.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "core/testing/dvsd_process.hpp"  // EXPECT_RC / ASSERT_RC, ForkedChild, Pipe, poll_until
+#include "core/testkit/dvsd_process.hpp"  // EXPECT_RC / ASSERT_RC, ForkedChild, Pipe, poll_until
 #include "dvs/errors.h"
 #include "transports/registry.hpp"
 #include "transports/transport.hpp"

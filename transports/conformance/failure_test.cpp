@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "core/testing/dvsd_process.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

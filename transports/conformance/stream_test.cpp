@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/testing/dvsd_process.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <thread>
 
-#include "core/testing/dvsd_process.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "dvs/errors.h"
 #include "transports/shm/shm_link.hpp"
 #include "transports/shm/shm_socket.hpp"

@@ -4,7 +4,7 @@
 #ifndef DVS_WORKLOADS_PINGPONG_LOOPS_HPP
 #define DVS_WORKLOADS_PINGPONG_LOOPS_HPP
 
-#include "pingpong/pingpong.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 
 namespace dvs::workloads {
 

@@ -1,8 +1,8 @@
 // The four message ping-pongs (send/receive, sendrec, notify, rcvrqst). See pingpong.hpp.
 #include <cstring>
 
-#include "pingpong/loops.hpp"
-#include "pingpong/session.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/session.hpp"
 
 namespace dvs::workloads {
 

@@ -1,5 +1,5 @@
 // Names and parsers of primitives and wait strategies (used in tables, JSON and flags).
-#include "pingpong/pingpong.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 
 namespace dvs::workloads {
 

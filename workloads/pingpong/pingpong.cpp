@@ -1,5 +1,5 @@
 // run_pingpong: two children, one session each, then the primitive's loop. See pingpong.hpp.
-#include "pingpong/pingpong.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "pingpong/loops.hpp"
-#include "pingpong/session.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/session.hpp"
 
 namespace dvs::workloads {
 

@@ -23,9 +23,9 @@
 #include <string>
 
 #include "dvs/dvs.h"
-#include "measure/placement.hpp"
-#include "measure/timed_loop.hpp"
-#include "measure/two_process.hpp"
+#include "harness/measure/placement.hpp"
+#include "harness/measure/timed_loop.hpp"
+#include "harness/measure/two_process.hpp"
 
 namespace dvs::workloads {
 

@@ -1,10 +1,10 @@
 // open_session / close_session: see session.hpp.
-#include "pingpong/session.hpp"
+#include "workloads/pingpong/session.hpp"
 
 #include <cstdio>
 #include <time.h>
 
-#include "measure/clock.hpp"
+#include "harness/measure/clock.hpp"
 
 namespace dvs::workloads {
 

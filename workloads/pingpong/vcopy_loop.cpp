@@ -2,9 +2,9 @@
 #include <cstring>
 #include <time.h>
 
-#include "measure/clock.hpp"
-#include "pingpong/loops.hpp"
-#include "pingpong/session.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/session.hpp"
 
 namespace dvs::workloads {
 

@@ -6,11 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "measure/pairs.hpp"
-#include "pingpong/loops.hpp"
-#include "pingpong/session.hpp"
-#include "remote/remote.hpp"
-#include "remote/session.hpp"
+#include "harness/measure/pairs.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/session.hpp"
+#include "workloads/remote/remote.hpp"
+#include "workloads/remote/session.hpp"
 
 namespace dvs::workloads::remote {
 

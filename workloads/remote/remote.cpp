@@ -1,5 +1,5 @@
 // run_remote: one client/server pair across two nodes. See remote.hpp.
-#include "remote/remote.hpp"
+#include "workloads/remote/remote.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
-#include "pingpong/loops.hpp"
-#include "pingpong/session.hpp"
-#include "remote/session.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/pingpong/loops.hpp"
+#include "workloads/pingpong/session.hpp"
+#include "workloads/remote/session.hpp"
 
 namespace dvs::workloads::remote {
 

@@ -1,5 +1,5 @@
 // Remote loop sessions: see session.hpp.
-#include "remote/session.hpp"
+#include "workloads/remote/session.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -12,8 +12,8 @@
 #include <new>
 #include <string>
 
-#include "measure/clock.hpp"
-#include "pingpong/session.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/pingpong/session.hpp"
 
 namespace dvs::workloads::remote {
 

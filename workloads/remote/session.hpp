@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "remote/remote.hpp"
+#include "workloads/remote/remote.hpp"
 
 namespace dvs::workloads::remote {
 
@@ -34,7 +34,7 @@ int drain_probe(measure::ChildCtx& ctx, const RemoteConfig& cfg, int client_ep,
 // server received the probe). Returns the endpoint or -1.
 // Why wait for probe_taken: a remote notify returns when node 0's dispatcher pops it, and the
 // dispatcher sends a vcopy popped in the same round *before* the batched messages popped ahead of
-// it (core/dvsd/proxy.cpp dispatch_thread), so a vcopy issued right after the probe could reach
+// it (core/dvsd/proxy/proxy.cpp dispatch_thread), so a vcopy issued right after the probe could reach
 // the server while it still waits for the probe, and succeed there.
 int client_session(measure::ChildCtx& ctx, const RemoteConfig& cfg, int p_nr, int server_p_nr,
                    const std::atomic<uint32_t>* server_ready,

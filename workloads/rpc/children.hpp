@@ -16,8 +16,8 @@
 #include <time.h>
 
 #include "dvs/dvs.h"
-#include "measure/clock.hpp"
-#include "measure/two_process.hpp"
+#include "harness/measure/clock.hpp"
+#include "harness/measure/two_process.hpp"
 
 namespace dvs::workloads::rpc {
 

@@ -9,9 +9,9 @@
 #include <vector>
 #include <time.h>
 
-#include "measure/clock.hpp"
-#include "rpc/children.hpp"
-#include "rpc/endpoints.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/rpc/children.hpp"
+#include "workloads/rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {
 

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "measure/two_process.hpp"
-#include "rpc/rpc.hpp"
+#include "harness/measure/two_process.hpp"
+#include "workloads/rpc/rpc.hpp"
 
 namespace dvs::workloads::rpc {
 

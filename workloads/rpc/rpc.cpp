@@ -1,5 +1,5 @@
 // run_rpc: fork the servers, then the clients, release them together, collect. See rpc.hpp.
-#include "rpc/rpc.hpp"
+#include "workloads/rpc/rpc.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,9 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "measure/clock.hpp"
-#include "rpc/children.hpp"
-#include "rpc/endpoints.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/rpc/children.hpp"
+#include "workloads/rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {
 

@@ -48,7 +48,7 @@
 #include <vector>
 
 #include "dvs/dvs.h"
-#include "stats/histogram.hpp"
+#include "harness/stats/histogram.hpp"
 
 namespace dvs::workloads::rpc {
 

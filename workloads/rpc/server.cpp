@@ -6,8 +6,8 @@
 #include <vector>
 #include <time.h>
 
-#include "measure/clock.hpp"
-#include "rpc/endpoints.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {
 

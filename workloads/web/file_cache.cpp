@@ -1,4 +1,4 @@
-#include "web/file_cache.hpp"
+#include "workloads/web/file_cache.hpp"
 
 #include <utility>
 

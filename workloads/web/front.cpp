@@ -29,9 +29,9 @@
 #include <fmt/format.h>
 
 #include "dvs/dvs.h"
-#include "measure/clock.hpp"
-#include "web/http_request.hpp"
-#include "web/internal.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/web/http_request.hpp"
+#include "workloads/web/internal.hpp"
 
 namespace dvs::workloads::web {
 

@@ -1,4 +1,4 @@
-#include "http_request.hpp"  // beside it: the fuzz target builds it alone
+#include "workloads/web/http_request.hpp"  // beside it: the fuzz target builds it alone
 
 #include <strings.h>
 

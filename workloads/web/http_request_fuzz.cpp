@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <string>
 
-#include "http_request.hpp"  // beside it: the target builds without the rest of the workload
+#include "workloads/web/http_request.hpp"  // beside it: the target builds without the rest of the workload
 
 namespace {
 

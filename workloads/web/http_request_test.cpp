@@ -1,4 +1,4 @@
-#include "web/http_request.hpp"
+#include "workloads/web/http_request.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "web/web.hpp"
+#include "workloads/web/web.hpp"
 
 namespace dvs::workloads::web {
 

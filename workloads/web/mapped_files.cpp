@@ -1,4 +1,4 @@
-#include "web/mapped_files.hpp"
+#include "workloads/web/mapped_files.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -20,7 +20,7 @@
 #include <list>
 #include <string>
 
-#include "web/web.hpp"
+#include "workloads/web/web.hpp"
 
 namespace dvs::workloads::web {
 

@@ -1,4 +1,4 @@
-#include "web/mapped_files.hpp"
+#include "workloads/web/mapped_files.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

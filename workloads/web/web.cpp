@@ -1,6 +1,6 @@
 // The web workload's DVS side: file reads, the file and disk servers, starting and stopping the
 // processes (see web.hpp).
-#include "web/web.hpp"
+#include "workloads/web/web.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,10 +18,10 @@
 #include <fmt/format.h>
 
 #include "dvs/dvs.h"
-#include "measure/clock.hpp"
-#include "web/internal.hpp"
-#include "web/file_cache.hpp"
-#include "web/mapped_files.hpp"
+#include "harness/measure/clock.hpp"
+#include "workloads/web/internal.hpp"
+#include "workloads/web/file_cache.hpp"
+#include "workloads/web/mapped_files.hpp"
 
 namespace dvs::workloads::web {
 

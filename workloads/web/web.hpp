@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "rpc/children.hpp"
+#include "workloads/rpc/children.hpp"
 
 namespace dvs::workloads::web {
 
