@@ -20,7 +20,7 @@
 #include "harness/cli/dvsd_process.hpp"
 #include "harness/cli/machine_info.hpp"
 #include "harness/cli/report.hpp"
-#include "harness/measure/placement.hpp"
+#include "workloads/measure/placement.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."

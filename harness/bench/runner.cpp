@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 
 namespace dvs::bench {
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/pingpong/pingpong.hpp"
 
 namespace dvs::cli {

@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "harness/cli/run_options.hpp"
-#include "harness/measure/placement.hpp"
-#include "harness/measure/two_process.hpp"
-#include "harness/stats/histogram.hpp"
+#include "workloads/measure/placement.hpp"
+#include "workloads/measure/two_process.hpp"
+#include "workloads/measure/histogram.hpp"
 
 namespace dvs::cli {
 

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/cli/report.hpp"
-#include "harness/stats/histogram.hpp"
-#include "harness/stats/nonparametric.hpp"
+#include "workloads/measure/histogram.hpp"
+#include "workloads/measure/nonparametric.hpp"
 
 namespace dvs::cli {
 

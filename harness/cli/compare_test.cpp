@@ -19,7 +19,7 @@
 
 #include "core/testkit/test_shell.hpp"
 #include "core/testkit/test_temp_dir.hpp"
-#include "harness/stats/histogram.hpp"
+#include "workloads/measure/histogram.hpp"
 
 namespace {
 

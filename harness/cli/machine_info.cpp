@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "harness/measure/clock.hpp"
-#include "harness/measure/placement.hpp"
+#include "workloads/measure/clock.hpp"
+#include "workloads/measure/placement.hpp"
 
 #ifndef DVS_BUILD_TYPE
 #define DVS_BUILD_TYPE "unknown"

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/pingpong/pingpong.hpp"
 #include "workloads/remote/remote.hpp"
 

@@ -26,7 +26,7 @@
 #include "harness/cluster/cluster.hpp"
 #include "harness/cli/report.hpp"
 #include "harness/cli/run_options.hpp"
-#include "harness/measure/placement.hpp"
+#include "workloads/measure/placement.hpp"
 #include "workloads/remote/remote.hpp"
 
 namespace dvs::cli {

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/stats/nonparametric.hpp"
+#include "workloads/measure/nonparametric.hpp"
 
 namespace dvs::cli {
 

@@ -35,14 +35,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "harness/cli/cells.hpp"
 #include "harness/cli/dvsd_process.hpp"
 #include "harness/cli/machine_info.hpp"
 #include "harness/cli/node_pair.hpp"
 #include "harness/cli/report.hpp"
-#include "harness/measure/clock.hpp"
-#include "harness/measure/pairs.hpp"
+#include "workloads/measure/clock.hpp"
+#include "workloads/measure/pairs.hpp"
 #include "workloads/pingpong/loops.hpp"
 #include "workloads/pingpong/pingpong.hpp"
 #include "workloads/pingpong/session.hpp"

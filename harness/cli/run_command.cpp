@@ -13,7 +13,7 @@
 #include "harness/cli/machine_info.hpp"
 #include "harness/cli/remote_cells.hpp"
 #include "harness/cli/report.hpp"
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."

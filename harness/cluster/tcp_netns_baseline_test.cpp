@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/baselines/baseline.hpp"
-#include "harness/baselines/tcp_pair.hpp"
+#include "workloads/baselines/baseline.hpp"
+#include "workloads/baselines/tcp_pair.hpp"
 #include "harness/cluster/cluster.hpp"
 #include "harness/cluster/exec.hpp"
 

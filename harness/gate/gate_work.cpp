@@ -33,7 +33,7 @@
 #include "core/ipc/shm_table.hpp"
 #include "dvs/dvs.h"
 #include "gate_build_info.hpp"
-#include "harness/stats/histogram.hpp"
+#include "workloads/measure/histogram.hpp"
 
 namespace {
 

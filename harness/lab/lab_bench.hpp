@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/measure/two_process.hpp"
+#include "workloads/measure/two_process.hpp"
 
 namespace dvs::lab::testing {
 

@@ -1,4 +1,4 @@
-// Cross-check of the raw verbs baselines (harness/baselines: rdma_pingpong, rdma_write_stream)
+// Cross-check of the raw verbs baselines (workloads/baselines: rdma_pingpong, rdma_write_stream)
 // against perftest, the standard verbs benchmark (Debian package perftest): ib_send_lat and
 // ib_write_bw on the same device, in the same run, interleaved. A raw baseline that came out much
 // slower than perftest would flatter every dvs-over-rdma ratio measured against it; these tests
@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "harness/cluster/exec.hpp"
-#include "harness/measure/placement.hpp"
+#include "workloads/measure/placement.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
 

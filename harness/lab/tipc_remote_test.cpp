@@ -13,12 +13,12 @@
 #include <memory>
 #include <string>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "harness/cluster/exec.hpp"
 #include "core/testkit/dvsd_process.hpp"
 #include "harness/lab/lab_bench.hpp"
 #include "harness/lab/lab_nodes.hpp"
-#include "harness/measure/placement.hpp"
+#include "workloads/measure/placement.hpp"
 #include "workloads/remote/remote.hpp"
 
 namespace {

@@ -24,11 +24,11 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "harness/baselines/baseline.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "harness/cli/machine_info.hpp"
 #include "harness/cli/report.hpp"
 #include "harness/cluster/cluster.hpp"
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -592,7 +592,7 @@ struct Bench {
   }
 
   // Large files across two nodes: one curl download per repetition, and the raw TCP stream between
-  // the nodes' namespaces (harness/baselines tcp_stream, 1 MiB blocks, as many bytes) right after.
+  // the nodes' namespaces (workloads/baselines tcp_stream, 1 MiB blocks, as many bytes) right after.
   int large(const std::string& layouts) {
     const bool want_ns = !o.no_netns;
     const std::string ns_why = want_ns ? cluster::netns_unavailable_reason() : "";
@@ -670,7 +670,7 @@ struct Bench {
           tj["rep"] = rep;
           tj["repetitions"] = o.repetitions;
           tj["nodes"] = {{"client", nullptr}, {"server", nullptr}, {"count", 0}};
-          tj["note"] = "raw sockets between the two nodes' network namespaces, no dvsd (harness/baselines tcp_stream)";
+          tj["note"] = "raw sockets between the two nodes' network namespaces, no dvsd (workloads/baselines tcp_stream)";
           json th = cli::histogram_json(ctx, cr);
           th["rep"] = rep;
           append(tj, cr.ok ? &th : nullptr);

@@ -1,5 +1,5 @@
 // Verbs plumbing shared by the rdma transport and the raw verbs baseline
-// (harness/baselines/rdma_pingpong.cpp): finding the RDMA device that owns an IP address, one
+// (workloads/baselines/rdma_pingpong.cpp): finding the RDMA device that owns an IP address, one
 // reliable-connected QP with its registered slots, and the QP state transitions.
 //
 // Addressing is RoCE v2: a port's GID table holds the IP addresses of its netdev (an IPv4

@@ -23,9 +23,9 @@
 #include <string>
 
 #include "dvs/dvs.h"
-#include "harness/measure/placement.hpp"
-#include "harness/measure/timed_loop.hpp"
-#include "harness/measure/two_process.hpp"
+#include "workloads/measure/placement.hpp"
+#include "workloads/measure/timed_loop.hpp"
+#include "workloads/measure/two_process.hpp"
 
 namespace dvs::workloads {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <time.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 
 namespace dvs::workloads {
 

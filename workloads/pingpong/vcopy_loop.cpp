@@ -2,7 +2,7 @@
 #include <cstring>
 #include <time.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/pingpong/loops.hpp"
 #include "workloads/pingpong/session.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/measure/pairs.hpp"
+#include "workloads/measure/pairs.hpp"
 #include "workloads/pingpong/loops.hpp"
 #include "workloads/pingpong/session.hpp"
 #include "workloads/remote/remote.hpp"

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/pingpong/loops.hpp"
 #include "workloads/pingpong/session.hpp"
 #include "workloads/remote/session.hpp"

@@ -25,10 +25,10 @@
 #include <string>
 
 #include "dvs/dvs.h"
-#include "harness/measure/placement.hpp"
-#include "harness/measure/timed_loop.hpp"
-#include "harness/measure/pairs.hpp"
-#include "harness/measure/two_process.hpp"
+#include "workloads/measure/placement.hpp"
+#include "workloads/measure/timed_loop.hpp"
+#include "workloads/measure/pairs.hpp"
+#include "workloads/measure/two_process.hpp"
 
 namespace dvs::workloads::remote {
 

@@ -12,7 +12,7 @@
 #include <new>
 #include <string>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/pingpong/session.hpp"
 
 namespace dvs::workloads::remote {

@@ -16,8 +16,8 @@
 #include <time.h>
 
 #include "dvs/dvs.h"
-#include "harness/measure/clock.hpp"
-#include "harness/measure/two_process.hpp"
+#include "workloads/measure/clock.hpp"
+#include "workloads/measure/two_process.hpp"
 
 namespace dvs::workloads::rpc {
 

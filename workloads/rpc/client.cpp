@@ -9,7 +9,7 @@
 #include <vector>
 #include <time.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/rpc/children.hpp"
 #include "workloads/rpc/endpoints.hpp"
 

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "harness/measure/two_process.hpp"
+#include "workloads/measure/two_process.hpp"
 #include "workloads/rpc/rpc.hpp"
 
 namespace dvs::workloads::rpc {

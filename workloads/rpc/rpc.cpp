@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/rpc/children.hpp"
 #include "workloads/rpc/endpoints.hpp"
 

@@ -48,7 +48,7 @@
 #include <vector>
 
 #include "dvs/dvs.h"
-#include "harness/stats/histogram.hpp"
+#include "workloads/measure/histogram.hpp"
 
 namespace dvs::workloads::rpc {
 

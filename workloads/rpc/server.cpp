@@ -6,7 +6,7 @@
 #include <vector>
 #include <time.h>
 
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/rpc/endpoints.hpp"
 
 namespace dvs::workloads::rpc {

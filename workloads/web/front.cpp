@@ -29,7 +29,7 @@
 #include <fmt/format.h>
 
 #include "dvs/dvs.h"
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/web/http_request.hpp"
 #include "workloads/web/internal.hpp"
 

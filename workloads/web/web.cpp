@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "dvs/dvs.h"
-#include "harness/measure/clock.hpp"
+#include "workloads/measure/clock.hpp"
 #include "workloads/web/internal.hpp"
 #include "workloads/web/file_cache.hpp"
 #include "workloads/web/mapped_files.hpp"
