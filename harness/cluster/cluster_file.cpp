@@ -10,7 +10,7 @@
 
 #include <toml++/toml.h>
 
-#include "harness/cli/one_line.hpp"
+#include "harness/plan/one_line.hpp"
 #include "core/dvsd/config.hpp"
 #include "core/toml/toml_text.hpp"
 

@@ -1,5 +1,5 @@
 // dvs loops across two nodes: the client on one dvsd node, the server on another, linked by
-// their proxies (dvsd --listen/--peer). The nodes are started by the caller (harness/cli).
+// their proxies (dvsd --listen/--peer). The nodes are started by the caller (harness/run/node_pair.hpp).
 //
 // Loops (the client is the timing side, as in workloads/pingpong; the message loops are
 // pingpong's message_client/message_server, only the sessions differ):

@@ -1,0 +1,426 @@
+// plan_scenario: see plan.hpp.
+#include "harness/plan/bench_plan.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "workloads/baselines/baseline.hpp"
+#include "workloads/pingpong/pingpong.hpp"
+#include "workloads/remote/remote.hpp"
+#include "transports/registry.hpp"
+
+namespace dvs::bench {
+
+namespace {
+
+using measure::CpuPair;
+using nlohmann::json;
+
+// Which of the scenario's counts a loop uses.
+enum class Count { Spin, Block, Copy, Remote, RemoteCopy };
+
+// Where the two measuring processes of a cell run.
+struct Where {
+  std::string label;  // the placement segment of the cell id
+  CpuPair cpus;
+  bool cross_node = false;
+  // RunContext::placement: its first word is the row's "placement".
+  std::string describe() const {
+    return cross_node ? fmt::format("cross-node (client node 0, server node 1; endpoints {})", cpus.describe())
+                      : cpus.describe();
+  }
+};
+
+const char* pinning_label(const std::string& p) {
+  return p == "same" ? "same-core" : p == "none" ? "unpinned" : "cross-core";
+}
+
+Where local_where(const std::string& label) {
+  return {label, measure::choose_cpus(*measure::parse_placement(label)), false};
+}
+
+// The largest SysV message (a SysV MQ stream block above it cannot be sent).
+uint64_t sysv_msgmax() {
+  std::ifstream f("/proc/sys/kernel/msgmax");
+  uint64_t v = 0;
+  return (f >> v) ? v : 8192;
+}
+
+// Transports that need what not every kernel or host has: rdma (an RDMA device) and tipc
+// (AF_TIPC). "" if `scheme` can be used here, else why not (the transport's probe): its cells and
+// its raw baselines are skipped with that reason. Other transports: "".
+const std::string& transport_unavailable(const std::string& scheme) {
+  static const std::map<std::string, std::string> why = [] {
+    transport::register_builtin_transports();
+    std::map<std::string, std::string> m;
+    for (const char* s : {"rdma", "tipc"}) {
+      const transport::Transport* t = transport::find_transport(s);
+      const auto av = t ? t->probe() : transport::Availability{false, "not in this build"};
+      m[s] = av.available ? std::string() : std::string(s) + " unavailable: " + av.reason;
+    }
+    return m;
+  }();
+  static const std::string none;
+  const auto it = why.find(scheme);
+  return it == why.end() ? none : it->second;
+}
+
+// Raw mechanisms other than the shm ping-pong (whose wait varies): ping-pongs block, streams
+// move `size`-byte blocks.
+struct RawDef {
+  const char* name;
+  bool stream;
+  Count count;
+  const char* label;
+  const char* short_name;
+  measure::TwoProcessOutcome (*fn)(const baselines::BaselineConfig&);
+};
+const RawDef kRaw[] = {
+    {"pipe", false, Count::Block, "pipe", "pipe", baselines::pipe_pingpong},
+    {"unix", false, Count::Block, "UNIX stream socket", "unix", baselines::unix_pingpong},
+    {"fifo", false, Count::Block, "FIFO", "fifo", baselines::fifo_pingpong},
+    {"sysv_mq", false, Count::Block, "SysV message queue", "sysv-mq", baselines::sysv_mq_pingpong},
+    {"posix_mq", false, Count::Block, "POSIX message queue", "posix-mq", baselines::posix_mq_pingpong},
+    {"tcp", false, Count::Remote, "raw TCP ping-pong, 64 B, TCP_NODELAY", "tcp", baselines::tcp_pingpong},
+    {"pipe_stream", true, Count::Copy, "pipe stream", "pipe-stream", baselines::pipe_stream},
+    {"fifo_stream", true, Count::Copy, "FIFO stream", "fifo-stream", baselines::fifo_stream},
+    {"sysv_mq_stream", true, Count::Copy, "SysV MQ stream", "sysv-mq-stream", baselines::sysv_mq_stream},
+    {"tcp_stream", true, Count::RemoteCopy, "raw TCP stream", "tcp-stream", baselines::tcp_stream},
+    {"rdma", false, Count::Remote, "raw verbs ping-pong, 64 B SENDs", "verbs", baselines::rdma_pingpong},
+    {"rdma_write", true, Count::RemoteCopy, "raw RDMA WRITE stream", "rdma-write", baselines::rdma_write_stream},
+    {"tipc", false, Count::Remote, "raw TIPC ping-pong, 64 B, TIPC_NODELAY", "tipc", baselines::tipc_pingpong},
+    {"tipc_stream", true, Count::RemoteCopy, "raw TIPC stream", "tipc-stream", baselines::tipc_stream},
+};
+
+const RawDef& raw(const std::string& name) {
+  return *std::find_if(std::begin(kRaw), std::end(kRaw), [&](const RawDef& d) { return name == d.name; });
+}
+
+struct Loop {
+  measure::LoopConfig loop;
+  int timeout_ms = 0;
+};
+
+// What the local (PingpongConfig) and cross-node (RemoteConfig) loops are configured with alike.
+template <class Config>
+Config loop_config(const Loop& lp, const Where& w, dvs_wait_mode_t wait, uint32_t spin_ns,
+                   const SizePoint* size) {
+  Config c;
+  c.wait = wait;
+  c.spin_ns = spin_ns;
+  c.loop = lp.loop;
+  c.cpus = w.cpus;
+  c.timeout_ms = lp.timeout_ms;
+  if (size != nullptr) c.vcopy_bytes = size_t(size->bytes);
+  return c;
+}
+
+class Planner {
+ public:
+  Planner(const Scenario& s, std::shared_ptr<BenchNodes> nodes, std::string run_id, Plan* out)
+      : s_(s), nodes_(std::move(nodes)), run_id_(std::move(run_id)), out_(out) {}
+
+  std::string add_matrix(const MatrixSpec& m);
+
+ private:
+  struct Known {
+    std::string signature, matrix;
+    int line = 0;
+  };
+  // A cell with everything but its measurement: id, counts, context, common row fields.
+  RunItem base(const std::string& id, const Where& w, Count c, Loop* loop) const;
+  // Adds it to `into` unless an identical cell is planned already; false (err_ set) if one with
+  // other settings is.
+  bool add(RunItem it, std::vector<RunItem>* into);
+  // The baseline cells (made if new); their id.
+  std::string shm_baseline(const std::string& wait, const Where& w);
+  std::string raw_baseline(const RawDef& d, const SizePoint* size, const Where& w);
+  // The dvs cell; false on a conflict.
+  bool dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
+                const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait);
+  void size_fields(const SizePoint& s, json* j) const;
+
+  const Scenario& s_;
+  std::shared_ptr<BenchNodes> nodes_;
+  std::string run_id_;
+  Plan* out_;
+  const MatrixSpec* m_ = nullptr;
+  cli::RunOptions* opts_ = nullptr;
+  std::map<std::string, Known> known_;
+  std::vector<RunItem> baselines_, dvs_;
+  std::string err_;
+};
+
+RunItem Planner::base(const std::string& id, const Where& w, Count c, Loop* loop) const {
+  const Settings& st = m_->settings;
+  RunItem it;
+  it.cell.id = id;
+  it.ctx.run_id = run_id_;
+  it.ctx.placement = w.describe();
+  it.ctx.placement_note = w.cpus.note;
+  it.ctx.options = opts_;
+  it.repetitions = st.repetitions;
+  it.row_fields = {{"scenario", s_.name}, {"matrix", m_->name}};
+  if (!w.cpus.note.empty()) it.row_fields["placement_note"] = w.cpus.note;
+  loop->loop.warmup = st.warmup;
+  if (st.duration_s > 0) {
+    it.duration_s = st.duration_s;
+    loop->loop.iterations = kDurationCap;
+    loop->loop.budget_ns = uint64_t(st.duration_s * 1e9);
+    it.row_fields["stop"] = "duration";
+    it.row_fields["duration_s"] = st.duration_s;
+    it.row_fields["iterations_planned"] = nullptr;
+  } else {
+    const uint64_t counts[] = {st.samples, st.block_samples, st.copy_samples, st.remote_samples,
+                               st.remote_copy_samples};
+    loop->loop.iterations = counts[int(c)];
+    loop->loop.budget_ns = uint64_t(st.cell_budget_s * 1e9);
+    it.row_fields["stop"] = "samples";
+  }
+  loop->timeout_ms = int(double(loop->loop.budget_ns) / 1e6) + 30'000;
+  it.cell.iterations = loop->loop.iterations;
+  return it;
+}
+
+bool Planner::add(RunItem it, std::vector<RunItem>* into) {
+  const auto& o = *it.ctx.options;
+  const std::string sig = fmt::format(
+      "{}, warm-up {}, spin_ns {}, {} repetition(s), cell budget {} s, {}",
+      it.duration_s > 0 ? fmt::format("{} s", it.duration_s) : fmt::format("{} samples", it.cell.iterations),
+      o.warmup, o.spin_ns, it.repetitions, o.cell_budget_s, it.ctx.placement);
+  if (const auto k = known_.find(it.cell.id); k != known_.end()) {
+    if (k->second.signature == sig) return true;  // the same cell: measured once
+    err_ = fmt::format("{}:{}: [[matrix]] \"{}\": cell {} is also planned by [[matrix]] \"{}\" (line {}) "
+                       "with other settings ({} here, {} there): give both the same settings or "
+                       "drop it from one",
+                       s_.source, m_->line, m_->name, it.cell.id, k->second.matrix, k->second.line, sig,
+                       k->second.signature);
+    return false;
+  }
+  known_[it.cell.id] = {sig, m_->name, m_->line};
+  into->push_back(std::move(it));
+  return true;
+}
+
+void Planner::size_fields(const SizePoint& s, json* j) const {
+  (*j)["size_bytes"] = s.bytes;
+  (*j)["size_base"] = s.base;
+  (*j)["size_perturbation"] = s.perturbation;
+}
+
+std::string Planner::shm_baseline(const std::string& wait, const Where& w) {
+  const auto& d = *std::find_if(std::begin(cli::kShmBaselineModes), std::end(cli::kShmBaselineModes),
+                                [&](const cli::ShmBaselineMode& x) { return wait == x.wait; });
+  const std::string id = fmt::format("baseline/shm/{}/{}", wait, w.label);
+  Loop lp;
+  RunItem it = base(id, w, wait == "block" ? Count::Block : Count::Spin, &lp);
+  it.cell.label = d.label;
+  it.cell.wait = wait;
+  it.cell.short_name = d.short_name;
+  if (wait == "spin" && w.cpus.placement == measure::Placement::Same)
+    it.cell.skip_reason = cli::kSpinOneCoreReason;
+  baselines::BaselineConfig cfg;
+  cfg.loop = lp.loop;
+  cfg.cpus = w.cpus;
+  cfg.timeout_ms = lp.timeout_ms;
+  cfg.spin_ns = m_->settings.spin_ns;
+  const auto mode = d.mode;
+  it.cell.run = [cfg, mode] { return baselines::shm_pingpong(cfg, mode); };
+  add(std::move(it), &baselines_);
+  return id;
+}
+
+std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const Where& w) {
+  const std::string id = d.stream ? fmt::format("baseline/{}/{}/block/{}", d.name, size->bytes, w.label)
+                                  : fmt::format("baseline/{}/block/{}", d.name, w.label);
+  Loop lp;
+  RunItem it = base(id, w, d.count, &lp);
+  it.cell.kind = d.stream ? cli::CellKind::Copy : cli::CellKind::PingPong;
+  it.cell.label = d.stream ? fmt::format("{}, {} B blocks", d.label, size->bytes) : std::string(d.label);
+  it.cell.wait = "block";
+  it.cell.short_name = d.short_name;
+  baselines::BaselineConfig cfg;
+  cfg.loop = lp.loop;
+  cfg.cpus = w.cpus;
+  cfg.timeout_ms = lp.timeout_ms;
+  cfg.spin_ns = m_->settings.spin_ns;
+  cfg.tcp_host = "127.0.0.1";
+  if (d.stream) {
+    cfg.block_bytes = size_t(size->bytes);
+    size_fields(*size, &it.row_fields);
+    if (std::string(d.name) == "sysv_mq_stream" && size->bytes > sysv_msgmax())
+      it.cell.skip_reason = fmt::format("{} B is above /proc/sys/kernel/msgmax ({} B)", size->bytes, sysv_msgmax());
+  }
+  const std::string family = std::string(d.name).substr(0, std::string(d.name).find('_'));  // rdma_write: rdma
+  if (!transport_unavailable(family).empty()) it.cell.skip_reason = transport_unavailable(family);
+  const auto fn = d.fn;
+  it.cell.run = [cfg, fn] { return fn(cfg); };
+  add(std::move(it), &baselines_);
+  return id;
+}
+
+bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
+                       const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait) {
+  const bool remote = transport != "local";
+  const bool copy = size != nullptr;
+  // Proxy cells on authenticated links keep their ids; other paths and link security name theirs.
+  const std::string dvs = std::string(path == "direct" ? "dvs-direct" : "dvs") +
+                          (security == "authenticated" ? "" : "-" + security);
+  const std::string id = copy ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
+                              : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
+  Loop lp;
+  RunItem it = base(id, w, remote ? (copy ? Count::RemoteCopy : Count::Remote)
+                                  : (copy ? Count::Copy : wait == "block" ? Count::Block : Count::Spin),
+                    &lp);
+  cli::Cell& c = it.cell;
+  c.dvs = true;
+  c.kind = copy ? cli::CellKind::Copy : cli::CellKind::PingPong;
+  c.wait = wait;
+  it.row_fields["transport"] = transport;
+  it.row_fields["primitive"] = prim;
+  if (copy) {
+    size_fields(*size, &it.row_fields);
+    it.row_fields["payload_verified"] = true;
+  }
+  if (remote) {
+    it.row_fields["remote_path"] = path;
+    it.row_fields["link_security"] = security;
+    it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
+    it.row_fields["endpoint_placement"] = w.cpus.describe();
+  }
+  const auto mode = *workloads::parse_wait(wait);
+  const std::shared_ptr<BenchNodes> nodes = nodes_;
+  if (!remote) {
+    // Every primitive but vcopy_push has a local loop (the local vcopy is requester = destination).
+    const bool push = prim == "vcopy_push";
+    const workloads::Primitive pr = push ? workloads::Primitive::Vcopy : *workloads::parse_primitive(prim);
+    c.label = copy ? fmt::format("vcopy {} B (requester = dst)", size->bytes) : workloads::primitive_label(pr);
+    if (push) c.skip_reason = "vcopy_push runs across nodes only (the local vcopy loop is requester = destination)";
+    const auto cfg = loop_config<workloads::PingpongConfig>(lp, w, mode, m_->settings.spin_ns, size);
+    c.run = [nodes, cfg, pr]() -> measure::TwoProcessOutcome {
+      std::string sock;
+      if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
+      if (auto e = nodes->local(&sock); !e.empty()) return cli::outcome_not_run(e);
+      auto x = cfg;
+      x.socket_path = sock;
+      return workloads::run_pingpong(pr, x);
+    };
+  } else {
+    using workloads::remote::RemoteLoop;
+    const std::map<std::string, RemoteLoop> loops = {
+        {"sendrec_reply", RemoteLoop::SendrecReply}, {"send_receive", RemoteLoop::SendReceive},
+        {"notify_receive", RemoteLoop::NotifyReceive}, {"vcopy", RemoteLoop::VcopyPull},
+        {"vcopy_push", RemoteLoop::VcopyPush}};
+    const auto l = loops.find(prim);
+    c.label = l == loops.end() ? prim : std::string(workloads::remote::loop_label(l->second));
+    if (copy) c.label += fmt::format(", {} B", size->bytes);
+    c.label += " over " + transport + (path == "direct" ? ", direct path" : "") +
+               (security == "authenticated" ? "" : ", " + security + " link");
+    if (l == loops.end())
+      c.skip_reason = "no rcvrqst/reply loop across nodes (workloads/remote: sendrec, send/receive, "
+                      "notify, vcopy pull and push)";
+    auto cfg = loop_config<workloads::remote::RemoteConfig>(lp, w, mode, m_->settings.spin_ns, size);
+    cfg.server_node = 1;
+    const RemoteLoop rl = l == loops.end() ? RemoteLoop::SendrecReply : l->second;
+    c.run = [nodes, cfg, rl, transport, path, security]() -> measure::TwoProcessOutcome {
+      if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
+      if (auto e = nodes->remote(transport, path, security); !e.empty()) return cli::outcome_not_run(e);
+      auto x = cfg;
+      x.client_socket = nodes->node_socket(0);
+      x.server_socket = nodes->node_socket(1);
+      return workloads::remote::run_remote(rl, x);
+    };
+  }
+  if (c.skip_reason.empty() && wait == "spin" && w.cpus.placement == measure::Placement::Same)
+    c.skip_reason = cli::kSpinOneCoreReason;
+  if (c.skip_reason.empty()) c.skip_reason = transport_unavailable(transport);
+  if (c.skip_reason.empty()) {
+    // The matching baseline, measured with the same placement of the measuring processes.
+    const Where bw = w.cross_node ? Where{pinning_label(m_->settings.cross_node_pinning), w.cpus, false} : w;
+    if (transport == "tcp") c.baseline = raw_baseline(raw(copy ? "tcp_stream" : "tcp"), size, bw);
+    else if (transport == "rdma") c.baseline = raw_baseline(raw(copy ? "rdma_write" : "rdma"), size, bw);
+    else if (transport == "tipc") c.baseline = raw_baseline(raw(copy ? "tipc_stream" : "tipc"), size, bw);
+    else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
+    else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
+    else c.baseline = shm_baseline(wait, bw);
+    if (!err_.empty()) return false;
+    if (copy) {
+      auto& cl = remote ? out_->remote_copylen : out_->local_copylen;
+      cl = std::max(cl, size->bytes);
+    }
+  }
+  return add(std::move(it), &dvs_);
+}
+
+std::string Planner::add_matrix(const MatrixSpec& m) {
+  m_ = &m;
+  auto opts = std::make_unique<cli::RunOptions>();
+  opts->warmup = m.settings.warmup;
+  opts->spin_ns = m.settings.spin_ns;
+  opts->cell_budget_s = m.settings.cell_budget_s;
+  opts_ = opts.get();
+  out_->options.push_back(std::move(opts));
+  baselines_.clear();
+  dvs_.clear();
+
+  std::vector<Where> local, node;
+  for (const auto& p : m.placements) {
+    if (p == "cross-node") {
+      const std::string& pin = m.settings.cross_node_pinning;
+      node.push_back({"cross-node", measure::choose_cpus(*measure::parse_placement(pin)), true});
+    } else {
+      local.push_back(local_where(p));
+    }
+  }
+  // Extra raw mechanisms: where the local cells run (else where the cross-node endpoints do).
+  std::vector<Where> extra_at = local;
+  if (extra_at.empty())
+    for (const auto& w : node) extra_at.push_back({pinning_label(m.settings.cross_node_pinning), w.cpus, false});
+  for (const auto& name : m.extra_baselines)
+    for (const auto& w : extra_at) {
+      if (name == "shm") {
+        shm_baseline("block", w);
+        continue;
+      }
+      const RawDef& d = raw(name);
+      if (!d.stream) raw_baseline(d, nullptr, w);
+      else
+        for (const auto& s : m.sizes) raw_baseline(d, &s, w);
+    }
+  if (!err_.empty()) return err_;
+
+  for (const auto& transport : m.transports)
+    for (const auto& prim : m.primitives) {
+      const bool copy = prim == "vcopy" || prim == "vcopy_push";
+      std::vector<const SizePoint*> sizes;
+      if (copy)
+        for (const auto& s : m.sizes) sizes.push_back(&s);
+      else
+        sizes.push_back(nullptr);
+      for (const SizePoint* size : sizes)
+        for (const auto& w : transport == "local" ? local : node)
+          for (const auto& wait : m.waits)
+            for (const auto& path : transport == "local" ? std::vector<std::string>{"proxy"} : m.remote_paths)
+              for (const auto& security :
+                   transport == "local" ? std::vector<std::string>{"authenticated"} : m.link_security)
+                if (!dvs_cell(transport, path, security, prim, size, w, wait)) return err_;
+    }
+  for (auto* v : {&baselines_, &dvs_})
+    for (auto& it : *v) out_->items.push_back(std::move(it));
+  return "";
+}
+
+}  // namespace
+
+std::string plan_scenario(const Scenario& s, const std::shared_ptr<BenchNodes>& nodes,
+                          const std::string& run_id, Plan* out) {
+  Planner p(s, nodes, run_id, out);
+  for (const auto& m : s.matrices)
+    if (auto err = p.add_matrix(m); !err.empty()) return err;
+  return "";
+}
+
+}  // namespace dvs::bench

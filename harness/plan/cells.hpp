@@ -1,0 +1,91 @@
+// The cells of `dvs run`: one cell = one mechanism (a raw baseline or a dvs primitive) under one
+// wait strategy and placement, measured once. plan_cells builds the matrix, execute_cell runs one,
+// attach_ratios relates every dvs cell to its matching baseline.
+#ifndef DVS_HARNESS_CLI_CELLS_HPP
+#define DVS_HARNESS_CLI_CELLS_HPP
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "workloads/baselines/baseline.hpp"
+#include "harness/commands/run_options.hpp"
+#include "workloads/measure/placement.hpp"
+#include "workloads/measure/two_process.hpp"
+#include "workloads/measure/histogram.hpp"
+
+namespace dvs::cli {
+
+enum class CellKind {
+  PingPong,  // samples are round trips of one 64-byte message each way; msgs/s = 2*n/t
+  Copy,      // samples are one-way block moves; MB/s = bytes*n/t/1e6
+};
+
+struct Cell {
+  std::string id;         // unique, stable: "baseline/shm/spin", "dvs/sendrec_reply/block", ...
+  CellKind kind = CellKind::PingPong;
+  bool dvs = false;       // a dvs primitive (else a raw baseline)
+  std::string label;      // first column of the table
+  std::string wait;       // wait strategy: spin | spin-then-block | block
+  std::string baseline;   // id of the cell this one is compared with ("" = none)
+  std::string short_name; // how other rows name this one in the "vs baseline" column
+  uint64_t iterations = 0;
+  std::string skip_reason;  // non-empty: planned but not run, for this reason
+  std::function<measure::TwoProcessOutcome()> run;
+  // Optional: ratio = per_s / baseline per_s for a PingPong cell (rate vs rate, e.g. 8 pairs vs
+  // 1 pair) instead of p50 / baseline p50.
+  bool ratio_of_rates = false;
+  // Optional: table section ("" = the main table; "remote" = harness/plan/remote_cells) and
+  // extra fields merged into the cell's runs.jsonl row (e.g. transport, nodes).
+  std::string section;
+  nlohmann::json row_extra = nlohmann::json::object();
+};
+
+struct CellResult {
+  const Cell* cell = nullptr;
+  bool ok = false;
+  std::string error;  // failure reason or skip reason
+  bool skipped = false;
+  std::unique_ptr<measure::LoopResult> loop;  // null if skipped
+  stats::Summary summary;
+  double per_s = 0;  // msgs/s (PingPong) or MB/s (Copy)
+  std::optional<double> ratio;  // PingPong: p50/base p50; Copy: MB/s / base MB/s
+  std::string ratio_vs;         // short_name of the baseline
+};
+
+// The raw shared-memory ping-pong under each wait strategy: the baseline of dvs ping-pongs under
+// spin and spin-then-block (`dvs run` also measures the futex one; block cells compare with pipe).
+struct ShmBaselineMode {
+  const char* wait;  // spin | spin-then-block | block
+  baselines::ShmWait mode;
+  const char* label;
+  const char* short_name;
+};
+inline constexpr ShmBaselineMode kShmBaselineModes[] = {
+    {"spin", baselines::ShmWait::Spin, "raw shm, 1 line each way", "raw-shm-spin"},
+    {"spin-then-block", baselines::ShmWait::SpinThenFutex, "raw shm + futex", "raw-shm-stb"},
+    {"block", baselines::ShmWait::Futex, "raw shm + futex", "raw-futex"},
+};
+
+// Why a spin cell is not run with both processes on one CPU (it would measure the timeslice).
+inline constexpr const char* kSpinOneCoreReason =
+    "spin with both processes on one CPU measures the scheduler's timeslice";
+
+// dvsd_socket "" with dvs_skip_reason: dvs cells are planned but skipped with that reason.
+std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
+                             const std::string& dvsd_socket, const std::string& dvs_skip_reason);
+
+CellResult execute_cell(const Cell& c);
+
+// The outcome of a cell that could not be measured (e.g. its dvsd is not up): failed with `why`.
+measure::TwoProcessOutcome outcome_not_run(const std::string& why);
+
+void attach_ratios(std::vector<CellResult>& results);
+
+}  // namespace dvs::cli
+
+#endif

@@ -1,0 +1,299 @@
+// Scenario files: the shipped ones parse and plan; every bad file is one error naming the file,
+// the line and the key; the planner's matrix, baselines, skips and de-duplication. No processes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "harness/plan/bench_plan.hpp"
+#include "harness/plan/scenario.hpp"
+#include "transports/registry.hpp"
+
+namespace {
+
+using dvs::bench::Plan;
+using dvs::bench::Scenario;
+
+const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml"};
+
+std::string scenario_path(const std::string& name) { return std::string(DVS_SCENARIOS_DIR) + "/" + name; }
+
+Scenario parse_ok(const std::string& text) {
+  Scenario s;
+  const std::string err = dvs::bench::parse_scenario_text(text, "t.toml", &s);
+  EXPECT_EQ(err, "") << text;
+  return s;
+}
+
+std::string parse_err(const std::string& text) {
+  Scenario s;
+  return dvs::bench::parse_scenario_text(text, "t.toml", &s);
+}
+
+Plan plan_ok(const Scenario& s) {
+  Plan p;
+  EXPECT_EQ(dvs::bench::plan_scenario(s, nullptr, "run", &p), "");
+  return p;
+}
+
+const dvs::bench::RunItem* item(const Plan& p, const std::string& id) {
+  for (const auto& it : p.items)
+    if (it.cell.id == id) return &it;
+  return nullptr;
+}
+
+TEST(BenchScenario, ShippedFilesParseAndPlan) {
+  for (const char* name : kShipped) {
+    Scenario s;
+    ASSERT_EQ(dvs::bench::parse_scenario_file(scenario_path(name), &s), "") << name;
+    EXPECT_FALSE(s.name.empty());
+    EXPECT_FALSE(s.matrices.empty());
+    const Plan p = plan_ok(s);
+    ASSERT_FALSE(p.items.empty()) << name;
+    std::set<std::string> ids;
+    for (const auto& it : p.items) {
+      EXPECT_TRUE(ids.insert(it.cell.id).second) << name << ": cell planned twice: " << it.cell.id;
+      // Every dvs cell that runs has a baseline, planned before it.
+      if (it.cell.dvs && it.cell.skip_reason.empty()) {
+        EXPECT_FALSE(it.cell.baseline.empty()) << it.cell.id;
+        EXPECT_TRUE(ids.count(it.cell.baseline)) << it.cell.id << " -> " << it.cell.baseline;
+      }
+    }
+  }
+}
+
+TEST(BenchScenario, QuickFileShape) {
+  Scenario s;
+  ASSERT_EQ(dvs::bench::parse_scenario_file(scenario_path("quick.toml"), &s), "");
+  ASSERT_EQ(s.matrices.size(), 2u);
+  const auto& local = s.matrices[0];
+  EXPECT_EQ(local.settings.repetitions, 2);
+  ASSERT_EQ(local.sizes.size(), 3u);  // 4096 with perturb [-1, 1]
+  EXPECT_EQ(local.sizes[0].bytes, 4095u);
+  EXPECT_EQ(local.sizes[0].base, 4096u);
+  EXPECT_EQ(local.sizes[0].perturbation, -1);
+  EXPECT_EQ(local.sizes[2].bytes, 4097u);
+  const Plan p = plan_ok(s);
+  const auto* v = item(p, "local/dvs/vcopy/4097/block/cross-core");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->cell.baseline, "baseline/pipe_stream/4097/block/cross-core");
+  EXPECT_EQ(v->row_fields.at("size_perturbation"), 1);
+  EXPECT_EQ(v->row_fields.at("payload_verified"), true);
+  const auto* t = item(p, "tcp/dvs/sendrec_reply/block/cross-node");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->cell.baseline, "baseline/tcp/block/cross-core");
+  EXPECT_EQ(t->ctx.placement.rfind("cross-node", 0), 0u) << t->ctx.placement;
+  const auto* sh = item(p, "shm/dvs/vcopy/65536/block/cross-node");
+  ASSERT_NE(sh, nullptr);
+  EXPECT_EQ(sh->cell.baseline, "baseline/pipe_stream/65536/block/cross-core");
+}
+
+TEST(BenchScenario, DefaultsAliasesSweepsAndInheritance) {
+  const Scenario s = parse_ok(R"(
+[scenario]
+name = "x"
+[defaults]
+duration_s = 0.5
+repetitions = 4
+[[matrix]]
+name = "a"
+primitives = ["sendrec", "send", "notify", "rcvrqst", "vcopy_pull"]
+waits = ["stb"]
+placements = ["same", "cross", "none"]
+sizes = { from = 64, to = 1024 }
+[[matrix]]
+name = "b"
+samples = 7
+repetitions = 1
+waits = ["block"]
+)");
+  ASSERT_EQ(s.matrices.size(), 2u);
+  const auto& a = s.matrices[0];
+  EXPECT_EQ(a.primitives, (std::vector<std::string>{"sendrec_reply", "send_receive", "notify_receive",
+                                                     "rcvrqst_reply", "vcopy"}));
+  EXPECT_EQ(a.waits, (std::vector<std::string>{"spin-then-block"}));
+  EXPECT_EQ(a.placements, (std::vector<std::string>{"same-core", "cross-core", "unpinned"}));
+  ASSERT_EQ(a.sizes.size(), 5u);  // 64 128 256 512 1024
+  EXPECT_EQ(a.sizes.back().bytes, 1024u);
+  EXPECT_EQ(a.settings.duration_s, 0.5);
+  EXPECT_EQ(a.settings.repetitions, 4);
+  const auto& b = s.matrices[1];  // counts in the matrix end the inherited duration
+  EXPECT_EQ(b.settings.duration_s, 0);
+  EXPECT_EQ(b.settings.samples, 7u);
+  EXPECT_EQ(b.settings.repetitions, 1);
+  EXPECT_EQ(b.transports, (std::vector<std::string>{"local"}));
+  EXPECT_EQ(b.placements, (std::vector<std::string>{"cross-core"}));
+  EXPECT_EQ(b.waits, (std::vector<std::string>{"block"}));
+
+  dvs::bench::Scenario q = s;
+  dvs::bench::apply_quick(&q);
+  EXPECT_EQ(q.matrices[0].settings.duration_s, 0.2);
+  EXPECT_EQ(q.matrices[1].settings.samples, 7u);
+  EXPECT_LE(q.matrices[1].settings.block_samples, 200u);
+
+  const Plan p = plan_ok(s);
+  const auto* d = item(p, "local/dvs/sendrec_reply/spin-then-block/same-core");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->duration_s, 0.5);
+  EXPECT_EQ(d->repetitions, 4);
+  EXPECT_TRUE(d->row_fields.at("iterations_planned").is_null());
+  EXPECT_EQ(d->row_fields.at("stop"), "duration");
+}
+
+TEST(BenchScenario, PlanSkipsWhatCannotRun) {
+  const Scenario s = parse_ok(R"(
+[scenario]
+name = "x"
+[[matrix]]
+name = "local"
+primitives = ["sendrec_reply", "vcopy_push"]
+waits = ["spin"]
+placements = ["same-core", "cross-core"]
+[[matrix]]
+name = "remote"
+transports = ["tcp"]
+primitives = ["rcvrqst_reply", "sendrec_reply"]
+waits = ["block"]
+)");
+  const Plan p = plan_ok(s);
+  const auto skip = [&](const std::string& id) {
+    const auto* it = item(p, id);
+    EXPECT_NE(it, nullptr) << id;
+    return it == nullptr ? std::string("<missing>") : it->cell.skip_reason;
+  };
+  EXPECT_NE(skip("local/dvs/sendrec_reply/spin/same-core").find("timeslice"), std::string::npos);
+  EXPECT_EQ(skip("local/dvs/sendrec_reply/spin/cross-core"), "");
+  EXPECT_NE(skip("local/dvs/vcopy_push/65536/spin/cross-core").find("across nodes only"), std::string::npos);
+  EXPECT_NE(skip("tcp/dvs/rcvrqst_reply/block/cross-node").find("rcvrqst"), std::string::npos);
+  EXPECT_EQ(skip("tcp/dvs/sendrec_reply/block/cross-node"), "");
+  EXPECT_EQ(item(p, "baseline/shm/spin/same-core"), nullptr) << "no baseline for a skipped cell";
+}
+
+// rdma and tipc cells: where the transport can be used they are planned against its raw
+// baselines (raw verbs / raw RDMA WRITE, raw TIPC ping-pong / stream); where it cannot they are
+// skipped with its probe's reason, and none of its baselines is planned.
+TEST(BenchScenario, RdmaAndTipcCellsFollowTheMachine) {
+  struct Case {
+    const char* transport;
+    const char* message_baseline;
+    const char* copy_baseline;
+  };
+  for (const Case& k : {Case{"rdma", "baseline/rdma/block/cross-core", "baseline/rdma_write/65536/block/cross-core"},
+                        Case{"tipc", "baseline/tipc/block/cross-core", "baseline/tipc_stream/65536/block/cross-core"}}) {
+    SCOPED_TRACE(k.transport);
+    const Scenario s = parse_ok(fmt::format(R"(
+[scenario]
+name = "x"
+[[matrix]]
+transports = ["{}"]
+primitives = ["sendrec_reply", "vcopy"]
+waits = ["block"]
+sizes = [65536]
+)", k.transport));
+    const Plan p = plan_ok(s);
+    dvs::transport::register_builtin_transports();
+    const auto av = dvs::transport::find_transport(k.transport)->probe();
+    for (const std::string& id : {fmt::format("{}/dvs/sendrec_reply/block/cross-node", k.transport),
+                                 fmt::format("{}/dvs/vcopy/65536/block/cross-node", k.transport)}) {
+      const auto* it = item(p, id);
+      ASSERT_NE(it, nullptr) << id;
+      if (av.available) {
+        EXPECT_EQ(it->cell.skip_reason, "") << id;
+      } else {
+        EXPECT_EQ(it->cell.skip_reason, std::string(k.transport) + " unavailable: " + av.reason) << id;
+      }
+    }
+    EXPECT_EQ(item(p, k.message_baseline) != nullptr, av.available);
+    EXPECT_EQ(item(p, k.copy_baseline) != nullptr, av.available);
+  }
+}
+
+// Every name extra_baselines accepts is planned (at each local placement; streams at each size).
+TEST(BenchScenario, EveryExtraBaselinePlans) {
+  std::string list;
+  for (const auto& b : dvs::bench::kExtraBaselines) list += (list.empty() ? "\"" : ", \"") + b + "\"";
+  const Scenario s = parse_ok("[scenario]\nname = \"x\"\n[[matrix]]\nprimitives = [\"sendrec\"]\n"
+                              "waits = [\"block\"]\nplacements = [\"same\", \"cross\"]\nsizes = [512, 1048576]\n"
+                              "extra_baselines = [" + list + "]\n");
+  const Plan p = plan_ok(s);
+  for (const char* pl : {"same-core", "cross-core"}) {
+    for (const char* mech : {"shm", "pipe", "unix", "fifo", "sysv_mq", "posix_mq", "tcp"})
+      EXPECT_NE(item(p, std::string("baseline/") + mech + "/block/" + pl), nullptr) << mech << " " << pl;
+    for (const char* mech : {"pipe_stream", "fifo_stream", "sysv_mq_stream", "tcp_stream"})
+      for (const char* size : {"512", "1048576"}) {
+        const auto* it = item(p, std::string("baseline/") + mech + "/" + size + "/block/" + pl);
+        ASSERT_NE(it, nullptr) << mech << " " << size << " " << pl;
+        EXPECT_EQ(it->cell.kind, dvs::cli::CellKind::Copy);
+      }
+  }
+  // A SysV message above msgmax cannot be sent: planned as skipped, with the reason.
+  EXPECT_NE(item(p, "baseline/sysv_mq_stream/1048576/block/cross-core")->cell.skip_reason.find("msgmax"),
+            std::string::npos);
+}
+
+TEST(BenchScenario, SameCellTwiceRunsOnceOrIsAnError) {
+  const std::string head = "[scenario]\nname = \"x\"\n";
+  const std::string a = "[[matrix]]\nname = \"a\"\nprimitives = [\"sendrec\"]\nwaits = [\"block\"]\n";
+  const std::string b = "[[matrix]]\nname = \"b\"\nprimitives = [\"notify\"]\nwaits = [\"block\"]\n";
+  const Plan same = plan_ok(parse_ok(head + a + b));  // both need baseline/pipe/block/cross-core
+  int pipes = 0;
+  for (const auto& it : same.items) pipes += it.cell.id == "baseline/pipe/block/cross-core";
+  EXPECT_EQ(pipes, 1);
+
+  const Scenario s = parse_ok(head + a + b + "block_samples = 99\n");  // b starts at line 7
+  Plan p;
+  const std::string err = dvs::bench::plan_scenario(s, nullptr, "run", &p);
+  EXPECT_EQ(err.rfind("t.toml:7: ", 0), 0u) << err;
+  EXPECT_NE(err.find("baseline/pipe/block/cross-core"), std::string::npos) << err;
+  EXPECT_NE(err.find("\"a\" (line 3)"), std::string::npos) << err;
+}
+
+// Each bad file: the error starts with t.toml:<line>: and names the key.
+TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
+  const std::string head = "[scenario]\nname = \"x\"\n";  // lines 1-2
+  struct Case {
+    std::string text;
+    int line;
+    std::string want;
+  };
+  const Case cases[] = {
+      {head + "[[matrix]]\nwaits = [\"spin\"\n", 4, "not valid TOML"},
+      {"[scenario]\nname = \"x\"\nfoo = 1\n", 3, "unknown key 'foo'"},
+      {head + "[[matrix]]\nname = \"m\"\nwiats = [\"spin\"]\n", 5, "unknown key 'wiats'"},
+      {head + "[[matrix]]\nwaits = [\"spin\", \"spinn\"]\n", 4, "'waits[1]' = \"spinn\" is not one of spin, spin-then-block, block"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\", \"sendrec_reply\"]\n", 4, "repeats \"sendrec_reply\""},
+      // Caught by dvs_scenario_fuzz (seed bad-value-newline.toml): a quoted value broke the message in two.
+      {head + "[[matrix]]\nwaits = [\"spin\\nblock\"]\n", 4, "'waits[0]' = \"spin\\nblock\" is not one of"},
+      {head + "[[matrix]]\ntransports = []\n", 4, "'transports' is empty"},
+      {head + "[defaults]\nsamples = \"many\"\n[[matrix]]\n", 4, "'samples' must be an integer"},
+      {head + "[defaults]\nblock_samples = 0\n[[matrix]]\n", 4, "'block_samples' = 0 is out of range"},
+      {head + "[[matrix]]\nsamples = 10\n\nduration_s = 2\n", 6, "'duration_s' and 'samples'"},
+      {head + "[[matrix]]\nprimitives = [\"vcopy\"]\nsizes = { from = 4096, to = 64 }\n", 5, "from = 4096 is larger than to = 64"},
+      {head + "[[matrix]]\nprimitives = [\"vcopy\"]\nsizes = { from = 64, upto = 4096 }\n", 5, "'sizes.upto'"},
+      {head + "[[matrix]]\nprimitives = [\"vcopy\"]\nsizes = [64, 0]\n", 5, "'sizes[1]' = 0 is out of range"},
+      {head + "[[matrix]]\nprimitives = [\"vcopy\"]\nperturb = [1, 100000]\n", 5, "'perturb[1]'"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\"]\nsizes = [64]\n", 5, "'sizes' is set but nothing in this matrix copies"},
+      {head + "[[matrix]]\ntransports = [\"local\"]\nplacements = [\"cross-node\"]\n", 5, "'placements'"},
+      {head + "[[matrix]]\ntransports = [\"tcp\"]\nplacements = [\"cross-core\"]\n", 5, "has no \"cross-node\""},
+      {head + "[[matrix]]\ncross_node_pinning = \"diagonal\"\n", 4, "'cross_node_pinning'"},
+      {head + "[defaults]\nwaits = [\"spin\"]\n[[matrix]]\n", 4, "[defaults]: unknown key 'waits'"},
+      {head + "[[matrix]]\nname = \"a\"\n[[matrix]]\nname = \"a\"\n", 5, "name \"a\" is taken by the [[matrix]] at line 3"},
+      {"[scenario]\ndescription = \"no name\"\n[[matrix]]\n", 1, "'name' is missing"},
+      {"[[matrix]]\n", 1, "needs a [scenario] table"},
+      {head, 1, "no [[matrix]] table"},
+      {"matrix = 3\n" + head, 1, "'matrix' must be an array of tables"},
+  };
+  for (const auto& c : cases) {
+    const std::string err = parse_err(c.text);
+    const std::string prefix = "t.toml:" + std::to_string(c.line) + ": ";
+    EXPECT_EQ(err.rfind(prefix, 0), 0u) << "want " << prefix << "..., got: " << err << "\n--\n" << c.text;
+    EXPECT_NE(err.find(c.want), std::string::npos) << "want '" << c.want << "' in: " << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << "one line: " << err;
+  }
+  Scenario s;
+  EXPECT_NE(dvs::bench::parse_scenario_file("/nonexistent/x.toml", &s).find("cannot open"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,81 @@
+// Output of `dvs run`: the one human table (stdout) and the machine-readable files
+// (meta.json, runs.jsonl, runs.csv, histograms.jsonl) in the run directory. Their fields:
+// docs/RESULTS_SCHEMA.md (bump kResultsSchemaVersion when a field changes meaning or goes).
+#ifndef DVS_HARNESS_CLI_REPORT_HPP
+#define DVS_HARNESS_CLI_REPORT_HPP
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/plan/cells.hpp"
+
+namespace dvs::cli {
+
+// "schema_version" of meta.json, every runs.jsonl / histograms.jsonl row and runs.csv.
+inline constexpr int kResultsSchemaVersion = 1;
+// "schema_minor" of meta.json: counts the additions within one schema_version (readers ignore
+// fields they do not know). 1: rep/repetitions on rows, dvs bench fields, meta.json interrupted.
+inline constexpr int kResultsSchemaMinor = 1;
+
+struct RunContext {
+  std::string run_id;
+  std::string run_dir;
+  std::string placement;  // CpuPair::describe()
+  std::string placement_note;
+  std::string dvsd;       // "dvsd <path>, node 0, DC 0" or why not
+  std::string loadavg_start;  // /proc/loadavg before the first cell
+  std::string remote_dvsd_threads;  // RemoteNodes::dvsd_threads()
+  std::string remote_network;       // RemoteNodes::network()
+  const RunOptions* options = nullptr;
+};
+
+// "123 ns", "4.56 us", "1.23 ms", "2.00 s"
+std::string format_ns(double ns);
+
+void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellResult>& results);
+
+// One runs.jsonl row. Latencies in ns; the row says whether they are RTTs or per-op times.
+nlohmann::json row_json(const RunContext& ctx, const CellResult& r);
+
+// Non-empty buckets of the cell's histogram (mergeable across runs): {"cell", "sub_bits",
+// "buckets": [[bucket_low_ns, count], ...]}.
+nlohmann::json histogram_json(const RunContext& ctx, const CellResult& r);
+
+nlohmann::json options_json(const RunOptions& o);
+
+// runs.csv: a header line and one line per runs.jsonl row (the flat fields; RFC 4180 quoting).
+std::string runs_csv_header();
+std::string runs_csv_line(const nlohmann::json& row);
+
+// Creates <out_dir>/<base_id> (or <base_id>-2, -3... if taken): *run_id and *dir; false with *err.
+bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::string* run_id,
+                  std::string* dir, std::string* err);
+
+// meta.json "conventions": what an RTT, msgs/s, MB/s and a sample are.
+nlohmann::json run_conventions();
+
+// The result files of one run directory, written as the run goes: open() creates runs.jsonl,
+// runs.csv (with its header) and histograms.jsonl; append() adds one row (and its histogram)
+// and flushes, so a run stopped half-way keeps every row it measured; write_meta() (re)writes
+// meta.json whole (via a temp file and rename) with schema_version and schema_minor.
+class ResultsWriter {
+ public:
+  bool open(const std::string& run_dir, std::string* err);
+  bool write_meta(const nlohmann::json& meta, std::string* err);
+  // histogram: null for a cell that did not run.
+  bool append(const nlohmann::json& row, const nlohmann::json* histogram, std::string* err);
+  bool close(std::string* err);
+
+ private:
+  std::string dir_;
+  std::ofstream runs_, csv_, hist_;
+};
+
+
+}  // namespace dvs::cli
+
+#endif
