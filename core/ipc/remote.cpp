@@ -465,6 +465,11 @@ int wire_bind_remote(DcTable& t, int ep, int node) {
 int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep, uint32_t seq,
                   const dvs_message_t& m) {
   if (!t.spans(node)) return EDVSNODCNODE;  // del_node'd: its traffic for this DC is refused
+  // A send or sendrec leaves its surrogate waiting for an answer that goes out only while node's
+  // link is up, and proxy_set_up(down) has swept node's surrogates already: from a node whose
+  // link is down (a frame a process link still held when it went down) it is refused.
+  const bool waits = cmd == kCmdSend || cmd == kCmdSendrec;
+  if (waits && !proxy_is_up(t, node)) return EDVSNOTCONN;
   int e = kNoSlot, d = kNoSlot;
   if (index_of_endpoint(t, src_ep, &e) != 0) return EDVSBADSRCDST;
   if (int rc = index_of_endpoint(t, dst_ep, &d); rc != 0) return rc;
@@ -485,7 +490,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
     if (need_ring) ring(ds);
     return rc == 0 ? kDelivered : rc;
   }
-  if (cmd != kCmdSend && cmd != kCmdSendrec) return EDVSBADCALL;
+  if (!waits) return EDVSBADCALL;
   if (es.flags.load(kRelaxed) & kBlockedMask) {
     // A remote caller has one operation at a time: a new one means it gave up the old one (timed
     // out there). Drop the old one; a duplicate of the same operation is refused.
@@ -499,6 +504,14 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
   if (int rc = lock_slot(ds); rc != 0) return rc;
   int rc = check_bound(ds, dst_ep, EDVSDSTDIED);
   if (rc == 0 && is_remote(ds)) rc = EDVSRMTPROC;  // no forwarding through a third node
+  // Checked again under node's proxy slot lock, held until the surrogate waits: proxy_set_up
+  // clears the flag under that lock before it sweeps, so either the sweep finds this surrogate
+  // waiting or this call finds the link down (the lock order is ascending: ps comes after ds).
+  Slot& ps = t.slot(t.geometry().proxy_index(node));
+  if (rc == 0 && (rc = lock_slot(ps)) == 0 && !proxy_up(ps)) {
+    unlock_slot(ps);
+    rc = EDVSNOTCONN;
+  }
   if (rc != 0) {
     unlock_slot(ds);
     return rc;
@@ -519,6 +532,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
     ds.flags.store(ds.flags.load(kRelaxed) & ~DVS_RECEIVING, kRelaxed);
     bool need_ring = false;
     if (complete_call(ds, DVS_OK, &need_ring)) {
+      unlock_slot(ps);
       unlock_slot(ds);
       if (need_ring) ring(ds);
       return kDelivered;
@@ -533,6 +547,7 @@ int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep,
   es.wake.store(kWakeWaiting, kRelaxed);
   es.flags.store(DVS_REMOTE | DVS_SENDING | (sendrec ? DVS_RECEIVING : 0u), std::memory_order_release);
   enqueue(t, d, e);
+  unlock_slot(ps);
   unlock_slot(ds);
   return kQueued;
 }

@@ -125,6 +125,8 @@ constexpr int kDelivered = 1;  // the receiver took it now: ack now (send) / wai
 constexpr int kQueued = 2;     // the receiver will take it later: the ACK goes through proxy_pop
 
 // An inbound SEND / SNDREC / NTFY from src_ep on node to local dst_ep (auto-binds the surrogate).
+// A SEND or SNDREC from a node whose link is down is refused with EDVSNOTCONN (no answer could go
+// back, and proxy_set_up(down) has swept that node's surrogates).
 int proxy_deliver(DcTable& t, int node, int cmd, int32_t src_ep, int32_t dst_ep, uint32_t seq,
                   const dvs_message_t& m);
 // An inbound REPLY from src_ep on node to local dst_ep answering its sendrec ack_seq. 0 or

@@ -3,8 +3,11 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <new>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/testkit/dvsd_process.hpp"
 #include "dvs/dvs.h"
@@ -39,7 +42,23 @@ void note_max(std::atomic<long>& m, long v) {
   }
 }
 
+void count_error(SendrecLoad* load, int rc) {
+  const int code = rc < 0 && rc >= -SendrecLoad::kMaxErrorCode ? -rc : 0;
+  load->errors_by_code[code].fetch_add(1);
+}
+
 }  // namespace
+
+std::string error_counts(const SendrecLoad& load) {
+  std::vector<std::pair<long, int>> seen;  // (count, code)
+  for (int i = 0; i <= SendrecLoad::kMaxErrorCode; ++i)
+    if (const long n = load.errors_by_code[i].load(); n > 0) seen.emplace_back(n, i == 0 ? 0 : -i);
+  std::sort(seen.begin(), seen.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out;
+  for (const auto& [n, code] : seen)
+    out += (out.empty() ? "" : ", ") + std::string(code == 0 ? "other" : dvs_errname(code)) + " " + std::to_string(n);
+  return out.empty() ? "none" : out;
+}
 
 SendrecLoad* shared_sendrec_load() {
   void* p = mmap(nullptr, sizeof(SendrecLoad), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -91,6 +110,7 @@ int call_sendrec_load(SendrecLoad* load, const SendrecLoadConfig& cfg, int k) {
       continue;
     }
     load->errors.fetch_add(1);
+    count_error(load, rc);
     note_max(load->max_error_ms, static_cast<long>(took));
     if (took > static_cast<double>(cfg.call_ms) + cfg.error_slack_ms) load->late_error.fetch_add(1);
     if (rc == EDVSDVSINIT) {  // our node's dvsd is gone: wait for the new one

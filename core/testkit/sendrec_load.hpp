@@ -25,9 +25,16 @@ struct SendrecLoad {
   std::atomic<long> client_reopens{0};  // clients' re-open + bind after EDVSDVSINIT
   std::atomic<long> server_reopens{0};
   std::atomic<long> max_error_ms{0};
+  // Failed calls by error code: errors_by_code[-rc] (codes are -1 .. -kMaxErrorCode; anything
+  // else counts in errors_by_code[0]).
+  static constexpr int kMaxErrorCode = 512;
+  std::atomic<long> errors_by_code[kMaxErrorCode + 1] = {};
 };
 
-// A SendrecLoad in a MAP_SHARED anonymous page (seen by children forked afterwards; never freed).
+// The failed calls by code, most frequent first: "EDVSNOTCONN 12, EDVSDVSINIT 3" ("none" if none).
+std::string error_counts(const SendrecLoad& load);
+
+// A SendrecLoad in a MAP_SHARED anonymous mapping (seen by children forked afterwards; never freed).
 SendrecLoad* shared_sendrec_load();
 
 // Where the load runs. A client binds DVS_ANY on client_socket; if server_node >= 0 the server
