@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/cluster/cluster_test_util.hpp"
 #include "core/testkit/metrics_testing.hpp"
+#include "harness/cluster/cluster_test_util.hpp"
 
 #ifndef DVS_DASHBOARDS_DIR
 #define DVS_DASHBOARDS_DIR "dashboards"

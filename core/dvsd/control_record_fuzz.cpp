@@ -29,9 +29,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/ipc/control.hpp"
 #include "core/dvsd/authority.hpp"
 #include "core/dvsd/request_rules.hpp"
+#include "core/ipc/control.hpp"
 #include "core/testkit/fuzz_check.hpp"
 
 namespace {

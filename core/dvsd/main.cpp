@@ -32,11 +32,11 @@
 #include <tuple>
 #include <vector>
 
-#include "core/dvsd/config.hpp"
 #include "core/dvsd/authority.hpp"
+#include "core/dvsd/config.hpp"
+#include "core/dvsd/metrics_dvsd.hpp"
 #include "core/dvsd/proxy/proxy.hpp"
 #include "core/dvsd/server.hpp"
-#include "core/dvsd/metrics_dvsd.hpp"
 #include "core/ipc/shm_table.hpp"
 
 namespace {

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <string>
 
-#include "core/testkit/metrics_testing.hpp"
-#include "core/libdvs/libdvs_internal.h"
-#include "core/ipc/slot_stats.hpp"
 #include "core/ipc/shm_table.hpp"
+#include "core/ipc/slot_stats.hpp"
+#include "core/libdvs/libdvs_internal.h"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/metrics_testing.hpp"
 
 namespace {
 

@@ -15,9 +15,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/dvsd/proxy/proxy_queue.hpp"
 #include "core/dvsd/request_rules.hpp"
+#include "core/dvsd/table_admin.hpp"
 #include "core/ipc/primitives.hpp"
 #include "core/ipc/remote.hpp"
+#include "core/ipc/remote_inbound.hpp"
 #include "core/ipc/waiter.hpp"
 
 namespace dvs::dvsd {

@@ -45,11 +45,11 @@
 #include <string>
 #include <vector>
 
+#include "core/dvsd/authority.hpp"
 #include "core/dvsd/config.hpp"
+#include "core/dvsd/proxy/link_inboxes.hpp"
 #include "core/ipc/control.hpp"
 #include "core/ipc/shm_table.hpp"
-#include "core/dvsd/authority.hpp"
-#include "core/dvsd/proxy/link_inboxes.hpp"
 
 namespace dvs::dvsd {
 

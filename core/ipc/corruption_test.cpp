@@ -7,9 +7,10 @@
 #include <cstring>
 #include <thread>
 
+#include "core/dvsd/table_admin.hpp"
 #include "core/ipc/primitives.hpp"
-#include "core/libdvs/libdvs_internal.h"
 #include "core/ipc/shm_table.hpp"
+#include "core/libdvs/libdvs_internal.h"
 #include "core/testkit/dvsd_process.hpp"
 
 namespace dvs::core {

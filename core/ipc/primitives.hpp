@@ -38,16 +38,4 @@ long ipc_vcopy(Caller& c, int src_ep, const void* src_addr, int dst_ep, void* ds
 // Forces ep out of its blocking call with EDVSWOKENUP (or makes its next receive(ANY) fail so).
 int ipc_wakeup(DcTable& t, int ep);
 
-// ---- administration, called by dvsd only ----
-// Binds slot index to (pid, tid): 0 and the new endpoint in *ep (a task's is negative), or
-// EDVSSLOTUSED / EDVSBADPROC / a lock error.
-int admin_bind(DcTable& t, int index, pid_t pid, pid_t tid, bool is_thread, int* ep);
-// Unbinds slot index: the process leaves every queue; senders queued to it get EDVSDSTDIED,
-// processes waiting to receive from it get EDVSSRCDIED. EDVSNOTBIND if the slot was free.
-int admin_unbind(DcTable& t, int index);
-// Installs privileges (level, ipc_to) into a bound slot.
-int admin_setpriv(DcTable& t, int index, const dvs_priv_t& p);
-void admin_getpriv(DcTable& t, int index, dvs_priv_t* out);
-void admin_procinfo(DcTable& t, int index, dvs_procinfo_t* out);
-
 }  // namespace dvs::core

@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "core/libdvs/libdvs_internal.h"
 #include "core/ipc/shm_table.hpp"
+#include "core/libdvs/libdvs_internal.h"
 #include "core/testkit/dvsd_process.hpp"
 #include "dvs/dvs.h"
 

@@ -1,4 +1,4 @@
-// Helpers on slots shared by the primitives (ipc.cpp) and remote IPC (remote.cpp).
+// Helpers on slots shared by the primitives (primitives.cpp) and remote IPC (remote*.cpp).
 #include "core/ipc/slot_ops.hpp"
 
 #include <time.h>

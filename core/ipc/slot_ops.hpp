@@ -1,4 +1,4 @@
-// Helpers on slots shared by the primitives (ipc.cpp) and remote IPC (remote.cpp). Internal to
+// Helpers on slots shared by the primitives (primitives.cpp) and remote IPC (remote*.cpp). Internal to
 // the core. "Locked" below means: the caller holds that slot's lock (shm_table.hpp contract).
 #pragma once
 
@@ -15,6 +15,10 @@ inline constexpr uint32_t kBlockedMask = DVS_SENDING | DVS_RECEIVING;
 
 inline bool is_free(Slot& s) { return (s.flags.load(std::memory_order_relaxed) & DVS_SLOT_FREE) != 0; }
 inline bool is_remote(Slot& s) { return (s.flags.load(std::memory_order_relaxed) & DVS_REMOTE) != 0; }
+// A node's proxy slot says whether that node's link is up (written by dvsd, proxy_queue.hpp).
+inline bool node_link_up(Slot& proxy_slot) {
+  return (proxy_slot.misc.load(std::memory_order_relaxed) & kMiscProxyUp) != 0;
+}
 
 // Receptive to a message from `from_ep` (locked): blocked receiving, not in a send phase, not in
 // a copy, its call not abandoned, and waiting for ANY or for from_ep.

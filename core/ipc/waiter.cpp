@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 
@@ -123,6 +124,22 @@ void ring(Slot& slot) {
   sockaddr_un to;
   const socklen_t len = door_address(slot.door.load(std::memory_order_relaxed), &to);
   (void)sendto(sock, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&to), len);
+}
+
+void ring_doorbell(DcTable& t) {
+  TableHeader& h = t.header();
+  h.doorbell.fetch_add(1, std::memory_order_seq_cst);
+  if (h.dvsd_sleeping.load(std::memory_order_seq_cst) != 0) futex(&h.doorbell, FUTEX_WAKE, INT_MAX, nullptr);
+}
+
+void wait_doorbell(DcTable& t, uint32_t seen, int timeout_ms) {
+  TableHeader& h = t.header();
+  h.dvsd_sleeping.store(1, std::memory_order_seq_cst);
+  if (h.doorbell.load(std::memory_order_seq_cst) == seen) {
+    timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000L};
+    futex(&h.doorbell, FUTEX_WAIT, seen, timeout_ms < 0 ? nullptr : &ts);
+  }
+  h.dvsd_sleeping.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace dvs::core

@@ -121,4 +121,9 @@ socklen_t door_address(uint64_t d, sockaddr_un* a);
 // Wakes the slot's owner: futex wake, or a datagram to its door when it sleeps on kSleepDoor.
 void ring(Slot& slot);
 
+// The table's doorbell: libdvs rings it after queueing work for a proxy; dvsd's dispatcher waits
+// on it (until the doorbell moves past `seen`, or timeout_ms passes; -1 = no bound).
+void ring_doorbell(DcTable& t);
+void wait_doorbell(DcTable& t, uint32_t seen, int timeout_ms);
+
 }  // namespace dvs::core

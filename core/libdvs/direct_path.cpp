@@ -19,10 +19,11 @@
 #include <tuple>
 #include <vector>
 
-#include "core/ipc/control.hpp"
 #include "core/dvsd/proxy/link_handshake.hpp"
 #include "core/dvsd/proxy/sealed_link.hpp"
 #include "core/dvsd/wire/wire.hpp"
+#include "core/ipc/control.hpp"
+#include "core/ipc/remote_inbound.hpp"
 #include "transports/registry.hpp"
 
 namespace dvs::libdvs {

@@ -34,11 +34,11 @@
 #include <vector>
 
 #include "core/ipc/control.hpp"
-#include "core/libdvs/direct_path.hpp"
 #include "core/ipc/primitives.hpp"
+#include "core/ipc/shm_table.hpp"
+#include "core/libdvs/direct_path.hpp"
 #include "core/libdvs/libdvs_internal.h"
 #include "core/libdvs/metrics_record.hpp"
-#include "core/ipc/shm_table.hpp"
 #include "dvs/dvs.h"
 
 using dvs::core::Caller;

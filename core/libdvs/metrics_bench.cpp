@@ -24,9 +24,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/libdvs/libdvs_internal.h"
-#include "core/ipc/slot_stats.hpp"
 #include "core/ipc/shm_table.hpp"
+#include "core/ipc/slot_stats.hpp"
+#include "core/libdvs/libdvs_internal.h"
 #include "dvs/dvs.h"
 
 namespace {

@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/cluster/exec.hpp"
 #include "core/dvsd/proxy/cluster_key.hpp"
+#include "harness/cluster/exec.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -10,9 +10,9 @@
 
 #include <toml++/toml.h>
 
-#include "harness/plan/one_line.hpp"
 #include "core/dvsd/config.hpp"
 #include "core/toml/toml_text.hpp"
+#include "harness/plan/one_line.hpp"
 
 namespace dvs::cluster {
 

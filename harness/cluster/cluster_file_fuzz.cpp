@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <string>
 
-#include "harness/cluster/cluster_file.hpp"
 #include "core/dvsd/config.hpp"
 #include "core/testkit/fuzz_check.hpp"
+#include "harness/cluster/cluster_file.hpp"
 
 namespace {
 

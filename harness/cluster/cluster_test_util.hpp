@@ -12,11 +12,11 @@
 #include <memory>
 #include <string>
 
+#include "core/testkit/dvsd_process.hpp"
+#include "dvs/dvs.h"
 #include "harness/cluster/cluster.hpp"
 #include "harness/cluster/cluster_file.hpp"
 #include "harness/cluster/exec.hpp"
-#include "core/testkit/dvsd_process.hpp"
-#include "dvs/dvs.h"
 
 namespace dvs::cluster::testutil {
 

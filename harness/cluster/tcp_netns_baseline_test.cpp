@@ -8,10 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "workloads/baselines/baseline.hpp"
-#include "workloads/baselines/tcp_pair.hpp"
 #include "harness/cluster/cluster.hpp"
 #include "harness/cluster/exec.hpp"
+#include "workloads/baselines/baseline.hpp"
+#include "workloads/baselines/tcp_pair.hpp"
 
 namespace dvs::cluster {
 namespace {

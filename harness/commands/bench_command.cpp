@@ -11,15 +11,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/run/interrupt.hpp"
-#include "harness/run/bench_nodes.hpp"
 #include "harness/plan/bench_plan.hpp"
-#include "harness/run/progress.hpp"
-#include "harness/run/runner.hpp"
 #include "harness/plan/scenario.hpp"
-#include "harness/run/private_dvsd.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
+#include "harness/run/bench_nodes.hpp"
+#include "harness/run/interrupt.hpp"
+#include "harness/run/private_dvsd.hpp"
+#include "harness/run/progress.hpp"
+#include "harness/run/runner.hpp"
 #include "workloads/measure/placement.hpp"
 
 #ifndef DVS_SOURCE_DIR

@@ -12,14 +12,14 @@
 #include "harness/commands/cluster_command.hpp"
 #include "harness/commands/compare_command.hpp"
 #include "harness/commands/gate_command.hpp"
+#include "harness/commands/lab_command.hpp"
+#include "harness/commands/metrics_option.hpp"
 #include "harness/commands/microbench_command.hpp"
 #include "harness/commands/report_command.hpp"
 #include "harness/commands/reproduce_command.hpp"
+#include "harness/commands/rpc_command.hpp"
 #include "harness/commands/run_command.hpp"
 #include "harness/commands/run_options.hpp"
-#include "harness/commands/metrics_option.hpp"
-#include "harness/commands/lab_command.hpp"
-#include "harness/commands/rpc_command.hpp"
 #include "harness/commands/web_command.hpp"
 
 namespace {

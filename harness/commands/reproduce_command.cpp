@@ -35,12 +35,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "workloads/baselines/baseline.hpp"
 #include "harness/plan/cells.hpp"
-#include "harness/run/private_dvsd.hpp"
 #include "harness/results/machine_info.hpp"
-#include "harness/run/node_pair.hpp"
 #include "harness/results/report.hpp"
+#include "harness/run/node_pair.hpp"
+#include "harness/run/private_dvsd.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/clock.hpp"
 #include "workloads/measure/pairs.hpp"
 #include "workloads/pingpong/loops.hpp"

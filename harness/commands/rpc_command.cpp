@@ -1,6 +1,6 @@
 // dvs rpc: see rpc_command.hpp.
-#include "harness/plan/option_scenario.hpp"
 #include "harness/commands/rpc_command.hpp"
+#include "harness/plan/option_scenario.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "harness/run/private_dvsd.hpp"
-#include "harness/results/machine_info.hpp"
-#include "harness/run/node_pair.hpp"
-#include "harness/results/report.hpp"
-#include "workloads/rpc/rpc.hpp"
 #include "harness/commands/rpc_sweep.hpp"
+#include "harness/results/machine_info.hpp"
+#include "harness/results/report.hpp"
+#include "harness/run/node_pair.hpp"
+#include "harness/run/private_dvsd.hpp"
+#include "workloads/rpc/rpc.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."

@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/run/node_pair.hpp"
+#include "core/testkit/dvsd_process.hpp"
 #include "core/testkit/test_shell.hpp"
 #include "core/testkit/test_temp_dir.hpp"
-#include "workloads/rpc/rpc.hpp"
 #include "harness/commands/rpc_sweep.hpp"
-#include "core/testkit/dvsd_process.hpp"
+#include "harness/run/node_pair.hpp"
+#include "workloads/rpc/rpc.hpp"
 
 namespace {
 

@@ -5,14 +5,14 @@
 
 #include <fmt/format.h>
 
+#include "harness/plan/cells.hpp"
+#include "harness/plan/remote_cells.hpp"
+#include "harness/results/machine_info.hpp"
+#include "harness/results/report.hpp"
 #include "harness/run/interrupt.hpp"
+#include "harness/run/private_dvsd.hpp"
 #include "harness/run/progress.hpp"
 #include "harness/run/runner.hpp"
-#include "harness/plan/cells.hpp"
-#include "harness/run/private_dvsd.hpp"
-#include "harness/results/machine_info.hpp"
-#include "harness/plan/remote_cells.hpp"
-#include "harness/results/report.hpp"
 #include "workloads/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR

@@ -1,6 +1,6 @@
 // `dvs web serve` and `dvs web bench` (see web_command.hpp, docs/WEB.md).
-#include "harness/plan/option_scenario.hpp"
 #include "harness/commands/web_command.hpp"
+#include "harness/plan/option_scenario.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,10 +24,10 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "workloads/baselines/baseline.hpp"
+#include "harness/cluster/cluster.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
-#include "harness/cluster/cluster.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/clock.hpp"
 
 #ifndef DVS_SOURCE_DIR

@@ -9,8 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "harness/run/private_dvsd.hpp"
 #include "harness/run/node_pair.hpp"
+#include "harness/run/private_dvsd.hpp"
 #include "workloads/web/web.hpp"
 
 namespace dvs::web {

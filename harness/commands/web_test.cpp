@@ -26,9 +26,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/testkit/dvsd_process.hpp"
 #include "core/testkit/test_shell.hpp"
 #include "core/testkit/test_temp_dir.hpp"
-#include "core/testkit/dvsd_process.hpp"
 #include "harness/commands/web_command.hpp"
 
 #include <nlohmann/json.hpp>

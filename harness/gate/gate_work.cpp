@@ -28,8 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/ipc/primitives.hpp"
+#include "core/dvsd/table_admin.hpp"
 #include "core/dvsd/wire/wire.hpp"
+#include "core/ipc/primitives.hpp"
 #include "core/ipc/shm_table.hpp"
 #include "dvs/dvs.h"
 #include "gate_build_info.hpp"

@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "workloads/baselines/baseline.hpp"
 #include "harness/cluster/exec.hpp"
-#include "workloads/measure/placement.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
+#include "workloads/baselines/baseline.hpp"
+#include "workloads/measure/placement.hpp"
 
 namespace {
 

@@ -16,15 +16,15 @@
 #include <memory>
 #include <string>
 
-#include "workloads/baselines/baseline.hpp"
 #include "core/testkit/dvsd_process.hpp"
 #include "harness/lab/lab_bench.hpp"
 #include "harness/lab/lab_nodes.hpp"
+#include "transports/registry.hpp"
+#include "transports/transport_testing.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/placement.hpp"
 #include "workloads/measure/two_process.hpp"
 #include "workloads/remote/remote.hpp"
-#include "transports/registry.hpp"
-#include "transports/transport_testing.hpp"
 
 namespace {
 

@@ -13,11 +13,11 @@
 #include <memory>
 #include <string>
 
-#include "workloads/baselines/baseline.hpp"
-#include "harness/cluster/exec.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "harness/cluster/exec.hpp"
 #include "harness/lab/lab_bench.hpp"
 #include "harness/lab/lab_nodes.hpp"
+#include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/placement.hpp"
 #include "workloads/remote/remote.hpp"
 

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "transports/registry.hpp"
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/pingpong/pingpong.hpp"
 #include "workloads/remote/remote.hpp"
-#include "transports/registry.hpp"
 
 namespace dvs::bench {
 

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "harness/commands/run_options.hpp"
+#include "harness/plan/scenario.hpp"
 #include "harness/run/bench_nodes.hpp"
 #include "harness/run/runner.hpp"
-#include "harness/plan/scenario.hpp"
-#include "harness/commands/run_options.hpp"
 
 namespace dvs::bench {
 

@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "workloads/baselines/baseline.hpp"
 #include "harness/commands/run_options.hpp"
+#include "workloads/baselines/baseline.hpp"
+#include "workloads/measure/histogram.hpp"
 #include "workloads/measure/placement.hpp"
 #include "workloads/measure/two_process.hpp"
-#include "workloads/measure/histogram.hpp"
 
 namespace dvs::cli {
 

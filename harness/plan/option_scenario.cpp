@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "harness/plan/one_line.hpp"
 #include "core/toml/toml_text.hpp"
+#include "harness/plan/one_line.hpp"
 
 namespace dvs::cli {
 

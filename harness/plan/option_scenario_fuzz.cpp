@@ -14,8 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "harness/plan/option_scenario.hpp"
 #include "core/testkit/fuzz_check.hpp"
+#include "harness/plan/option_scenario.hpp"
 
 namespace {
 

@@ -20,12 +20,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/plan/cells.hpp"
-#include "harness/run/private_dvsd.hpp"
-#include "harness/run/node_pair.hpp"
 #include "harness/cluster/cluster.hpp"
-#include "harness/results/report.hpp"
 #include "harness/commands/run_options.hpp"
+#include "harness/plan/cells.hpp"
+#include "harness/results/report.hpp"
+#include "harness/run/node_pair.hpp"
+#include "harness/run/private_dvsd.hpp"
 #include "workloads/measure/placement.hpp"
 #include "workloads/remote/remote.hpp"
 

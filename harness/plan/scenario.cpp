@@ -13,9 +13,9 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include "harness/plan/one_line.hpp"
-#include "harness/commands/run_options.hpp"
 #include "core/toml/toml_text.hpp"
+#include "harness/commands/run_options.hpp"
+#include "harness/plan/one_line.hpp"
 
 namespace dvs::bench {
 

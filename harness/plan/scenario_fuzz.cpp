@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/plan/scenario.hpp"
 #include "core/testkit/fuzz_check.hpp"
+#include "harness/plan/scenario.hpp"
 
 namespace {
 

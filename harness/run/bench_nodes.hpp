@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/run/private_dvsd.hpp"
 #include "harness/run/node_pair.hpp"
+#include "harness/run/private_dvsd.hpp"
 
 namespace dvs::bench {
 

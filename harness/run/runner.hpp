@@ -17,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/run/interrupt.hpp"
-#include "harness/run/progress.hpp"
 #include "harness/plan/cells.hpp"
 #include "harness/results/report.hpp"
+#include "harness/run/interrupt.hpp"
+#include "harness/run/progress.hpp"
 
 namespace dvs::bench {
 

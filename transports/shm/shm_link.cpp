@@ -11,9 +11,9 @@
 #include <utility>
 
 #include "dvs/errors.h"
-#include "transports/transport_util.hpp"
 #include "transports/shm/shm_socket.hpp"
 #include "transports/shm/shm_wait.hpp"
+#include "transports/transport_util.hpp"
 
 namespace dvs::transport::shm {
 

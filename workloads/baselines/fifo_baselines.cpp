@@ -15,8 +15,8 @@
 
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/baselines/fd_io.hpp"
-#include "workloads/baselines/fd_stream.hpp"
 #include "workloads/baselines/fd_pingpong.hpp"
+#include "workloads/baselines/fd_stream.hpp"
 
 namespace dvs::baselines {
 

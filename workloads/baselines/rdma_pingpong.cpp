@@ -15,10 +15,10 @@
 
 #include <fmt/format.h>
 
-#include "workloads/baselines/baseline.hpp"
 #include "transports/rdma/rdma_handshake.hpp"
 #include "transports/rdma/rdma_uri.hpp"
 #include "transports/rdma/rdma_verbs.hpp"
+#include "workloads/baselines/baseline.hpp"
 
 namespace dvs::baselines {
 

@@ -1,6 +1,6 @@
 // make_tcp_pair: see tcp_pair.hpp.
-#include "workloads/baselines/tcp_pair.hpp"
 #include "workloads/baselines/scoped_netns.hpp"
+#include "workloads/baselines/tcp_pair.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -25,9 +25,9 @@
 #include <string>
 
 #include "dvs/dvs.h"
+#include "workloads/measure/pairs.hpp"
 #include "workloads/measure/placement.hpp"
 #include "workloads/measure/timed_loop.hpp"
-#include "workloads/measure/pairs.hpp"
 #include "workloads/measure/two_process.hpp"
 
 namespace dvs::workloads::remote {

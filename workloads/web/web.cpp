@@ -19,8 +19,8 @@
 
 #include "dvs/dvs.h"
 #include "workloads/measure/clock.hpp"
-#include "workloads/web/internal.hpp"
 #include "workloads/web/file_cache.hpp"
+#include "workloads/web/internal.hpp"
 #include "workloads/web/mapped_files.hpp"
 
 namespace dvs::workloads::web {

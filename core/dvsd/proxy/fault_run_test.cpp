@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/testkit/metrics_testing.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/metrics_testing.hpp"
 #include "core/testkit/sendrec_load.hpp"
 #include "dvs/dvs.h"
 

@@ -8,9 +8,12 @@
 #include <cstdio>
 #include <utility>
 
-#include "core/ipc/primitives.hpp"
+#include "core/dvsd/proxy/proxy_queue.hpp"
 #include "core/dvsd/proxy/sealed_link.hpp"
+#include "core/dvsd/table_admin.hpp"
 #include "core/dvsd/wire/wire.hpp"
+#include "core/ipc/primitives.hpp"
+#include "core/ipc/remote_inbound.hpp"
 #include "core/ipc/waiter.hpp"
 #include "transports/registry.hpp"
 
@@ -921,7 +924,7 @@ void ProxySet::dispatch_thread(core::DcTable* t) {
         continue;
       }
     }
-    core::proxy_wait_doorbell(*t, seen, opt_.heartbeat_ms);
+    core::wait_doorbell(*t, seen, opt_.heartbeat_ms);
   }
 }
 

@@ -4,7 +4,7 @@
 // Threads:
 //   - per remote node, a link thread: obtains the link (dials it when the peer's id is higher,
 //     else takes the one the accept thread hands over), then receives frames, delivers them into
-//     the DC tables (core/ipc/remote.hpp) and answers with ACKs; sends HELLO when the link is idle
+//     the DC tables (core/ipc/remote_inbound.hpp) and answers with ACKs; sends HELLO when the link is idle
 //     and declares the link dead when nothing arrived for dead_ms;
 //   - per listen URI, an accept thread for peers with lower ids (they dial us over any of them,
 //     first frame = HELLO);
@@ -27,13 +27,15 @@
 #include <thread>
 #include <vector>
 
-#include "core/dvsd/proxy/link_stats.hpp"
 #include "core/dvsd/proxy/cluster_key.hpp"
 #include "core/dvsd/proxy/link_handshake.hpp"
+#include "core/dvsd/proxy/link_inboxes.hpp"
+#include "core/dvsd/proxy/link_stats.hpp"
+#include "core/dvsd/proxy/proxy_queue.hpp"
 #include "core/dvsd/wire/wire.hpp"
 #include "core/ipc/remote.hpp"
+#include "core/ipc/remote_inbound.hpp"
 #include "core/ipc/shm_table.hpp"
-#include "core/dvsd/proxy/link_inboxes.hpp"
 #include "transports/transport.hpp"
 
 namespace dvs::dvsd {
