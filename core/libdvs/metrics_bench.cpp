@@ -28,6 +28,7 @@
 #include "core/ipc/slot_stats.hpp"
 #include "core/libdvs/libdvs_internal.h"
 #include "dvs/dvs.h"
+#include "workloads/measure/nonparametric.hpp"
 
 namespace {
 
@@ -168,12 +169,6 @@ bool run_schedule(const Options& o, const std::string& sock, std::vector<double>
          static_cast<int>(off->size()) == o.reps && static_cast<int>(on->size()) == o.reps;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -223,7 +218,7 @@ int main(int argc, char** argv) {
     ratios.push_back(ons[r] / offs[r]);
     std::printf("%4d %16.0f %16.0f %8.3f\n", r + 1, offs[r], ons[r], ratios.back());
   }
-  const double mo = median(offs), mn = median(ons), mr = median(ratios);
+  const double mo = dvs::stats::median(offs), mn = dvs::stats::median(ons), mr = dvs::stats::median(ratios);
   std::printf("median %13.0f %16.0f %8.3f   (ratio of medians %.3f; cost %.1f %%)\n", mo, mn, mr, mn / mo,
               (1 - mr) * 100);
   if (!o.json_out.empty()) {

@@ -24,6 +24,8 @@
 
 #include <fmt/format.h>
 
+#include "workloads/measure/nonparametric.hpp"
+
 namespace dvs::gate {
 namespace {
 
@@ -447,9 +449,8 @@ int run_gate(const GateOptions& o) {
   }
 
   // Per iteration, the empty loop subtracted.
-  auto median = [](std::vector<long long> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+  auto median = [](const std::vector<long long>& v) {
+    return std::llround(stats::median(std::vector<double>(v.begin(), v.end())));
   };
   for (auto& [name, m] : measured) {
     const auto [mn, mx] = std::minmax_element(m.totals.begin(), m.totals.end());

@@ -4,16 +4,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "workloads/measure/nonparametric.hpp"
+
 namespace dvs::lab::testing {
 
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // Round trips (or ops) per second, or MB/s (10^6 bytes) for a throughput comparison.
 double figure(const dvs::measure::TwoProcessOutcome& o, bool throughput) {
@@ -42,8 +37,8 @@ std::vector<VersusResult> run_versus(const std::string& title, const std::vector
   std::printf("%s (%d repetitions interleaved, medians):\n", title.c_str(), reps);
   for (size_t i = 0; i < cases.size(); ++i) {
     auto& r = out[i];
-    r.raw_median = median(r.raw);
-    r.dvs_median = median(r.dvs);
+    r.raw_median = dvs::stats::median(r.raw);
+    r.dvs_median = dvs::stats::median(r.dvs);
     r.ratio = r.raw_median > 0 ? r.dvs_median / r.raw_median : 0;
     const char* unit = cases[i].throughput ? "MB/s" : "round trips/s";
     std::printf("  %-20s %-22s %10.1f %-13s  dvs %10.1f %-13s  dvs/raw %.2f%s%s\n", cases[i].what.c_str(),

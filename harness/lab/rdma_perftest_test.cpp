@@ -24,6 +24,7 @@
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
 #include "workloads/baselines/baseline.hpp"
+#include "workloads/measure/nonparametric.hpp"
 #include "workloads/measure/placement.hpp"
 
 namespace {
@@ -113,11 +114,6 @@ std::string run_perftest(const std::string& tool, std::vector<std::string> args,
 
 constexpr int kCalibrationTries = 3;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 struct PerftestCrossCheck : ::testing::Test {
   RoceGid gid;
   void SetUp() override {
@@ -165,7 +161,7 @@ struct PerftestCrossCheck : ::testing::Test {
       ASSERT_TRUE(o.ok) << o.error;
       ours.push_back(double(o.result->samples.percentile(50)) / 2 / 1000);
     }
-    const double m_ours = median(ours), m_theirs = median(theirs);
+    const double m_ours = dvs::stats::median(ours), m_theirs = dvs::stats::median(theirs);
     std::printf("half round trip, 64 B, %s: rdma_pingpong %.1f us, ib_send_lat%s %.1f us, ours/perftest %.2f\n",
                 events ? "blocking on the completion channel" : "polling the CQ", m_ours, events ? " -e" : "",
                 m_theirs, m_ours / m_theirs);
@@ -199,7 +195,7 @@ TEST_F(PerftestCrossCheck, WriteStreamMatchesIbWriteBw) {
     ours.push_back(double(kWriteBytes) * double(o.result->iterations) / (double(o.result->elapsed_ns) / 1e9) /
                    double(1 << 20));
   }
-  const double m_ours = median(ours), m_theirs = median(theirs);
+  const double m_ours = dvs::stats::median(ours), m_theirs = dvs::stats::median(theirs);
   std::printf("RDMA WRITE 1 MiB: rdma_write_stream %.1f MiB/s, ib_write_bw %.1f MiB/s, ours/perftest %.2f\n", m_ours,
               m_theirs, m_ours / m_theirs);
   RecordProperty("write_ours_over_perftest", std::to_string(m_ours / m_theirs));

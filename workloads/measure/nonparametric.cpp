@@ -145,13 +145,20 @@ RankInterval median_ci_ranks(uint64_t n, double confidence) {
   return ri;
 }
 
+double median(std::vector<double> samples) {
+  if (samples.empty()) return std::nan("");
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
 MedianCi median_ci(std::vector<double> samples, double confidence) {
   MedianCi m;
   m.n = samples.size();
   if (samples.empty()) return m;
+  m.median = median(samples);
   std::sort(samples.begin(), samples.end());
   const size_t n = samples.size();
-  m.median = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
   m.ranks = median_ci_ranks(n, confidence);
   m.lo = samples[size_t(m.ranks.lo - 1)];
   m.hi = samples[size_t(m.ranks.hi - 1)];

@@ -69,6 +69,10 @@ struct RankInterval {
 };
 RankInterval median_ci_ranks(uint64_t n, double confidence = 0.95);
 
+// The usual median of samples (the mean of the middle two for an even count); NaN for none. The
+// one median of repetitions every command and benchmark reports.
+double median(std::vector<double> samples);
+
 struct MedianCi {
   uint64_t n = 0;
   double median = 0;  // samples: the usual median (mean of the middle two for even n);
