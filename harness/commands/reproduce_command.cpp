@@ -306,7 +306,7 @@ int run_reproduce(const ReproduceOptions& o) {
   // dvsd for the local sections.
   std::string tried;
   const std::string bin = find_dvsd(o.dvsd_path, &tried);
-  DvsdProcess dvsd;
+  PrivateDvsd dvsd;
   std::string dvs_skip, err;
   if (bin.empty()) dvs_skip = fmt::format("no dvsd binary (tried: {})", tried);
   else if (!dvsd.start(bin, 0, run_dir + "/dvsd-local.log", &err)) dvs_skip = "dvsd did not start: " + err;

@@ -245,7 +245,7 @@ int run(Options& o, wl::RpcConfig cfg) {
   }
   // Nodes: the copy limit of DC 0 is raised when a payload needs it.
   const uint64_t copylen = std::max<uint64_t>({o.request_bytes, o.reply_bytes, uint64_t{1} << 20});
-  cli::DvsdProcess local;
+  cli::PrivateDvsd local;
   cli::NodePair pair(bin, ctx.run_dir);
   std::string nodes_desc;
   if (o.transport == "local") {

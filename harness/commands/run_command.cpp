@@ -56,7 +56,7 @@ int run_command(const RunOptions& o) {
   // dvsd: ours, private socket, log in the run directory.
   std::string tried;
   const std::string bin = find_dvsd(o.dvsd_path, &tried);
-  DvsdProcess dvsd;
+  PrivateDvsd dvsd;
   std::string dvs_skip;
   if (bin.empty()) {
     dvs_skip = fmt::format("no dvsd binary (tried: {}; use --dvsd PATH or DVSD_BIN)", tried);

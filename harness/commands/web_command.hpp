@@ -28,7 +28,7 @@ class WebNodes {
 
  private:
   std::string bin_, dir_;
-  cli::DvsdProcess local_;
+  cli::PrivateDvsd local_;
   cli::NodePair pair_;
 };
 

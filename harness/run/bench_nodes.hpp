@@ -42,7 +42,7 @@ class BenchNodes {
 
  private:
   std::string bin_, dir_, skip_;
-  cli::DvsdProcess local_;
+  cli::PrivateDvsd local_;
   bool local_started_ = false;
   std::string local_error_;
   std::string local_args_;

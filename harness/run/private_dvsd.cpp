@@ -1,4 +1,4 @@
-// DvsdProcess: see dvsd_process.hpp.
+// PrivateDvsd: see dvsd_process.hpp.
 #include "harness/run/private_dvsd.hpp"
 
 #include <algorithm>
@@ -84,12 +84,12 @@ std::string find_dvsd(const std::string& explicit_path, std::string* tried) {
   return found;
 }
 
-bool DvsdProcess::start(const std::string& bin, int node, const std::string& log_path,
+bool PrivateDvsd::start(const std::string& bin, int node, const std::string& log_path,
                         std::string* err, int timeout_ms) {
   return start(bin, node, log_path, {}, err, timeout_ms);
 }
 
-bool DvsdProcess::start(const std::string& bin, int node, const std::string& log_path,
+bool PrivateDvsd::start(const std::string& bin, int node, const std::string& log_path,
                         const std::vector<std::string>& extra_args, std::string* err,
                         int timeout_ms) {
   stop();
@@ -167,7 +167,7 @@ bool DvsdProcess::start(const std::string& bin, int node, const std::string& log
   }
 }
 
-void DvsdProcess::stop() {
+void PrivateDvsd::stop() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
     int status = 0;

@@ -13,12 +13,12 @@ namespace dvs::cli {
 // executable>/dvsd (build/bin in the build tree, <prefix>/bin installed). "" if none is executable.
 std::string find_dvsd(const std::string& explicit_path, std::string* tried);
 
-class DvsdProcess {
+class PrivateDvsd {
  public:
-  DvsdProcess() = default;
-  DvsdProcess(const DvsdProcess&) = delete;
-  DvsdProcess& operator=(const DvsdProcess&) = delete;
-  ~DvsdProcess() { stop(); }
+  PrivateDvsd() = default;
+  PrivateDvsd(const PrivateDvsd&) = delete;
+  PrivateDvsd& operator=(const PrivateDvsd&) = delete;
+  ~PrivateDvsd() { stop(); }
 
   // Start `bin --node node --socket <tmpdir>/dvsd.sock`, stdout+stderr appended to log_path.
   // Returns true once the ready line appeared; false with *err set if it exited or did not
