@@ -55,7 +55,7 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   std::ifstream rf(run / "runs.jsonl");
   ASSERT_TRUE(rf) << "runs.jsonl";
   std::string line;
-  int ok_rows = 0, dvs_ok = 0, remote_ok = 0, remote_dvs_ok = 0;
+  int ok_rows = 0, dvs_ok = 0, remote_ok = 0, remote_dvs_ok = 0, peer_ok = 0;
   std::set<std::string> prims;
   while (std::getline(rf, line)) {
     const auto j = nlohmann::json::parse(line);
@@ -77,6 +77,13 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
     }
     EXPECT_FALSE(j.at("wait").get<std::string>().empty());
     EXPECT_FALSE(j.at("placement").get<std::string>().empty());
+    if (j.at("mechanism") == "peer") {  // NNG / ZeroMQ, named after the blocking dvs sendrec row
+      ++peer_ok;
+      EXPECT_EQ(j.at("wait"), "block") << line;
+      EXPECT_NE(j.value("note", "").find("blocking"), std::string::npos) << line;
+      EXPECT_NE(j.value("baseline", "").find("sendrec_reply/block"), std::string::npos) << line;
+      EXPECT_GT(j.value("p50_ratio_to_baseline", 0.0), 0.0) << line;
+    }
     if (j.contains("section") && j.at("section") == "remote") {  // two dvsd nodes over tcp
       ++remote_ok;
       EXPECT_EQ(j.at("transport"), "tcp") << line;
@@ -98,6 +105,7 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   EXPECT_GE(dvs_ok, 10);
   EXPECT_GE(remote_ok, 2) << "the remote section (raw TCP + dvs across two nodes) ran";
   EXPECT_GE(remote_dvs_ok, 1);
+  EXPECT_EQ(peer_ok, 6) << "NNG and ZeroMQ over ipc:// and tcp:// locally, over tcp:// between the nodes";
   EXPECT_NE(r.out.find("remote (2 nodes of the embedded cluster"), std::string::npos) << r.out;
   ASSERT_TRUE(meta.contains("remote")) << "meta.json describes the two nodes";
   // Network namespaces when this machine allows them (root with iproute2), loopback otherwise.

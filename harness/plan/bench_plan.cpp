@@ -138,6 +138,9 @@ class Planner {
   // The baseline cells (made if new); their id.
   std::string shm_baseline(const std::string& wait, const Where& w);
   std::string raw_baseline(const RawDef& d, const SizePoint* size, const Where& w);
+  // A peer library's row (cli::kPeerRows), planned after the dvs cells so that it can name the
+  // local dvs sendrec (block) cell at its placement, if the matrix has that one.
+  void peer_row(const cli::PeerRow& p, const Where& w);
   // The dvs cell; false on a conflict.
   bool dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
                 const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait);
@@ -150,7 +153,7 @@ class Planner {
   const MatrixSpec* m_ = nullptr;
   cli::RunOptions* opts_ = nullptr;
   std::map<std::string, Known> known_;
-  std::vector<RunItem> baselines_, dvs_;
+  std::vector<RunItem> baselines_, dvs_, peers_;
   std::string err_;
 };
 
@@ -262,6 +265,29 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
   return id;
 }
 
+void Planner::peer_row(const cli::PeerRow& p, const Where& w) {
+  const std::string mech = fmt::format("{}_{}", p.name, baselines::peer_transport_name(p.transport));
+  const std::string id = fmt::format("peer/{}/block/{}", mech, w.label);
+  Loop lp;
+  RunItem it = base(id, w, Count::Block, &lp);
+  it.cell.peer = true;
+  it.cell.label = p.label;
+  it.cell.wait = "block";
+  it.cell.short_name = p.short_name;
+  const std::string dvs_block = fmt::format("local/dvs/sendrec_reply/block/{}", w.label);
+  if (known_.count(dvs_block) != 0) it.cell.baseline = dvs_block;  // ratio = peer p50 / dvs p50
+  it.row_fields["note"] = cli::kPeerNote;
+  baselines::BaselineConfig cfg;
+  cfg.loop = lp.loop;
+  cfg.cpus = w.cpus;
+  cfg.timeout_ms = lp.timeout_ms;
+  cfg.tcp_host = "127.0.0.1";
+  const auto fn = p.fn;
+  const auto t = p.transport;
+  it.cell.run = [cfg, fn, t] { return fn(cfg, t); };
+  add(std::move(it), &peers_);
+}
+
 bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
                        const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait) {
   const bool remote = transport != "local";
@@ -365,6 +391,7 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
   out_->options.push_back(std::move(opts));
   baselines_.clear();
   dvs_.clear();
+  peers_.clear();
 
   std::vector<Where> local, node;
   for (const auto& p : m.placements) {
@@ -379,8 +406,14 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
   std::vector<Where> extra_at = local;
   if (extra_at.empty())
     for (const auto& w : node) extra_at.push_back({pinning_label(m.settings.cross_node_pinning), w.cpus, false});
+  auto peer_named = [](const std::string& name) -> const cli::PeerRow* {
+    for (const auto& p : cli::kPeerRows)
+      if (name == fmt::format("{}_{}", p.name, baselines::peer_transport_name(p.transport))) return &p;
+    return nullptr;
+  };
   for (const auto& name : m.extra_baselines)
     for (const auto& w : extra_at) {
+      if (peer_named(name) != nullptr) continue;  // after the dvs cells, below
       if (name == "shm") {
         shm_baseline("block", w);
         continue;
@@ -408,7 +441,11 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
                    transport == "local" ? std::vector<std::string>{"authenticated"} : m.link_security)
                 if (!dvs_cell(transport, path, security, prim, size, w, wait)) return err_;
     }
-  for (auto* v : {&baselines_, &dvs_})
+  for (const auto& name : m.extra_baselines)
+    if (const cli::PeerRow* p = peer_named(name))
+      for (const auto& w : extra_at) peer_row(*p, w);
+  if (!err_.empty()) return err_;
+  for (auto* v : {&baselines_, &dvs_, &peers_})
     for (auto& it : *v) out_->items.push_back(std::move(it));
   return "";
 }

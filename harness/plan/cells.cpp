@@ -103,11 +103,34 @@ std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
       c.label = workloads::primitive_label(prim);
       c.wait = w;
       c.baseline = matching.at(w);
+      c.short_name = fmt::format("dvs-{}-{}", workloads::primitive_id(prim), w);
       c.iterations = iters_for(w);
       if (!dvs_skip_reason.empty()) c.skip_reason = dvs_skip_reason;
       else if (one_cpu && w == "spin") c.skip_reason = kSpinOneCoreReason;
       const auto cfg = dvs_cfg(mode, c.iterations);
       c.run = [cfg, prim] { return workloads::run_pingpong(prim, cfg); };
+      cells.push_back(std::move(c));
+    }
+  }
+
+  // ---- peer IPC libraries, ping-pong, their own blocking wait (after the dvs rows they name) ----
+  if (has(o.waits, "block")) {
+    const std::string dvs_sendrec_block =
+        fmt::format("dvs/{}/block", workloads::primitive_id(workloads::Primitive::SendrecReply));
+    for (const auto& pr : kPeerRows) {
+      Cell c;
+      c.id = fmt::format("peer/{}_{}/block", pr.name, baselines::peer_transport_name(pr.transport));
+      c.peer = true;
+      c.label = pr.label;
+      c.wait = "block";
+      c.short_name = pr.short_name;
+      c.baseline = dvs_sendrec_block;  // ratio = this p50 / dvs sendrec (block) p50
+      c.iterations = o.block_iterations;
+      c.row_extra["note"] = kPeerNote;
+      const auto cfg = base_cfg(o.block_iterations);
+      const auto fn = pr.fn;
+      const auto t = pr.transport;
+      c.run = [cfg, fn, t] { return fn(cfg, t); };
       cells.push_back(std::move(c));
     }
   }

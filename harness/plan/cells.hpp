@@ -29,6 +29,7 @@ struct Cell {
   std::string id;         // unique, stable: "baseline/shm/spin", "dvs/sendrec_reply/block", ...
   CellKind kind = CellKind::PingPong;
   bool dvs = false;       // a dvs primitive (else a raw baseline)
+  bool peer = false;      // a peer IPC library (NNG, ZeroMQ): results' mechanism "peer"
   std::string label;      // first column of the table
   std::string wait;       // wait strategy: spin | spin-then-block | block
   std::string baseline;   // id of the cell this one is compared with ("" = none)
@@ -70,6 +71,28 @@ inline constexpr ShmBaselineMode kShmBaselineModes[] = {
     {"spin-then-block", baselines::ShmWait::SpinThenFutex, "raw shm + futex", "raw-shm-stb"},
     {"block", baselines::ShmWait::Futex, "raw shm + futex", "raw-futex"},
 };
+
+// The peer IPC libraries' ping-pongs (workloads/baselines nng_pingpong, zmq_pingpong) as rows of
+// `dvs run` and `dvs bench`: cell mechanism "<name>_<transport>" (nng_ipc, zmq_tcp, ...). They
+// wait in the library's blocking calls, so they are compared with dvs's blocking sendrec, not
+// with the spin rows.
+struct PeerRow {
+  const char* name;  // "nng" | "zmq"
+  baselines::PeerTransport transport;
+  const char* label;
+  const char* short_name;
+  measure::TwoProcessOutcome (*fn)(const baselines::BaselineConfig&, baselines::PeerTransport);
+};
+inline constexpr PeerRow kPeerRows[] = {
+    {"nng", baselines::PeerTransport::Ipc, "NNG req0/rep0, ipc://", "nng-ipc", baselines::nng_pingpong},
+    {"nng", baselines::PeerTransport::Tcp, "NNG req0/rep0, tcp://", "nng-tcp", baselines::nng_pingpong},
+    {"zmq", baselines::PeerTransport::Ipc, "ZeroMQ REQ/REP, ipc://", "zmq-ipc", baselines::zmq_pingpong},
+    {"zmq", baselines::PeerTransport::Tcp, "ZeroMQ REQ/REP, tcp://", "zmq-tcp", baselines::zmq_pingpong},
+};
+// The note on every peer row (runs.jsonl "note").
+inline constexpr const char* kPeerNote =
+    "the library's own blocking send/receive (its I/O threads inherit the process's CPU): compare "
+    "with dvs's block and spin-then-block rows, not the spin rows";
 
 // Why a spin cell is not run with both processes on one CPU (it would measure the timeslice).
 inline constexpr const char* kSpinOneCoreReason =

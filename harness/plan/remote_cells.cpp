@@ -141,7 +141,8 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
   };
   // A raw TCP cell: on loopback as is; with namespaces, between the nodes' two namespaces (they
   // exist once the nodes run, so the nodes are started first).
-  auto baseline_run = [nodes](baselines::BaselineConfig cfg, measure::TwoProcessOutcome (*fn)(const baselines::BaselineConfig&)) {
+  // fn(const BaselineConfig&) -> TwoProcessOutcome.
+  auto baseline_run = [nodes](baselines::BaselineConfig cfg, auto fn) {
     return [nodes, cfg, fn]() -> measure::TwoProcessOutcome {
       auto b = cfg;
       if (nodes->netns()) {
@@ -195,6 +196,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
       c.label = std::string(workloads::remote::loop_label(l)) + (path == "direct" ? ", direct path" : "");
       c.wait = o.remote_wait;
       c.baseline = kTcpPing;
+      c.short_name = fmt::format("{}-{}", path == "direct" ? "dvs-direct" : "dvs", workloads::remote::loop_id(l));
       c.iterations = o.remote_iterations;
       c.skip_reason = spin_skip;
       c.row_extra = extra(true, kBatchDefault, 1, path);
@@ -208,6 +210,27 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
           path);
       add(std::move(c));
     }
+  }
+  // The peer libraries over tcp:// between the same two endpoints as the raw TCP ping-pong (after
+  // the dvs rows they name). Their wait is the library's blocking one: a ratio only against the
+  // dvs sendrec row whose endpoints block too.
+  for (const auto& pr : kPeerRows) {
+    if (pr.transport != baselines::PeerTransport::Tcp) continue;
+    Cell c;
+    c.id = fmt::format("remote/peer/{}_tcp", pr.name);
+    c.peer = true;
+    c.label = pr.label;
+    c.wait = "block";
+    c.short_name = pr.short_name;
+    if (o.remote_wait == "block") c.baseline = fmt::format("{}/block", kSendrec);
+    c.iterations = o.remote_iterations;
+    c.row_extra = extra(false, 0, 0);
+    c.row_extra["note"] = std::string("the library's sockets between the two measuring processes, no dvsd; ") + kPeerNote;
+    const auto fn = pr.fn;
+    c.run = baseline_run(base_cfg(o.remote_iterations), [fn](const baselines::BaselineConfig& b) {
+      return fn(b, baselines::PeerTransport::Tcp);
+    });
+    add(std::move(c));
   }
   for (bool lowat : {false, true}) {
     // The standard stream (what iperf-style tools measure: the reader is woken per segment) is
@@ -437,6 +460,10 @@ void print_remote_section(std::FILE* out, const RunContext& ctx,
     const std::string verdict = c["met"].is_null() ? "-" : (c["met"].get<bool>() ? "met" : "MISSED");
     fmt::print(out, "  {:<66} {:>12}  {}\n", c["criterion"].get<std::string>(), v, verdict);
   }
+  if (std::any_of(rows.begin(), rows.end(), [](const CellResult* r) { return r->cell->peer; }))
+    fmt::print(out, "peer rows (NNG, ZeroMQ over tcp:// between the same two endpoints as raw TCP; the library's "
+                    "own blocking wait): vs baseline = peer p50 / remote dvs sendrec p50, shown when the dvs "
+                    "endpoints block too (--remote-wait block).\n");
   fmt::print(out, "pairs: each client runs its share of the round trips, all released together; "
                   "msgs/s = 2 x all timed round trips / (release to the end of the last client).\n");
 }

@@ -28,7 +28,8 @@ const std::vector<std::string> kWaits = {"spin", "spin-then-block", "block"};
 const std::vector<std::string> kPlacements = {"same-core", "cross-core", "unpinned", "cross-node"};
 const std::vector<std::string> kExtraBaselines = {
     "shm", "pipe", "unix", "fifo", "sysv_mq", "posix_mq", "tcp",
-    "pipe_stream", "fifo_stream", "sysv_mq_stream", "tcp_stream"};
+    "pipe_stream", "fifo_stream", "sysv_mq_stream", "tcp_stream",
+    "nng_ipc", "nng_tcp", "zmq_ipc", "zmq_tcp"};  // the peer libraries (cli::kPeerRows)
 
 namespace {
 

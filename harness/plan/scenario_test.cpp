@@ -228,6 +228,17 @@ TEST(BenchScenario, EveryExtraBaselinePlans) {
         EXPECT_EQ(it->cell.kind, dvs::cli::CellKind::Copy);
       }
   }
+  // The peer libraries: rows of mechanism "peer", after the dvs cells, each naming the dvs sendrec
+  // (block) cell at its placement.
+  for (const char* pl : {"same-core", "cross-core"})
+    for (const char* mech : {"nng_ipc", "nng_tcp", "zmq_ipc", "zmq_tcp"}) {
+      const auto* it = item(p, std::string("peer/") + mech + "/block/" + pl);
+      ASSERT_NE(it, nullptr) << mech << " " << pl;
+      EXPECT_TRUE(it->cell.peer);
+      EXPECT_EQ(it->cell.baseline, std::string("local/dvs/sendrec_reply/block/") + pl);
+      ASSERT_NE(item(p, it->cell.baseline), nullptr);
+      EXPECT_GT(it - item(p, it->cell.baseline), 0) << "a peer row runs after the dvs cell it names";
+    }
   // A SysV message above msgmax cannot be sent: planned as skipped, with the reason.
   EXPECT_NE(item(p, "baseline/sysv_mq_stream/1048576/block/cross-core")->cell.skip_reason.find("msgmax"),
             std::string::npos);

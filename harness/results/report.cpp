@@ -91,6 +91,8 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
              "p50 vs baseline: dvs p50 RTT / p50 RTT of the raw mechanism with the same wait "
              "strategy (spin: raw-shm-spin, spin-then-block: raw-shm-stb, block: pipe); lower "
              "is better.\n"
+             "peer rows (NNG, ZeroMQ; the library's own blocking wait): p50 vs baseline = peer p50 "
+             "RTT / dvs sendrec (block) p50 RTT; above 1: the peer is slower than dvs.\n"
              "MB/s vs baseline: vcopy MB/s / pipe-stream MB/s at the same block size (MB = 1e6 "
              "B); higher is better.\n"
              "Blocking cross-core wake-ups dominate the block rows on VMs: quote medians and "
@@ -106,7 +108,7 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   j["run_id"] = ctx.run_id;
   j["cell"] = c.id;
   j["kind"] = c.kind == CellKind::PingPong ? "pingpong" : "copy";
-  j["mechanism"] = c.dvs ? "dvs" : "baseline";
+  j["mechanism"] = c.dvs ? "dvs" : c.peer ? "peer" : "baseline";
   j["label"] = c.label;
   j["wait"] = c.wait;
   if (c.wait == "spin-then-block") j["spin_ns"] = o.spin_ns;

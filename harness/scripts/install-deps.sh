@@ -9,6 +9,7 @@ PKGS=(
   qemu-system-x86 kmod cpio
   libibverbs-dev ibverbs-providers perftest
   libsodium-dev clang libfuzzer-14-dev
+  libnng-dev libzmq3-dev
   prometheus-cpp-dev prometheus
   pybind11-dev python3-dev python3-numpy python3-pandas python3-matplotlib python3-scipy jupyter-nbconvert python3-nbconvert python3-ipykernel python3-nbformat python3-nbclient
 )

@@ -122,6 +122,15 @@ def build(run_dirs, out_dir=None, dvs_bin=None, title=None):
             md += ["## dvs against the raw baselines%s" % sfx, "",
                    "Median repetition by p50; ratio: messages p50 dvs / baseline (lower is better), copies MB/s "
                    "dvs / baseline (higher is better).", "", tables.to_markdown(br)]
+        pr = tables.peer_ratios_formatted(r)
+        if not pr.empty:
+            note = ("Peer IPC libraries measured in the same run with the same placement, each with its own "
+                    "blocking send/receive: compared with dvs sendrec whose endpoints block (median repetition by "
+                    "p50). Ratio: p50 peer / dvs (above 1: the peer is slower).")
+            h.append("<h2>Peer libraries (NNG, ZeroMQ) beside dvs%s</h2>" % html.escape(sfx))
+            h.append("<p class='note'>%s</p>" % html.escape(note))
+            h.append(_html_table(pr))
+            md += ["## Peer libraries (NNG, ZeroMQ) beside dvs%s" % sfx, "", note, "", tables.to_markdown(pr)]
         for t_title, note, t in tables.reproduction_tables(r):
             h.append("<h2>%s%s</h2><p class='note'>%s</p>" % (html.escape(t_title), html.escape(sfx), html.escape(note)))
             h.append(_html_table(t))

@@ -3,6 +3,7 @@
 
   summary(run)              every cell: n, p50, p99, p99.9, rate, status (median repetition)
   baseline_ratios(run)      every dvs cell beside its raw baseline: p50s / rates and the ratio
+  peer_ratios(run)          every peer library row (NNG, ZeroMQ) beside the dvs row it names
   reproduction_tables(run)  `dvs reproduce m3ipc` tables: published vs ours, normalised
   ab(runs, dvs_bin=None)    A/B between runs: `dvs compare A B --json` when the dvs binary is
                             found (medians, Mann-Whitney U, verdict), else p50 ratios only
@@ -111,6 +112,41 @@ def baseline_ratios_formatted(run):
         "rate baseline": ["%s %s" % (style.fmt_rate(v), u) for v, u in zip(t["baseline_rate"], t["rate_unit"])],
         "ratio": ["%.2f (%s)" % (v, "p50, lower is better" if u == "msgs/s" else "MB/s, higher is better")
                   for v, u in zip(t["ratio"], t["rate_unit"])],
+    })
+
+
+def peer_ratios(run):
+    """One row per peer IPC library cell (mechanism "peer": NNG, ZeroMQ) that ran, beside the dvs
+    row it names (dvs sendrec with blocking endpoints; none when the dvs endpoints poll)."""
+    ok = _ok(run)
+    if ok.empty or "mechanism" not in ok:
+        return pd.DataFrame()
+    by_cell = {r["cell"]: r for _, r in ok.iterrows()}
+    recs = []
+    for _, r in ok[ok["mechanism"] == "peer"].iterrows():
+        b = r.get("baseline")
+        d = by_cell.get(b) if isinstance(b, str) and b else None
+        recs.append({"cell": r["cell"], "label": r.get("label"), "wait": r.get("wait"),
+                     "p50_ns": r["latency_p50"], "p99_ns": r["latency_p99"], "rate": r["msgs_per_s"],
+                     "dvs_cell": d["cell"] if d is not None else None,
+                     "dvs_p50_ns": d["latency_p50"] if d is not None else np.nan,
+                     "ratio": r["latency_p50"] / d["latency_p50"] if d is not None and d["latency_p50"] else np.nan})
+    return pd.DataFrame(recs)
+
+
+def peer_ratios_formatted(run):
+    t = peer_ratios(run)
+    if t.empty:
+        return t
+    return pd.DataFrame({
+        "peer cell": t["cell"],
+        "label": t["label"],
+        "p50 peer": t["p50_ns"].map(style.fmt_ns),
+        "p99 peer": t["p99_ns"].map(style.fmt_ns),
+        "rate peer": ["%s msgs/s" % style.fmt_rate(v) for v in t["rate"]],
+        "dvs cell": t["dvs_cell"].map(lambda c: c if isinstance(c, str) else "–"),
+        "p50 dvs": t["dvs_p50_ns"].map(style.fmt_ns),
+        "peer / dvs": t["ratio"].map(lambda v: "%.2f (p50, above 1: slower than dvs)" % v if v == v else "–"),
     })
 
 

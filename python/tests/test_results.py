@@ -86,6 +86,16 @@ class ResultsTest(unittest.TestCase):
         self.assertFalse(t.empty)
         self.assertIn("verdict", t.columns)  # from `dvs compare --json`
 
+    def test_peer_rows(self):
+        """The remote section's NNG and ZeroMQ rows are labelled peers and set beside remote dvs sendrec
+        (its endpoints block in this run); they are never taken for a dvs row's raw baseline."""
+        t = tables.peer_ratios(self.remote)
+        self.assertEqual(sorted(t["cell"]), ["remote/peer/nng_tcp", "remote/peer/zmq_tcp"])
+        self.assertTrue((t["dvs_cell"] == "remote/dvs/sendrec_reply/block").all())
+        self.assertTrue((t["ratio"] > 0).all())
+        self.assertIn("| peer cell |", tables.to_markdown(tables.peer_ratios_formatted(self.remote)))
+        self.assertFalse(tables.baseline_ratios(self.remote)["baseline"].str.contains("peer").any())
+
     def test_figures_bench(self):
         for fn in (figures.latency_cdf, figures.latency_tail, figures.percentile_vs_size,
                    figures.transport_comparison):

@@ -36,6 +36,11 @@ struct BaselineConfig {
   bool stream_rcvlowat = false;
   int poll_us = 0;  // fd ping-pongs on sockets, rdma_pingpong: poll this long before blocking (see read_full_polling)
   std::string rdma_addr;  // rdma_pingpong: an IP address of the RDMA device to use ("" = the first one)
+  // Peer libraries' ping-pongs (nng_pingpong, zmq_pingpong): bytes of each message (each way),
+  // and the bound on any one receive (NNG_OPT_RECVTIMEO / ZMQ_RCVTIMEO) after which a silent
+  // peer fails the run with "timed out" instead of waiting for the whole run's timeout_ms.
+  size_t msg_bytes = kMsgBytes;
+  int recv_timeout_ms = 10'000;
 };
 
 // How the shared-memory ping-pong waits for the peer's line to change.
@@ -122,6 +127,27 @@ measure::TwoProcessOutcome sysv_mq_pingpong(const BaselineConfig& cfg);
 // /proc/sys/kernel/msgmax (8192 by default: the original's MQ series stops at 8 KB too). The
 // queue's msg_qbytes is raised to 4 blocks where the limits allow.
 measure::TwoProcessOutcome sysv_mq_stream(const BaselineConfig& cfg);
+
+// How a peer library's ping-pong connects its two processes.
+enum class PeerTransport {
+  Ipc,  // ipc:// — a UNIX domain socket in a private temp directory (removed after the run)
+  Tcp,  // tcp:// — cfg.tcp_host (loopback by default; with tcp_client_netns / tcp_server_netns
+        // set, each process lives in its namespace and tcp_host is the server namespace's address)
+};
+const char* peer_transport_name(PeerTransport t);  // "ipc" | "tcp"
+
+// Peer IPC libraries measured like the raw mechanisms (same runner, loop, histogram, placement):
+// one request and one reply of cfg.msg_bytes each way per iteration, with the library's own
+// blocking calls (its default wait: the caller sleeps on a condition variable / poll while the
+// library's I/O threads move the bytes; those threads inherit the process's CPU pin). The server
+// listens (tcp: on port 0) and hands its bound address to the client through a pipe; then the
+// client dials. Every receive is bounded by cfg.recv_timeout_ms: a silent peer fails the run
+// with a one-line reason. Message byte 0 is the type: 'P' ping, 'S' stop (as fd_pingpong).
+// NNG req0/rep0 (nng_send / nng_recv; NNG's TCP sets TCP_NODELAY by default).
+measure::TwoProcessOutcome nng_pingpong(const BaselineConfig& cfg, PeerTransport t);
+// ZeroMQ REQ/REP (zmq_send / zmq_recv, one context with one I/O thread per process; ZeroMQ sets
+// TCP_NODELAY on its TCP connections).
+measure::TwoProcessOutcome zmq_pingpong(const BaselineConfig& cfg, PeerTransport t);
 
 // POSIX message-queue ping-pong: two queues (mq_maxmsg 4, mq_msgsize 64), unlinked right after
 // mq_open, 64-byte mq_send/mq_receive each way.
