@@ -145,7 +145,7 @@ TEST(DvsBench, QuickScenarioEndToEnd) {
 
   const json meta = json::parse(slurp(dir / "meta.json"));
   EXPECT_EQ(meta.at("schema_version"), 2);
-  EXPECT_GE(meta.at("schema_minor").get<int>(), 1);
+  EXPECT_TRUE(meta.contains("schema_minor"));
   EXPECT_EQ(meta.at("run_id"), dir.filename().string());
   EXPECT_EQ(meta.at("scenario").at("name"), "quick");
   EXPECT_EQ(meta.at("interrupted"), false);
