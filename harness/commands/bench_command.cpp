@@ -116,16 +116,16 @@ void print_summary(std::FILE* out, const Scenario& s, const std::string& run_id,
              o.interrupted ? fmt::format(" -- INTERRUPTED after {} of {} loops", o.loops_run, o.loops_planned) : "");
   fmt::print(out, "RTT = round trip of one 64-byte message each way; copy rows: one-way time per block, "
                   "MB = 1e6 B; msgs/s counts both directions.\n"
-                  "Columns are medians over a cell's ok repetitions; \"vs baseline\" = p50 / baseline p50 "
-                  "(messages, lower is better) or MB/s / baseline MB/s (copies, higher is better), each "
-                  "repetition against the baseline of the same repetition.\n\n");
+                  "Columns are medians over a cell's ok repetitions; \"vs baseline\": {}; the median of "
+                  "the per-repetition ratios, each repetition against the baseline of the same repetition.\n\n",
+             cli::kRatioLegend);
   constexpr const char* kFmt = "{:<52} {:>5} {:>10} {:>10} {:>15}  {}\n";
   fmt::print(out, kFmt, "cell", "ok", "p50", "p99", "rate", "vs baseline");
   fmt::print(out, "{}\n", std::string(120, '-'));
   for (const auto& it : p.items) {
     const auto f = by_cell.find(&it.cell);
     if (f == by_cell.end()) continue;
-    std::vector<double> p50, p99, rate, ratio;
+    std::vector<double> p50, p99, rate;
     std::string why;
     for (const auto* r : f->second) {
       if (!r->ok) {
@@ -135,14 +135,13 @@ void print_summary(std::FILE* out, const Scenario& s, const std::string& run_id,
       p50.push_back(double(r->summary.p50));
       p99.push_back(double(r->summary.p99));
       rate.push_back(r->per_s);
-      if (r->ratio) ratio.push_back(*r->ratio);
     }
     const std::string ok = fmt::format("{}/{}", p50.size(), f->second.size());
     if (p50.empty()) {
       fmt::print(out, kFmt, it.cell.id, ok, "-", "-", "-", why);
       continue;
     }
-    std::string vs = ratio.empty() ? "" : fmt::format("{:.2f}x {}", median(ratio), it.cell.baseline);
+    std::string vs = cli::ratio_column(f->second);
     if (!why.empty()) vs += (vs.empty() ? "" : "; ") + why;
     fmt::print(out, kFmt, it.cell.id, ok, cli::format_ns(median(p50)), cli::format_ns(median(p99)),
                rate_text(it.cell, median(rate)), vs);

@@ -39,6 +39,7 @@ struct CompareOptions {
   std::string threshold = "5";  // percent, "5" or "5%"
   double alpha = 0.01;
   bool json = false;
+  std::string fail_on = "regression";  // regression | change | never: see compare_command.hpp
 };
 
 struct CellData {
@@ -231,6 +232,16 @@ json ci_json(const std::optional<stats::MedianCi>& ci) {
           {"reached", ci->ranks.reached}};
 }
 
+// 1 when a verdict --fail-on counts is found (regression: "slower"; change: "slower" or
+// "faster"; never: none), else 0.
+int exit_status(const std::string& fail_on, const std::vector<CellComparison>& rows) {
+  for (const auto& c : rows)
+    if ((fail_on == "regression" && c.verdict == "slower") ||
+        (fail_on == "change" && (c.verdict == "slower" || c.verdict == "faster")))
+      return 1;
+  return 0;
+}
+
 int compare(const CompareOptions& o) {
   const double threshold = parse_threshold(o.threshold);
   if (!(o.alpha > 0 && o.alpha < 1)) throw BadInput{"--alpha must be in (0, 1)"};
@@ -349,8 +360,10 @@ int compare(const CompareOptions& o) {
     out["only_in_a"] = only_a;
     out["only_in_b"] = only_b;
     out["notes"] = notes;
+    out["fail_on"] = o.fail_on;
+    out["exit_status"] = exit_status(o.fail_on, rows);
     fmt::print("{}\n", out.dump(2));
-    return 0;
+    return exit_status(o.fail_on, rows);
   }
 
   fmt::print("dvs compare\n  A = {}\n  B = {}\n", describe_run(a), describe_run(b));
@@ -380,7 +393,12 @@ int compare(const CompareOptions& o) {
              "correlated within a run,\nso p overstates significance and the threshold must exceed "
              "the run-to-run noise. reps = per-repetition\nmedians (>= {} runs.jsonl rows of the cell "
              "per side): the sound test for a gate.\n", kMinRepetitions);
-  return 0;
+  const int rc = exit_status(o.fail_on, rows);
+  fmt::print("exit status {} (--fail-on {}: {})\n", rc, o.fail_on,
+             o.fail_on == "never" ? "verdicts never fail"
+             : o.fail_on == "change" ? "1 if any cell is slower or faster"
+                                     : "1 if any cell is slower");
+  return rc;
 }
 
 }  // namespace
@@ -396,6 +414,10 @@ void add_compare_command(CLI::App& app) {
                   "Smallest |B/A - 1| that counts as a change, percent (default 5)");
   cmd->add_option("--alpha", o->alpha, "Significance level of the test (default 0.01)");
   cmd->add_flag("--json", o->json, "One JSON document instead of the table");
+  cmd->add_option("--fail-on", o->fail_on,
+                  "Exit 1 when a cell is: regression = slower (default), change = slower or faster, "
+                  "never = exit 0 whatever the verdicts")
+      ->check(CLI::IsMember({"regression", "change", "never"}));
   cmd->callback([o]() {
     int rc;
     try {

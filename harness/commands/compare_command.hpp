@@ -8,8 +8,9 @@
 // bucket midpoint. Samples within one run are serially correlated, so the sample test overstates
 // significance: the threshold is what keeps it from crying wolf.
 //
-// Exit status: 0 compared (whatever the verdicts), 2 bad input (missing directory, no runs.jsonl,
-// unreadable rows, no cell ok in both): one line on stderr.
+// Exit status: 1 when a verdict --fail-on counts is found (regression, the default: a cell
+// "slower"; change: "slower" or "faster"; never: none), else 0; 2 bad input (missing
+// directory, no runs.jsonl, unreadable rows, no cell ok in both): one line on stderr.
 #ifndef DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
 #define DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
 

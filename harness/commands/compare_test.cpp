@@ -64,8 +64,9 @@ void write_run(const fs::path& dir, uint64_t seed, const std::vector<double>& sc
   runs << json{{"cell", "syn/skipped"}, {"status", "skipped"}, {"error", "not here"}}.dump() << "\n";
 }
 
+// --fail-on never: the verdicts are what these tests look at, not the exit status.
 json compare_json(const fs::path& a, const fs::path& b, const std::string& extra = "") {
-  const Ran r = run_shell(dvs() + " compare --json " + extra + " " + a.string() + " " + b.string());
+  const Ran r = run_shell(dvs() + " compare --json --fail-on never " + extra + " " + a.string() + " " + b.string());
   EXPECT_EQ(r.status, 0) << r.out;
   return json::parse(r.out);
 }
@@ -97,6 +98,32 @@ TEST(DvsCompare, SameDataIsNoChangeEverywhere) {
   EXPECT_EQ(j.at("not_compared")[0].at("cell"), "syn/skipped");
 }
 
+// The exit status tells CI whether a significant regression (or, with --fail-on change, any
+// change) was found: 1 then, else 0.
+TEST(DvsCompare, ExitStatusFollowsFailOn) {
+  TempDir t("dvs-compare-exit");
+  write_run(t.path() / "a", 1, {1, 1, 1});
+  write_run(t.path() / "slower", 2, {1, 2, 1});   // cell 1: a significant 2x regression
+  write_run(t.path() / "faster", 3, {1, 1, 0.5}); // cell 2: significantly faster, nothing slower
+  write_run(t.path() / "same", 4, {1, 1, 1});     // other draws, no change
+  auto status = [&](const std::string& b, const std::string& flags) {
+    const Ran r = run_shell(dvs() + " compare " + flags + " " + (t.path() / "a").string() + " " +
+                            (t.path() / b).string() + " 2>&1");
+    return std::pair{r.status, r.out};
+  };
+  auto [st, out] = status("slower", "");
+  EXPECT_EQ(st, 1) << out;
+  EXPECT_NE(out.find("exit status 1 (--fail-on regression"), std::string::npos) << out;
+  EXPECT_EQ(status("slower", "--json").first, 1);
+  EXPECT_EQ(status("slower", "--fail-on never").first, 0);
+  EXPECT_EQ(status("slower", "--fail-on change").first, 1);
+  EXPECT_EQ(status("same", "").first, 0);
+  EXPECT_EQ(status("same", "--fail-on change").first, 0);
+  EXPECT_EQ(status("faster", "").first, 0);
+  EXPECT_EQ(status("faster", "--fail-on change").first, 1);
+  EXPECT_EQ(status("slower", "--fail-on sometimes").first, 2);  // not a choice: bad input
+}
+
 TEST(DvsCompare, ShiftedCellIsSlowerOthersUnchanged) {
   TempDir t("dvs-compare-shift");
   // B: different draws from the same distributions, except cell 2 (2x slower) and cell 3 (2x
@@ -121,7 +148,7 @@ TEST(DvsCompare, ShiftedCellIsSlowerOthersUnchanged) {
   // The table says the same.
   const Ran r = run_shell(dvs() + " compare " + (t.path() / "a").string() + " " +
                           (t.path() / "b").string());
-  ASSERT_EQ(r.status, 0);
+  ASSERT_EQ(r.status, 1) << "a cell is slower: a regression";
   EXPECT_NE(r.out.find("1 faster, 1 slower, 2 no change"), std::string::npos) << r.out;
 }
 
@@ -199,14 +226,14 @@ TEST(DvsCompare, TwoQuickRunsEndToEnd) {
 
   // Result files: schema_version everywhere, median CI in ok rows, runs.csv beside runs.jsonl.
   std::ifstream mf(a / "meta.json");
-  EXPECT_EQ(json::parse(mf).at("schema_version"), 1);
+  EXPECT_EQ(json::parse(mf).at("schema_version"), 2);
   std::ifstream rf(a / "runs.jsonl");
   std::string line;
   size_t rows = 0;
   while (std::getline(rf, line)) {
     ++rows;
     const json j = json::parse(line);
-    EXPECT_EQ(j.at("schema_version"), 1) << line;
+    EXPECT_EQ(j.at("schema_version"), 2) << line;
     if (j.at("status") != "ok") continue;
     const auto& lat = j.at("latency");
     EXPECT_TRUE(lat.contains("p99_99")) << line;
@@ -224,11 +251,12 @@ TEST(DvsCompare, TwoQuickRunsEndToEnd) {
   while (std::getline(cf, line)) ++csv_rows;
   EXPECT_EQ(csv_rows, rows);
 
-  const Ran r = run_shell(dvs() + " compare " + a.string() + " " + b.string() + " 2>&1");
+  // Two quick runs may differ by noise: --fail-on never keeps the verdicts out of the status.
+  const Ran r = run_shell(dvs() + " compare --fail-on never " + a.string() + " " + b.string() + " 2>&1");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("cells compared"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dvs/sendrec"), std::string::npos) << r.out;
-  const Ran rj = run_shell(dvs() + " compare --json " + a.string() + " " + b.string());
+  const Ran rj = run_shell(dvs() + " compare --fail-on never --json " + a.string() + " " + b.string());
   ASSERT_EQ(rj.status, 0) << rj.out;
   const json j = json::parse(rj.out);
   EXPECT_GE(j.at("cells").size(), 6u);

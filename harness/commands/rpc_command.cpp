@@ -294,7 +294,7 @@ int run(Options& o, wl::RpcConfig cfg) {
              cfg.outstanding, cfg.servers, cfg.request_bytes, cfg.reply_bytes, wl::kInlineBytes, o.service, o.wait);
   std::fflush(stdout);
 
-  bool any_failed = false, write_failed = false;
+  bool any_failed = false, write_failed = false, objective_missed = false;
   int rep = 0;
   auto measure_one = [&](const wl::RpcConfig& c, bool per_second, json extra) {
     wl::RpcResult r = wl::run_rpc(c);
@@ -345,7 +345,9 @@ int run(Options& o, wl::RpcConfig cfg) {
       fmt::print("answer: {} rps holds p{} <= {} ms{} ({})\n", format_rate(a.best_pass), o.slo_percentile, o.slo_ms,
                  a.lowest_fail > 0 ? fmt::format("; {} rps does not", format_rate(a.lowest_fail)) : "", a.stop_reason);
     else
-      fmt::print("answer: no offered rate held p{} <= {} ms ({})\n", o.slo_percentile, o.slo_ms, a.stop_reason);
+      fmt::print("answer: no offered rate held p{} <= {} ms ({}); exit status 1\n", o.slo_percentile, o.slo_ms,
+                 a.stop_reason);
+    objective_missed = a.best_pass <= 0;  // the user's objective, held at no rate
   }
   local.stop();
   pair.stop();
@@ -359,7 +361,7 @@ int run(Options& o, wl::RpcConfig cfg) {
     fmt::print(stderr, "dvs rpc: error: cannot write the results in {}\n", ctx.run_dir);
     return 1;
   }
-  return any_failed ? 1 : 0;
+  return any_failed || objective_missed ? 1 : 0;
 }
 
 }  // namespace
@@ -396,7 +398,7 @@ void add_rpc_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Seed of the arrival and service-time draws (default 1)");
   cmd->add_option("--request-timeout-ms", o->request_timeout_ms,
                   "Bound of one sendrec, plus the stall (default 10000)")->check(CLI::Range(100, 600'000));
-  cmd->add_flag("--sweep", o->sweep, "Find the highest open-loop rate that holds --slo-percentile <= --slo-ms");
+  cmd->add_flag("--sweep", o->sweep, "Find the highest open-loop rate that holds --slo-percentile <= --slo-ms (exit 1 if no rate holds it)");
   cmd->add_option("--slo-percentile", o->slo_percentile, "Sweep objective: the percentile (default 99)");
   cmd->add_option("--slo-ms", o->slo_ms, "Sweep objective: its bound, ms");
   cmd->add_option("--sweep-start", o->sw.start_rps, "First offered rate of the sweep (default 1000)");

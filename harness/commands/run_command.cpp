@@ -28,6 +28,21 @@ int run_command(const RunOptions& o) {
     return 2;
   }
   const measure::CpuPair cpus = measure::choose_cpus(*want);
+  if (!o.only.empty()) {
+    // Before anything starts: --only that matches no cell is a mistake, not an empty run.
+    RunOptions all = o;
+    all.only.clear();
+    std::vector<std::string> ids;
+    if (!o.remote_only)
+      for (const auto& c : plan_cells(all, cpus, "", "listing the cells")) ids.push_back(c.id);
+    if (!o.no_remote)
+      for (const auto& c : plan_remote_cells(all, cpus, std::make_shared<RemoteNodes>("", "", "listing the cells")))
+        ids.push_back(c.id);
+    if (const std::string e = only_matches_nothing(o.only, ids); !e.empty()) {
+      fmt::print(stderr, "dvs run: error: {}\n", e);
+      return 2;
+    }
+  }
   bench::InterruptWatch interrupt;  // before the first fork: children and dvsd ignore Ctrl-C
   const std::string source_dir = DVS_SOURCE_DIR;
   const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;

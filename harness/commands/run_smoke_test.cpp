@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -111,6 +112,23 @@ TEST(DvsCliSmoke, RunQuickEndToEnd) {
   // Network namespaces when this machine allows them (root with iproute2), loopback otherwise.
   const bool netns = meta["remote"].value("netns", false);
   EXPECT_NE(r.out.find(netns ? "between two network namespaces" : "(loopback)"), std::string::npos) << r.out;
+  fs::remove_all(tmp);
+}
+
+// --only that matches no cell is an error before anything runs: exit 2 and one line naming the
+// id prefixes that exist (no run directory).
+TEST(DvsCliSmoke, OnlyMatchingNothingIsExit2) {
+  const fs::path tmp = fs::temp_directory_path() / ("dvs-only-nope-" + std::to_string(getpid()));
+  const Ran r = run_shell(std::string(DVS_CLI_PATH) + " run --quick --only nope --out " + tmp.string() +
+                          " 2>&1 >/dev/null");
+  EXPECT_EQ(r.status, 2) << r.out;
+  std::string t = r.out;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  EXPECT_EQ(t.find('\n'), std::string::npos) << "one line: " << r.out;
+  EXPECT_NE(t.find("\"nope\" matches no cell"), std::string::npos) << r.out;
+  EXPECT_NE(t.find("dvs/sendrec_reply"), std::string::npos) << r.out;
+  EXPECT_NE(t.find("remote/"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp) && !fs::is_empty(tmp)) << "no run directory for a run that cannot run";
   fs::remove_all(tmp);
 }
 

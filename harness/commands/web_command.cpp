@@ -26,6 +26,7 @@
 
 #include "harness/cluster/cluster.hpp"
 #include "harness/results/machine_info.hpp"
+#include "harness/results/ratio.hpp"
 #include "harness/results/report.hpp"
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/clock.hpp"
@@ -487,7 +488,7 @@ struct Bench {
                "the same root in the same run\n",
                ctx.run_id, path, o.file_bytes, o.threads, o.connections, o.duration_s, o.repetitions);
     fmt::print("  {:<6} {:>4} {:>12} {:>12} {:>7} {:>10} {:>10} {:>9}\n", "layout", "rep", "dvs req/s", "nginx req/s",
-               "ratio", "dvs p99", "nginx p99", "disk/req");
+               "dvs/nginx", "dvs p99", "nginx p99", "disk/req");
     std::fflush(stdout);
     json summary = json::array();
     const std::string what = fmt::format("get{}B/c{}", o.file_bytes, o.connections);
@@ -554,7 +555,10 @@ struct Bench {
         if (err.empty()) {
           fill(dj, d);
           if (nerr.empty()) {
-            dj["throughput_ratio_to_baseline"] = d.rps / n.rps;
+            if (auto q = cli::slowdown_ratio(cli::RatioBasis::RequestsPerS, d.rps, n.rps)) {
+              dj["ratio_to_baseline"] = *q;  // nginx req/s / dvs req/s: > 1 = dvs slower (ratio.hpp)
+              dj["ratio_basis"] = cli::ratio_basis_name(cli::RatioBasis::RequestsPerS);
+            }
             d_rps.push_back(d.rps);
             n_rps.push_back(n.rps);
             ratio.push_back(d.rps / n.rps);
@@ -577,7 +581,7 @@ struct Bench {
       server.stop();
       nodes.reset();
       if (!ratio.empty()) {
-        fmt::print("  {:<6} median of {}: dvs {:.0f} req/s, nginx {:.0f} req/s, ratio {:.3f} (median of the "
+        fmt::print("  {:<6} median of {}: dvs {:.0f} req/s, nginx {:.0f} req/s, dvs/nginx {:.3f} (median of the "
                    "per-repetition ratios)\n",
                    l, ratio.size(), median(d_rps), median(n_rps), median(ratio));
         summary.push_back({{"layout", std::string(1, l)}, {"repetitions", ratio.size()}, {"dvs_rps_median", median(d_rps)},
@@ -603,7 +607,7 @@ struct Bench {
     fmt::print("dvs web bench {}: {} ({} B) by curl, {} repetitions; nodes: {}; the raw TCP stream between the same "
                "nodes in the same run\n",
                ctx.run_id, path, o.large_bytes, o.repetitions, network);
-    fmt::print("  {:<6} {:>4} {:>12} {:>12} {:>7}\n", "layout", "rep", "dvs MB/s", "raw TCP MB/s", "ratio");
+    fmt::print("  {:<6} {:>4} {:>12} {:>12} {:>7}\n", "layout", "rep", "dvs MB/s", "raw TCP MB/s", "dvs/TCP");
     std::fflush(stdout);
     json summary = json::array();
     const size_t block = size_t{1} << 20;
@@ -690,7 +694,8 @@ struct Bench {
           dj["latency"] = {{"what", "download"}, {"description", "curl's time_total of one download"}, {"unit", "ns"},
                            {"n", 1}, {"p50", uint64_t(c.seconds * 1e9)}};
           if (tmb > 0) {
-            dj["throughput_ratio_to_baseline"] = dmb / tmb;
+            dj["ratio_to_baseline"] = *cli::slowdown_ratio(cli::RatioBasis::MbPerS, dmb, tmb);  // tmb > 0
+            dj["ratio_basis"] = cli::ratio_basis_name(cli::RatioBasis::MbPerS);
             d_mb.push_back(dmb);
             t_mb.push_back(tmb);
             ratio.push_back(dmb / tmb);
@@ -718,7 +723,7 @@ struct Bench {
           s["ratio_median"] = median(ratio);
           s["criterion"] = "dvs >= 0.5 x raw TCP stream MB/s between the same namespaces";
           s["met"] = median(ratio) >= 0.5;
-          fmt::print("  {:<6} median of {}: dvs {:.1f} MB/s, raw TCP {:.1f} MB/s, ratio {:.3f}\n", l, ratio.size(),
+          fmt::print("  {:<6} median of {}: dvs {:.1f} MB/s, raw TCP {:.1f} MB/s, dvs/TCP {:.3f}\n", l, ratio.size(),
                      median(d_mb), median(t_mb), median(ratio));
         } else {
           fmt::print("  {:<6} median of {}: dvs {:.1f} MB/s (one node: no raw TCP comparison)\n", l, d_mb.size(),

@@ -95,6 +95,16 @@ const RawDef kRaw[] = {
     {"tipc_stream", true, Count::RemoteCopy, "raw TIPC stream", "tipc-stream", baselines::tipc_stream},
 };
 
+// The network a transport's cross-node cells cross, and the raw baselines of that transport
+// with them (cli::Cell::network): every pair of nodes and every raw pair runs on this host.
+std::string network_of(const std::string& transport) {
+  if (transport == "local" || transport == "pipe" || transport == "unix" || transport == "fifo" ||
+      transport == "sysv" || transport == "posix" || transport == "shm")
+    return "";
+  if (transport == "tcp") return "tcp over loopback";
+  return transport + " between two endpoints of this host";
+}
+
 const RawDef& raw(const std::string& name) {
   return *std::find_if(std::begin(kRaw), std::end(kRaw), [&](const RawDef& d) { return name == d.name; });
 }
@@ -258,6 +268,7 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
       it.cell.skip_reason = fmt::format("{} B is above /proc/sys/kernel/msgmax ({} B)", size->bytes, sysv_msgmax());
   }
   const std::string family = std::string(d.name).substr(0, std::string(d.name).find('_'));  // rdma_write: rdma
+  it.cell.network = network_of(family);
   if (!transport_unavailable(family).empty()) it.cell.skip_reason = transport_unavailable(family);
   const auto fn = d.fn;
   it.cell.run = [cfg, fn] { return fn(cfg); };
@@ -312,6 +323,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     it.row_fields["payload_verified"] = true;
   }
   if (remote) {
+    c.network = transport == "shm" ? "the shm link between two dvsd nodes" : network_of(transport);
     it.row_fields["remote_path"] = path;
     it.row_fields["link_security"] = security;
     it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
@@ -369,6 +381,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     if (transport == "tcp") c.baseline = raw_baseline(raw(copy ? "tcp_stream" : "tcp"), size, bw);
     else if (transport == "rdma") c.baseline = raw_baseline(raw(copy ? "rdma_write" : "rdma"), size, bw);
     else if (transport == "tipc") c.baseline = raw_baseline(raw(copy ? "tipc_stream" : "tipc"), size, bw);
+    else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // shm: no raw mechanism links nodes
     else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);

@@ -163,16 +163,7 @@ std::vector<Cell> plan_cells(const RunOptions& o, const measure::CpuPair& cpus,
     c.run = [cfg] { return workloads::run_pingpong(workloads::Primitive::Vcopy, cfg); };
     cells.push_back(std::move(c));
   }
-  if (!o.only.empty()) {
-    std::vector<Cell> kept;
-    for (auto& c : cells)
-      for (const auto& pat : o.only)
-        if (c.id.find(pat) != std::string::npos) {
-          kept.push_back(std::move(c));
-          break;
-        }
-    cells = std::move(kept);
-  }
+  keep_only(o.only, &cells);
   return cells;
 }
 
@@ -205,21 +196,80 @@ measure::TwoProcessOutcome outcome_not_run(const std::string& why) {
   return o;
 }
 
+RatioBasis ratio_basis(const Cell& c) {
+  if (c.kind == CellKind::Copy) return RatioBasis::MbPerS;
+  return c.ratio_of_rates ? RatioBasis::MsgsPerS : RatioBasis::P50;
+}
+
 void attach_ratios(std::vector<CellResult>& results) {
   std::map<std::string, const CellResult*> by_id;
   for (const auto& r : results) by_id[r.cell->id] = &r;
   for (auto& r : results) {
-    if (!r.ok || r.cell->baseline.empty()) continue;
-    const auto it = by_id.find(r.cell->baseline);
-    if (it == by_id.end() || !it->second->ok) continue;
-    const CellResult& b = *it->second;
-    r.ratio_vs = b.cell->short_name;
-    if (r.cell->kind == CellKind::PingPong && !r.cell->ratio_of_rates) {
-      if (b.summary.p50 > 0) r.ratio = double(r.summary.p50) / double(b.summary.p50);
-    } else if (b.per_s > 0) {
-      r.ratio = r.per_s / b.per_s;
+    r.ratio.reset();
+    r.ratio_vs.clear();
+    r.ratio_note.clear();
+    if (!r.ok) continue;
+    const Cell& c = *r.cell;
+    if (c.baseline.empty()) {
+      r.ratio_note = c.no_ratio_reason;
+      continue;
     }
+    const auto it = by_id.find(c.baseline);
+    if (it == by_id.end()) {
+      r.ratio_note = "baseline not run";
+      continue;
+    }
+    const CellResult& b = *it->second;
+    if (b.skipped) {
+      r.ratio_note = "baseline skipped: " + b.error;
+      continue;
+    }
+    if (!b.ok) {
+      r.ratio_note = "baseline failed";
+      continue;
+    }
+    if (auto why = ratio_refusal(c.network, b.cell->network); !why.empty()) {
+      r.ratio_note = why;
+      continue;
+    }
+    const RatioBasis basis = ratio_basis(c);
+    r.ratio = basis == RatioBasis::P50 ? slowdown_ratio(basis, double(r.summary.p50), double(b.summary.p50))
+                                       : slowdown_ratio(basis, r.per_s, b.per_s);
+    if (r.ratio) r.ratio_vs = b.cell->short_name;
+    else r.ratio_note = "a zero value: no ratio";
   }
+}
+
+std::string only_matches_nothing(const std::vector<std::string>& only, const std::vector<std::string>& ids) {
+  if (only.empty()) return "";
+  for (const auto& id : ids)
+    for (const auto& pat : only)
+      if (id.find(pat) != std::string::npos) return "";
+  // Prefixes: the first two segments of each id ("dvs/sendrec_reply", "remote/baseline"), in order.
+  std::vector<std::string> prefixes;
+  for (const auto& id : ids) {
+    const auto s1 = id.find('/');
+    const auto s2 = s1 == std::string::npos ? s1 : id.find('/', s1 + 1);
+    const std::string p = id.substr(0, s2);
+    if (std::find(prefixes.begin(), prefixes.end(), p) == prefixes.end()) prefixes.push_back(p);
+  }
+  std::string quoted;
+  for (const auto& pat : only) quoted += (quoted.empty() ? "" : ", ") + ("\"" + pat + "\"");
+  std::string list;
+  for (const auto& p : prefixes) list += (list.empty() ? "" : ", ") + p;
+  return fmt::format("--only {} matches no cell; cell ids start with: {}", quoted, list.empty() ? "(no cells)" : list);
+}
+
+void keep_only(const std::vector<std::string>& only, std::vector<Cell>* cells) {
+  if (only.empty()) return;
+  std::vector<Cell> kept;
+  for (auto& c : *cells)
+    for (const auto& pat : only)
+      if (c.id.find(pat) != std::string::npos) {
+        kept.push_back(std::move(c));
+        break;
+      }
+  *cells = std::move(kept);
 }
 
 }  // namespace dvs::cli

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/commands/run_options.hpp"
+#include "harness/results/ratio.hpp"
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/histogram.hpp"
 #include "workloads/measure/placement.hpp"
@@ -37,9 +38,15 @@ struct Cell {
   uint64_t iterations = 0;
   std::string skip_reason;  // non-empty: planned but not run, for this reason
   std::function<measure::TwoProcessOutcome()> run;
-  // Optional: ratio = per_s / baseline per_s for a PingPong cell (rate vs rate, e.g. 8 pairs vs
-  // 1 pair) instead of p50 / baseline p50.
+  // Optional: a PingPong cell compared by rate (baseline msgs/s / msgs/s, e.g. 8 pairs vs 1
+  // pair) instead of by p50 (harness/results/ratio.hpp).
   bool ratio_of_rates = false;
+  // The network the cell's messages cross ("" = none: both ends on this host, no link; e.g.
+  // "tcp over loopback"). A cell is only divided by a baseline on the same network.
+  std::string network;
+  // Why a cell without a baseline has no ratio ("" = it needs none), e.g. no raw baseline
+  // crosses its network.
+  std::string no_ratio_reason;
   // Optional: table section ("" = the main table; "remote" = harness/plan/remote_cells) and
   // extra fields merged into the cell's runs.jsonl row (e.g. transport, nodes).
   std::string section;
@@ -54,8 +61,9 @@ struct CellResult {
   std::unique_ptr<measure::LoopResult> loop;  // null if skipped
   stats::Summary summary;
   double per_s = 0;  // msgs/s (PingPong) or MB/s (Copy)
-  std::optional<double> ratio;  // PingPong: p50/base p50; Copy: MB/s / base MB/s
+  std::optional<double> ratio;  // slowdown_ratio against the baseline (ratio.hpp), basis ratio_basis()
   std::string ratio_vs;         // short_name of the baseline
+  std::string ratio_note;       // why no ratio ("" when there is one or none is wanted)
 };
 
 // The raw shared-memory ping-pong under each wait strategy: the baseline of dvs ping-pongs under
@@ -107,7 +115,20 @@ CellResult execute_cell(const Cell& c);
 // The outcome of a cell that could not be measured (e.g. its dvsd is not up): failed with `why`.
 measure::TwoProcessOutcome outcome_not_run(const std::string& why);
 
+// What a cell's ratio is of: P50 for ping-pongs, MsgsPerS for ratio_of_rates, MbPerS for copies.
+RatioBasis ratio_basis(const Cell& c);
+
+// Sets ratio (or ratio_note) of every ok result with a baseline: against the baseline's result in
+// `results`; no ratio when the baseline is not among them ("baseline not run"), was skipped or
+// failed, or crosses another network (ratio_refusal).
 void attach_ratios(std::vector<CellResult>& results);
+
+// "" if some cell id contains one of the `only` patterns (or `only` is empty), else one line:
+// the patterns match nothing, and the id prefixes that exist.
+std::string only_matches_nothing(const std::vector<std::string>& only, const std::vector<std::string>& ids);
+
+// Keeps the cells whose id contains one of the `only` patterns (all if `only` is empty).
+void keep_only(const std::vector<std::string>& only, std::vector<Cell>* cells);
 
 }  // namespace dvs::cli
 

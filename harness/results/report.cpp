@@ -36,9 +36,41 @@ std::string short_placement(const std::string& describe) {
   return sp == std::string::npos ? describe : describe.substr(0, sp);
 }
 
+std::string ratio_unit(const Cell& c) {
+  switch (ratio_basis(c)) {
+    case RatioBasis::P50: return "p50";
+    case RatioBasis::MsgsPerS: return "msgs/s";
+    case RatioBasis::MbPerS: return "MB/s";
+    case RatioBasis::RequestsPerS: return "req/s";
+  }
+  return "";
+}
+
 constexpr const char* kRowFmt = "{:<38} {:<16} {:<11} {:>8} {:>10} {:>10} {:>12}  {}\n";
 
 }  // namespace
+
+std::string ratio_column(const CellResult& r) {
+  if (r.ratio) return fmt::format("{} {} {}", format_ratio(*r.ratio), r.ratio_vs, ratio_unit(*r.cell));
+  return r.ratio_note.empty() ? "" : "-- " + r.ratio_note;
+}
+
+std::string ratio_column(const std::vector<const CellResult*>& reps) {
+  std::vector<double> v;
+  const CellResult* with = nullptr;
+  const CellResult* note = nullptr;
+  for (const auto* r : reps) {
+    if (r->ratio) {
+      v.push_back(*r->ratio);
+      with = r;
+    } else if (r->ok && !r->ratio_note.empty()) {
+      note = r;
+    }
+  }
+  if (const auto m = ratio_across_repetitions(v))
+    return fmt::format("{} {} {}", format_ratio(*m), with->ratio_vs, ratio_unit(*with->cell));
+  return note != nullptr ? "-- " + note->ratio_note : "";
+}
 
 void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellResult>& results) {
   const RunOptions& o = *ctx.options;
@@ -58,7 +90,7 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
     return;
   }
   fmt::print(out, kRowFmt, "primitive / mechanism", "wait", "placement", "n", "p50 RTT",
-             "p99 RTT", "msgs/s", "p50 vs baseline");
+             "p99 RTT", "msgs/s", "vs baseline");
   fmt::print(out, "{}\n", std::string(132, '-'));
   bool copy_header = false;
   for (const auto& r : results) {
@@ -68,7 +100,7 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
       copy_header = true;
       fmt::print(out, "{}\n", std::string(132, '-'));
       fmt::print(out, kRowFmt, fmt::format("copy, one-way, {} B blocks", o.vcopy_bytes), "wait",
-                 "placement", "n", "p50 /block", "p99 /block", "MB/s", "MB/s vs baseline");
+                 "placement", "n", "p50 /block", "p99 /block", "MB/s", "vs baseline");
       fmt::print(out, "{}\n", std::string(132, '-'));
     }
     const std::string label = (c.dvs ? "dvs " : "") + c.label;
@@ -77,9 +109,7 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
                  (r.skipped ? "skipped: " : "FAILED: ") + r.error);
       continue;
     }
-    std::string vs;
-    if (r.ratio) vs = fmt::format("{:.2f}x {}", *r.ratio, r.ratio_vs);
-    else if (!c.baseline.empty()) vs = "(baseline failed)";
+    std::string vs = ratio_column(r);
     if (r.loop->truncated) vs += " [truncated by --cell-budget]";
     const std::string rate =
         c.kind == CellKind::PingPong ? format_rate(r.per_s) : fmt::format("{:.0f}", r.per_s);
@@ -88,15 +118,13 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
   }
   fmt::print(out, "{}\n", std::string(132, '-'));
   fmt::print(out,
-             "p50 vs baseline: dvs p50 RTT / p50 RTT of the raw mechanism with the same wait "
-             "strategy (spin: raw-shm-spin, spin-then-block: raw-shm-stb, block: pipe); lower "
-             "is better.\n"
-             "peer rows (NNG, ZeroMQ; the library's own blocking wait): p50 vs baseline = peer p50 "
-             "RTT / dvs sendrec (block) p50 RTT; above 1: the peer is slower than dvs.\n"
-             "MB/s vs baseline: vcopy MB/s / pipe-stream MB/s at the same block size (MB = 1e6 "
-             "B); higher is better.\n"
+             "vs baseline: {}.\n"
+             "Baselines: the raw mechanism with the same wait strategy (spin: raw-shm-spin, "
+             "spin-then-block: raw-shm-stb, block: pipe); vcopy: pipe-stream at the same block "
+             "size (MB = 1e6 B); peer rows (NNG, ZeroMQ, each with the library's own blocking wait): dvs "
+             "sendrec whose endpoints block.\n"
              "Blocking cross-core wake-ups dominate the block rows on VMs: quote medians and "
-             "same-run ratios, not one absolute time.\n");
+             "same-run ratios, not one absolute time.\n", kRatioLegend);
   print_remote_section(out, ctx, results);
 }
 
@@ -153,11 +181,12 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
                                    {"reached", ci.ranks.reached}};
   if (c.kind == CellKind::PingPong) j["msgs_per_s"] = r.per_s;  // both directions
   else j["mb_per_s"] = r.per_s;                                 // MB = 1e6 bytes
-  if (!c.baseline.empty()) {
-    j["baseline"] = c.baseline;
-    if (r.ratio) j[c.ratio_of_rates                  ? "rate_ratio_to_baseline"
-                   : c.kind == CellKind::PingPong ? "p50_ratio_to_baseline"
-                                                  : "throughput_ratio_to_baseline"] = *r.ratio;
+  if (!c.baseline.empty()) j["baseline"] = c.baseline;
+  if (r.ratio) {
+    j["ratio_to_baseline"] = *r.ratio;
+    j["ratio_basis"] = ratio_basis_name(ratio_basis(c));
+  } else if (!r.ratio_note.empty()) {
+    j["ratio_note"] = r.ratio_note;
   }
   return j;
 }
@@ -238,9 +267,9 @@ constexpr std::pair<const char*, const char*> kCsvColumns[] = {
     {"msgs_per_s", "/msgs_per_s"},
     {"mb_per_s", "/mb_per_s"},
     {"baseline", "/baseline"},
-    {"p50_ratio_to_baseline", "/p50_ratio_to_baseline"},
-    {"throughput_ratio_to_baseline", "/throughput_ratio_to_baseline"},
-    {"rate_ratio_to_baseline", "/rate_ratio_to_baseline"},
+    {"ratio_to_baseline", "/ratio_to_baseline"},
+    {"ratio_basis", "/ratio_basis"},
+    {"ratio_note", "/ratio_note"},
     {"transport", "/transport"},
     {"dvsd_batch", "/dvsd_batch"},
     {"pairs", "/pairs"},

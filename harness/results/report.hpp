@@ -16,10 +16,10 @@
 namespace dvs::cli {
 
 // "schema_version" of meta.json, every runs.jsonl / histograms.jsonl row and runs.csv.
-inline constexpr int kResultsSchemaVersion = 1;
+inline constexpr int kResultsSchemaVersion = 2;
 // "schema_minor" of meta.json: counts the additions within one schema_version (readers ignore
-// fields they do not know). 1: rep/repetitions on rows, dvs bench fields, meta.json interrupted.
-inline constexpr int kResultsSchemaMinor = 1;
+// fields they do not know). 0 in schema_version 2.
+inline constexpr int kResultsSchemaMinor = 0;
 
 struct RunContext {
   std::string run_id;
@@ -35,6 +35,13 @@ struct RunContext {
 
 // "123 ns", "4.56 us", "1.23 ms", "2.00 s"
 std::string format_ns(double ns);
+
+// The "vs baseline" column of one result: "1.73x raw-shm-spin p50" (ratio.hpp), "-- <why not>"
+// when the cell has a baseline or a reason for none but no ratio, else "".
+std::string ratio_column(const CellResult& r);
+// The same for a cell over repetitions: the median of the per-repetition ratios; the note of
+// the last result without one when none has a ratio.
+std::string ratio_column(const std::vector<const CellResult*>& reps);
 
 void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellResult>& results);
 

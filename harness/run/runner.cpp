@@ -97,7 +97,22 @@ std::vector<cli::CellResult> median_repetitions(RunOutcome& o) {
     std::stable_sort(ok.begin(), ok.end(), [](const cli::CellResult* a, const cli::CellResult* b) {
       return a->summary.p50 < b->summary.p50;
     });
-    out.push_back(std::move(*ok[(ok.size() - 1) / 2]));
+    // The cell's ratio: the median of its per-repetition ratios (results/ratio.hpp), what
+    // dvs bench's summary and dvs report show too, not the ratio of the picked repetition.
+    std::vector<double> ratios;
+    std::string vs;
+    for (const auto* r : ok)
+      if (r->ratio) {
+        ratios.push_back(*r->ratio);
+        vs = r->ratio_vs;
+      }
+    cli::CellResult pick = std::move(*ok[(ok.size() - 1) / 2]);
+    if (const auto m = cli::ratio_across_repetitions(ratios)) {
+      pick.ratio = m;
+      pick.ratio_vs = vs;
+      pick.ratio_note.clear();
+    }
+    out.push_back(std::move(pick));
   }
   return out;
 }

@@ -54,7 +54,8 @@ RunOutcome run_items(const std::vector<RunItem>& items, cli::ResultsWriter& writ
 
 // One result per cell for a table, in item order (cells that never ran are left out): among its
 // ok repetitions the one with the median p50 (the lower middle one for an even count), else its
-// last. Moves the results out of `o`.
+// last, carrying the cell's ratio (the median of its per-repetition ratios, results/ratio.hpp).
+// Moves the results out of `o`.
 std::vector<cli::CellResult> median_repetitions(RunOutcome& o);
 
 // The "rep"/"repetitions" fields and row_fields added to row_json's row (and rep to the

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUB_BITS = 7  # histograms.jsonl sub_bits: 128 sub-buckets per octave
 
 
@@ -52,8 +52,7 @@ def _read_jsonl(path):
 # Columns every caller may rely on, even when a row kind lacks them.
 _ROW_DEFAULTS = {
     "section": None, "transport": None, "primitive": None, "size_bytes": np.nan, "pairs": np.nan,
-    "baseline": None, "p50_ratio_to_baseline": np.nan, "throughput_ratio_to_baseline": np.nan,
-    "rate_ratio_to_baseline": np.nan, "msgs_per_s": np.nan, "mb_per_s": np.nan, "rep": 1, "repetitions": 1,
+    "baseline": None, "ratio_to_baseline": np.nan, "ratio_basis": None, "ratio_note": None, "msgs_per_s": np.nan, "mb_per_s": np.nan, "rep": 1, "repetitions": 1,
     "matrix": None, "scenario": None, "placement": None, "wait": None, "label": None, "mechanism": None,
     "kind": None, "bytes_per_op": np.nan, "status": None, "error": None,
 }
@@ -79,8 +78,17 @@ def rows_frame(rows):
     return df
 
 
+def cell_ratio(rows):
+    """A cell's ratio to its baseline over repetitions: the median of its rows' ratio_to_baseline
+    (harness/results/ratio.hpp: >1 = slower than the baseline), as dvs's tables print it; NaN if
+    no row has one."""
+    v = pd.to_numeric(rows["ratio_to_baseline"], errors="coerce").dropna() if "ratio_to_baseline" in rows else []
+    return float(np.median(v)) if len(v) else np.nan
+
+
 def _median_rep(df):
-    """One row per cell: the repetition whose p50 is the median (lower median), like dvs's tables."""
+    """One row per cell: the repetition whose p50 is the median (lower median), like dvs's tables,
+    with the cell's ratio_to_baseline (cell_ratio: the median over its repetitions)."""
     if df.empty:
         return df
     out = []
@@ -92,6 +100,7 @@ def _median_rep(df):
         ok = ok.sort_values("latency_p50", kind="stable")
         pick = ok.iloc[(len(ok) - 1) // 2].copy()
         pick["reps_ok"] = len(ok)
+        pick["ratio_to_baseline"] = cell_ratio(ok)
         out.append(pick)
     res = pd.DataFrame(out).reset_index(drop=True)
     if "reps_ok" not in res.columns:

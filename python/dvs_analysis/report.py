@@ -116,17 +116,19 @@ def build(run_dirs, out_dir=None, dvs_bin=None, title=None):
         if not br.empty:
             h.append("<h2>dvs against the raw baselines%s</h2>" % html.escape(sfx))
             h.append("<p class='note'>Each dvs cell beside the raw mechanism measured in the same run with the same "
-                     "placement (median repetition by p50). Ratio: messages p50 dvs / baseline (lower is better), "
-                     "copies MB/s dvs / baseline (higher is better).</p>")
+                     "placement (median repetition by p50). Ratio: how many times slower than the baseline (>1 slower): "
+                     "p50 / baseline p50 for round trips, baseline rate / rate for MB/s and msgs/s rows; the "
+                     "median of the per-repetition ratios, as the terminal table prints it.</p>")
             h.append(_html_table(br))
             md += ["## dvs against the raw baselines%s" % sfx, "",
-                   "Median repetition by p50; ratio: messages p50 dvs / baseline (lower is better), copies MB/s "
-                   "dvs / baseline (higher is better).", "", tables.to_markdown(br)]
+                   "Median repetition by p50; ratio: how many times slower than the baseline (>1 slower): p50 / "
+                   "baseline p50 for round trips, baseline rate / rate for MB/s and msgs/s rows; the median of "
+                   "the per-repetition ratios, as the terminal table prints it.", "", tables.to_markdown(br)]
         pr = tables.peer_ratios_formatted(r)
         if not pr.empty:
             note = ("Peer IPC libraries measured in the same run with the same placement, each with its own "
                     "blocking send/receive: compared with dvs sendrec whose endpoints block (median repetition by "
-                    "p50). Ratio: p50 peer / dvs (above 1: the peer is slower).")
+                    "p50). Ratio: how many times slower than dvs (>1 slower): p50 peer / p50 dvs.")
             h.append("<h2>Peer libraries (NNG, ZeroMQ) beside dvs%s</h2>" % html.escape(sfx))
             h.append("<p class='note'>%s</p>" % html.escape(note))
             h.append(_html_table(pr))

@@ -6,8 +6,8 @@ made with the built dvs into $DVS_PY_TEST_RUNS (build/python/test-runs, emptied 
   run/<run-id>     the same again                                   (a second run: A/B tables)
   remote/<run-id>  dvs run --quick --remote-only                    (remote rows incl. concurrent pairs)
 
-and writes runs.json {"bench": dir, "run_a": dir, "run_b": dir, "remote": dir}. Smoke runs, not
-measurements."""
+and writes runs.json {"bench": dir, "run_a": dir, "run_b": dir, "remote": dir}; each command's
+stdout (its terminal table) is in <kind>/stdout.txt. Smoke runs, not measurements."""
 
 import json
 import os
@@ -26,6 +26,8 @@ def run(cmd, out_root):
     if p.returncode != 0:
         print(p.stdout)
         sys.exit("failed: %s" % " ".join(cmd))
+    with open(os.path.join(out_root, "stdout.txt"), "w") as f:  # the terminal table, for test_report
+        f.write(p.stdout)
     dirs = sorted(d for d in os.listdir(out_root) if os.path.isdir(os.path.join(out_root, d)))
     return os.path.join(out_root, dirs[-1])
 

@@ -65,6 +65,46 @@ class ReportTest(unittest.TestCase):
         self.assertIn(os.path.basename(self.paths["bench"]), md)
         self.assertIn("| kernel |", md)
 
+    def test_ratios_match_the_terminal(self):
+        """The report's ratio of every dvs cell is the number the terminal printed (one function,
+        harness/results/ratio.hpp, through runs.jsonl), for the bench run (2 repetitions: the
+        median of per-repetition ratios) and the remote run (8 pairs vs 1 pair: < 1 = faster)."""
+        from dvs.results import load_run
+        from dvs_analysis import tables
+        checked = 0
+        for kind in ("bench", "remote"):
+            run = load_run(self.paths[kind])
+            terminal = open(os.path.join(os.path.dirname(self.paths[kind]), "stdout.txt")).read()
+            t = tables.baseline_ratios(run)
+            self.assertFalse(t.empty, kind)
+            for _, r in t.iterrows():
+                if r["ratio"] != r["ratio"]:
+                    continue
+                text = tables.ratio_text(r["ratio"], r["ratio_basis"])
+                number, unit = text.split(" ", 1)
+                if kind == "bench":
+                    line = [l for l in terminal.splitlines() if l.startswith(r["cell"] + " ")]
+                else:
+                    line = [l for l in terminal.splitlines() if l.startswith("dvs " + r["label"] + " ")]
+                self.assertEqual(len(line), 1, (r["cell"], terminal))
+                self.assertRegex(line[0], r"\s%s \S+ %s\b" % (re.escape(number), re.escape(unit)), r["cell"])
+                checked += 1
+        self.assertGreater(checked, 4)
+        # and the report shows that number
+        out = os.path.join(self.tmp, "ratios")
+        p = dvs(self.paths["bench"], "--out", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        md = open(os.path.join(out, "report.md")).read()
+        t = tables.baseline_ratios(load_run(self.paths["bench"]))
+        for v, b in zip(t["ratio"], t["ratio_basis"]):
+            if v == v:
+                self.assertIn(tables.ratio_text(v, b), md)
+        # a remote shm cell of the bench run has no ratio and says why
+        shm = t[t["cell"].str.startswith("shm/")]
+        self.assertFalse(shm.empty)
+        self.assertTrue(shm["ratio"].isna().all(), shm)
+        self.assertTrue((shm["ratio_note"] != "").all(), shm)
+
     def test_report_ab_and_pairs(self):
         out = os.path.join(self.tmp, "ab")
         p = dvs(self.paths["run_a"], self.paths["run_b"], self.paths["remote"], "--out", out, "--title", "A/B test")
