@@ -14,7 +14,6 @@ namespace {
 struct LabCommand {
   LabOptions o;
   bool refresh = false;
-  CLI::App* run_cmd = nullptr;
   CLI::App* fetch = nullptr;
 };
 
@@ -49,7 +48,6 @@ void add_lab_options(CLI::App* lab, const std::shared_ptr<LabCommand>& state) {
       ->check(CLI::Range(0, 255));
   run_cmd->add_flag("--keep", o->keep, "Keep the run directory (job script, console log) under the cache");
   run_cmd->add_option("command", o->command, "The command to run in the guest (after --)")->required();
-  state->run_cmd = run_cmd;
 
   auto* fetch = lab->add_subcommand("fetch", "Fetch the kernel and busybox (apt-get download) and build the initramfs");
   add_cache(fetch);
