@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -85,7 +86,7 @@ std::string to_config(const Options& o, wl::RpcConfig* c) {
   if (o.transport != "local" && o.transport != "tcp" && o.transport != "shm")
     return "--transport must be local, tcp or shm, not '" + o.transport + "'";
   const auto wait = workloads::parse_wait(o.wait);  // --wait's validator took only its names
-  if (!wait) return "--wait must be spin, spin-then-block or block, not '" + o.wait + "'";
+  if (!wait) return fmt::format("--wait must be one of {}, not '{}'", fmt::join(workloads::kWaitNames, ", "), o.wait);
   c->wait = *wait;
   if (o.service_us < 0 || o.stall_at_ms < 0 || o.stall_ms < 0) return "times must not be negative";
   if (*svc != wl::Service::None && !(o.service_us > 0)) return "--service " + o.service + " needs --service-us > 0";

@@ -22,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -30,6 +31,7 @@
 #include "harness/results/report.hpp"
 #include "harness/cluster/cluster.hpp"
 #include "workloads/measure/clock.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 #include "harness/commands/common_options.hpp"
 #include "harness/commands/metrics_option.hpp"
 
@@ -102,10 +104,14 @@ std::string command_line() {
 
 // "block" -> DVS_WAIT_BLOCK; -1 if unknown.
 int wait_of(const std::string& w) {
-  if (w == "block") return DVS_WAIT_BLOCK;
-  if (w == "spin-then-block") return DVS_WAIT_SPIN_THEN_BLOCK;
-  if (w == "spin") return DVS_WAIT_SPIN;
-  return -1;
+  const auto mode = workloads::parse_wait(w);
+  return mode ? int(*mode) : -1;
+}
+
+// "--wait must be one of spin, spin-then-block, block, not 'x'" (the options' validator catches
+// it first; scenario values are checked by the same validator).
+std::string bad_wait(const std::string& option, const std::string& w) {
+  return fmt::format("{} must be one of {}, not '{}'", option, fmt::join(workloads::kWaitNames, ", "), w);
 }
 
 wl::WebConfig config_of_layout(const char* cmd, const std::string& layout) {
@@ -838,7 +844,7 @@ int run_serve(Options* o) {
   cfg.request_timeout_ms = o->request_timeout_ms;
   cfg.idle_timeout_ms = o->idle_timeout_ms;
   cfg.send_timeout_ms = o->send_timeout_ms;
-  if (cfg.front_wait < 0) usage_error("serve", "--wait must be block, spin-then-block or spin, not '" + o->wait + "'");
+  if (cfg.front_wait < 0) usage_error("serve", bad_wait("--wait", o->wait));
   if (auto e = wl::validate(cfg); !e.empty()) usage_error("serve", e);
   if (!(o->duration_s >= 0)) usage_error("serve", "--duration must be >= 0");
   return serve(*o, cfg);
@@ -864,8 +870,8 @@ int run_web_bench(CLI::App* bc, BenchOptions* b) {
   if (b->threads < 1 || b->threads > b->connections) usage("--threads must be 1..connections");
   if (!(b->duration_s >= 1 && b->duration_s <= 600)) usage("--duration must be 1..600 s");
   if (b->repetitions < 1 || b->repetitions > 100) usage("--repetitions must be 1..100");
-  if (wait_of(b->wait) < 0) usage("--wait must be block, spin-then-block or spin, not '" + b->wait + "'");
-  if (wait_of(b->server_wait) < 0) usage("--server-wait must be block, spin-then-block or spin, not '" + b->server_wait + "'");
+  if (wait_of(b->wait) < 0) usage(bad_wait("--wait", b->wait));
+  if (wait_of(b->server_wait) < 0) usage(bad_wait("--server-wait", b->server_wait));
   for (char ch : b->name)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
       usage("--name: use A-Z a-z 0-9 - _ . only, not '" + b->name + "'");
