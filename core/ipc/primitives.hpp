@@ -24,7 +24,7 @@ struct Caller {
   int index = kNoSlot;
   int32_t endpoint = DVS_NONE;
   int wait_mode = DVS_WAIT_SPIN_THEN_BLOCK;
-  uint32_t spin_ns = 20'000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   LinkWaiter* links = nullptr;  // set when the caller reads links of its own (waiter.hpp); owned by libdvs
 };
 

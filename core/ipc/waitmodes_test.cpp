@@ -21,7 +21,7 @@ constexpr int kRounds = 500;
 #endif
 constexpr int kSrv = 10;
 constexpr int kCli = 11;  // system too, so notify works both ways
-constexpr uint32_t kSpinNs = 20000;
+constexpr uint32_t kSpinNs = DVS_DEFAULT_SPIN_NS;
 
 const char* mode_name(dvs_wait_mode_t m) {
   switch (m) {

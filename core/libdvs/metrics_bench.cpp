@@ -41,7 +41,7 @@ struct Options {
   std::string wait = "spin";
   std::string placement = "cross";
   unsigned sample = 64;
-  uint32_t spin_ns = 20000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   std::string json_out;
 };
 
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   app.add_option("--reps", o.reps, "repetitions, each one chunk off and one on (default 21)")->check(CLI::Range(1, 1000));
   app.add_option("--wait", o.wait, "wait strategy of both endpoints (default spin)")
       ->check(CLI::IsMember({"spin", "spin-then-block", "block"}));
-  app.add_option("--spin-ns", o.spin_ns, "spin budget of spin-then-block, ns (default 20000)");
+  app.add_option("--spin-ns", o.spin_ns, "spin budget of spin-then-block, ns (default " + std::to_string(DVS_DEFAULT_SPIN_NS) + ")");
   app.add_option("--placement", o.placement, "cross (CPUs 0 and 1, default), same (CPU 0) or none")
       ->check(CLI::IsMember({"cross", "same", "none"}));
   app.add_option("--sample", o.sample, "dvsd --metrics-sample of the metrics-on node (default 64)");

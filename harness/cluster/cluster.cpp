@@ -213,16 +213,25 @@ std::string default_state_dir() {
   return e && *e ? std::string(e) : std::string("/tmp/dvs-cluster");
 }
 
-std::string find_dvsd_binary(const std::string& explicit_path) {
-  auto ok = [](const std::string& p) { return !p.empty() && access(p.c_str(), X_OK) == 0; };
-  if (!explicit_path.empty()) return ok(explicit_path) ? fs::absolute(explicit_path).string() : "";
-  if (const char* e = std::getenv("DVSD_BIN"); e && *e) return ok(e) ? fs::absolute(e).string() : "";
-  const std::string d = self_dir();
-  for (const std::string& c : {d + "/dvsd"}) {
-    std::error_code ec;
-    if (ok(c)) return fs::weakly_canonical(c, ec).string();
+std::string find_dvsd_binary(const std::string& explicit_path, std::string* tried) {
+  std::string list;
+  auto consider = [&](const std::string& p) {
+    list += (list.empty() ? "" : ", ") + p;
+    return access(p.c_str(), X_OK) == 0;
+  };
+  std::string found;
+  if (!explicit_path.empty()) {
+    if (consider(explicit_path)) found = explicit_path;
+  } else if (const char* env = std::getenv("DVSD_BIN"); env != nullptr && *env != '\0') {
+    if (consider(env)) found = env;
+  } else if (const std::string beside = self_dir() + "/dvsd"; consider(beside)) {
+    found = beside;
   }
-  return "";
+  if (tried != nullptr) *tried = list;
+  if (found.empty()) return "";
+  std::error_code ec;
+  const fs::path canon = fs::weakly_canonical(found, ec);
+  return ec ? fs::absolute(found, ec).string() : canon.string();
 }
 
 std::string netns_unavailable_reason() {

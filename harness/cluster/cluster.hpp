@@ -84,8 +84,10 @@ struct NodeStatus {
 
 // $DVS_CLUSTER_STATE, else /tmp/dvs-cluster.
 std::string default_state_dir();
-// dvsd binary: explicit, else $DVSD_BIN, else dvsd beside this executable (build/bin, <prefix>/bin).
-std::string find_dvsd_binary(const std::string& explicit_path);
+// The dvsd binary, as an absolute path: explicit_path if given, else $DVSD_BIN if set, else dvsd
+// beside this executable (build/bin, <prefix>/bin). "" if the one looked at is not executable;
+// *tried (if not null) lists the paths looked at. The one finder of every command's --dvsd.
+std::string find_dvsd_binary(const std::string& explicit_path, std::string* tried = nullptr);
 // "" if this process can create network namespaces and veth pairs, else why not (one line).
 std::string netns_unavailable_reason();
 

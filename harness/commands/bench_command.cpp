@@ -8,9 +8,11 @@
 #include <map>
 #include <memory>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/commands/common_options.hpp"
 #include "harness/plan/bench_plan.hpp"
 #include "harness/plan/scenario.hpp"
 #include "harness/results/machine_info.hpp"
@@ -242,24 +244,23 @@ int run_bench(const BenchOptions& o) {
   return out.any_failed ? 1 : 0;
 }
 
-void add_bench_command(CLI::App& app, const std::string& argv_line) {
+cli::Command make_bench_command(const std::string& argv_line) {
   auto o = std::make_shared<BenchOptions>();
   o->argv_line = argv_line;
-  auto* cmd = app.add_subcommand(
-      "bench", "Run a scenario file's matrix (transport x primitive x size x placement x wait) with "
-               "its raw baselines and repetitions; write results/runs/<run-id>/ (docs/BENCH.md)");
-  cmd->add_option("SCENARIO", o->scenario, "Scenario file (TOML), e.g. harness/scenarios/default.toml")
-      ->required();
-  cmd->add_option("--out", o->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
-  cmd->add_flag("--quick", o->quick, "Cap every count (a smoke run, not a measurement)");
-  cmd->add_flag("--dry-run", o->dry_run, "Validate the scenario and print the planned cells; run nothing");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  cmd->callback([o] {
-    const int rc = run_bench(*o);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::exit(rc);
-  });
+  cli::Command c;
+  c.name = "bench";
+  c.help = "Run a scenario file's matrix (transport x primitive x size x placement x wait) with "
+           "its raw baselines and repetitions; write results/runs/<run-id>/ (docs/BENCH.md)";
+  c.add_options = [o](CLI::App* cmd) {
+    cmd->add_option("SCENARIO", o->scenario, "Scenario file (TOML), e.g. harness/scenarios/default.toml")
+        ->required();
+    cli::add_out_option(cmd, &o->out_dir, "results/runs");
+    cli::add_quick_option(cmd, &o->quick, "Cap every count");
+    cmd->add_flag("--dry-run", o->dry_run, "Validate the scenario and print the planned cells; run nothing");
+    cli::add_dvsd_option(cmd, &o->dvsd_path);
+  };
+  c.run = [o] { return run_bench(*o); };
+  return c;
 }
 
 }  // namespace dvs::bench

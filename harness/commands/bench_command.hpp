@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "harness/commands/command.hpp"
 
 namespace dvs::bench {
 
@@ -23,8 +23,8 @@ struct BenchOptions {
   std::string argv_line;  // recorded in meta.json
 };
 
-// Registers `bench` on app; its callback runs it and exits the process with its status.
-void add_bench_command(CLI::App& app, const std::string& argv_line);
+// `dvs bench`; argv_line (the command line) is recorded in meta.json. Its run returns run_bench's status.
+cli::Command make_bench_command(const std::string& argv_line);
 
 int run_bench(const BenchOptions& o);
 

@@ -15,6 +15,7 @@
 #include "harness/cluster/cluster.hpp"
 #include "harness/cluster/cluster_file.hpp"
 #include "harness/cluster/exec.hpp"
+#include "harness/commands/common_options.hpp"
 
 namespace dvs::cli {
 
@@ -142,16 +143,13 @@ int cmd_check(const ClusterOptions& o) {
   return 0;
 }
 
-}  // namespace
-
-CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o) {
-  auto* cl = app.add_subcommand("cluster", "Start, inspect and stop a dvs cluster on this machine (docs/CLUSTERS.md)");
+void add_cluster_options(CLI::App* cl, ClusterOptions* o) {
   cl->require_subcommand(1);
   auto* up = cl->add_subcommand("up", "Start one dvsd per node of a cluster file (default: the embedded two-node "
                                       "cluster), as processes or, with --netns, each in its own network namespace");
   up->add_option("file", o->file, "cluster file (TOML); omitted: the embedded two-node cluster");
   up->add_flag("--netns", o->netns, "each node in its own network namespace, joined by veth pairs (needs root)");
-  up->add_option("--dvsd", o->dvsd, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
+  add_dvsd_option(up, &o->dvsd);
   up->add_option("--remote-path", o->remote_path,
                  "remote path of every link, overriding the file's [link] and [[link.between]] remote_path: proxy "
                  "(through dvsd, the original's model) or direct (docs/REMOTE_PATHS.md)")
@@ -169,7 +167,6 @@ CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o) {
   auto* keygen = cl->add_subcommand("keygen", "Write a fresh cluster key (mode 0600) for dvsd --cluster-key; never "
                                               "overwrites a file (docs/SECURITY.md)");
   keygen->add_option("file", o->file, "where to write it")->required();
-  return cl;
 }
 
 int run_cluster_command(CLI::App* cl, const ClusterOptions& o) {
@@ -190,6 +187,22 @@ int run_cluster_command(CLI::App* cl, const ClusterOptions& o) {
     return 0;
   }
   return 2;
+}
+
+}  // namespace
+
+Command make_cluster_command() {
+  auto o = std::make_shared<ClusterOptions>();
+  auto cluster = std::make_shared<CLI::App*>(nullptr);
+  Command c;
+  c.name = "cluster";
+  c.help = "Start, inspect and stop a dvs cluster on this machine (docs/CLUSTERS.md)";
+  c.add_options = [o, cluster](CLI::App* cl) {
+    *cluster = cl;
+    add_cluster_options(cl, o.get());
+  };
+  c.run = [o, cluster] { return run_cluster_command(*cluster, *o); };
+  return c;
 }
 
 }  // namespace dvs::cli

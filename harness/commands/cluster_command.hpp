@@ -4,9 +4,7 @@
 
 #include <string>
 
-namespace CLI {
-class App;
-}
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
@@ -20,10 +18,9 @@ struct ClusterOptions {
   bool json = false;
 };
 
-// Adds the `cluster` subcommand to app; returns it. run_cluster_command runs whichever of its
-// subcommands was parsed; exit status 0 ok, 1 failed, 2 bad input (one line on stderr).
-CLI::App* add_cluster_command(CLI::App& app, ClusterOptions* o);
-int run_cluster_command(CLI::App* cluster, const ClusterOptions& o);
+// `dvs cluster`; its run runs whichever of its subcommands was parsed and returns 0 ok, 1 failed,
+// 2 bad input (one line on stderr).
+Command make_cluster_command();
 
 }  // namespace dvs::cli
 

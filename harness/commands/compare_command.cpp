@@ -403,11 +403,9 @@ int compare(const CompareOptions& o) {
 
 }  // namespace
 
-void add_compare_command(CLI::App& app) {
-  auto o = std::make_shared<CompareOptions>();
-  auto* cmd = app.add_subcommand(
-      "compare", "Compare two run directories (results/runs/<id>) cell by cell: median change "
-                 "B/A, Mann-Whitney U p, verdict");
+namespace {
+
+void add_compare_options(CLI::App* cmd, CompareOptions* o) {
   cmd->add_option("A", o->a, "Run directory A (the reference)")->required();
   cmd->add_option("B", o->b, "Run directory B (compared with A)")->required();
   cmd->add_option("--threshold", o->threshold,
@@ -418,19 +416,29 @@ void add_compare_command(CLI::App& app) {
                   "Exit 1 when a cell is: regression = slower (default), change = slower or faster, "
                   "never = exit 0 whatever the verdicts")
       ->check(CLI::IsMember({"regression", "change", "never"}));
-  cmd->callback([o]() {
-    int rc;
-    try {
-      rc = compare(*o);
-    } catch (const BadInput& e) {
-      std::fflush(stdout);
-      fmt::print(stderr, "dvs compare: error: {}\n", e.msg);
-      rc = 2;
-    }
+}
+
+int run_compare(const CompareOptions& o) {
+  try {
+    return compare(o);
+  } catch (const BadInput& e) {
     std::fflush(stdout);
-    std::fflush(stderr);
-    std::exit(rc);
-  });
+    fmt::print(stderr, "dvs compare: error: {}\n", e.msg);
+    return 2;
+  }
+}
+
+}  // namespace
+
+Command make_compare_command() {
+  auto o = std::make_shared<CompareOptions>();
+  Command c;
+  c.name = "compare";
+  c.help = "Compare two run directories (results/runs/<id>) cell by cell: median change B/A, "
+           "Mann-Whitney U p, verdict";
+  c.add_options = [o](CLI::App* cmd) { add_compare_options(cmd, o.get()); };
+  c.run = [o] { return run_compare(*o); };
+  return c;
 }
 
 }  // namespace dvs::cli

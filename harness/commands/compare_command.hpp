@@ -14,15 +14,12 @@
 #ifndef DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
 #define DVS_HARNESS_CLI_COMPARE_COMMAND_HPP
 
-namespace CLI {
-class App;
-}
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
-// Registers the `compare` subcommand; its callback runs the comparison and exits the process
-// with the status above.
-void add_compare_command(CLI::App& app);
+// `dvs compare`; its run returns the status above.
+Command make_compare_command();
 
 }  // namespace dvs::cli
 

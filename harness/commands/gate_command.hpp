@@ -2,15 +2,12 @@
 #ifndef DVS_HARNESS_CLI_GATE_COMMAND_HPP
 #define DVS_HARNESS_CLI_GATE_COMMAND_HPP
 
-namespace CLI {
-class App;
-}
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
-// Adds the `gate` subcommand to app. When it is parsed, its callback runs the gate and exits the
-// process with the gate's status (0 passed/skipped/recorded, 1 regression, 2 cannot run).
-void add_gate_command(CLI::App& app);
+// `dvs gate`; its run returns the gate's status (0 passed/skipped/recorded, 1 regression, 2 cannot run).
+Command make_gate_command();
 
 }  // namespace dvs::cli
 

@@ -1,7 +1,6 @@
 // `dvs lab`: see lab_command.hpp.
 #include "harness/commands/lab_command.hpp"
 
-#include <cstdlib>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -10,11 +9,16 @@
 
 namespace dvs::lab {
 
-void add_lab_command(CLI::App& app) {
-  auto o = std::make_shared<LabOptions>();
-  auto* lab = app.add_subcommand(
-      "lab", "A qemu VM with Debian's stock kernel (TIPC, Soft-RoCE) that runs the binaries built here "
-             "(docs/LAB.md)");
+namespace {
+
+struct LabCommand {
+  LabOptions o;
+  bool refresh = false;
+  CLI::App* fetch = nullptr;
+};
+
+void add_lab_options(CLI::App* lab, const std::shared_ptr<LabCommand>& state) {
+  LabOptions* o = &state->o;
   lab->require_subcommand(1);
   auto add_cache = [o](CLI::App* sc) {
     sc->add_option("--cache", o->cache_dir,
@@ -44,13 +48,26 @@ void add_lab_command(CLI::App& app) {
       ->check(CLI::Range(0, 255));
   run_cmd->add_flag("--keep", o->keep, "Keep the run directory (job script, console log) under the cache");
   run_cmd->add_option("command", o->command, "The command to run in the guest (after --)")->required();
-  run_cmd->callback([o] { std::exit(::dvs::lab::run(*o)); });
 
-  auto refresh = std::make_shared<bool>(false);
   auto* fetch = lab->add_subcommand("fetch", "Fetch the kernel and busybox (apt-get download) and build the initramfs");
   add_cache(fetch);
-  fetch->add_flag("--refresh", *refresh, "Fetch again even if the cache has them (a newer kernel)");
-  fetch->callback([o, refresh] { std::exit(prepare(*o, *refresh)); });
+  fetch->add_flag("--refresh", state->refresh, "Fetch again even if the cache has them (a newer kernel)");
+  state->fetch = fetch;
+}
+
+}  // namespace
+
+cli::Command make_lab_command() {
+  auto state = std::make_shared<LabCommand>();
+  cli::Command c;
+  c.name = "lab";
+  c.help = "A qemu VM with Debian's stock kernel (TIPC, Soft-RoCE) that runs the binaries built here (docs/LAB.md)";
+  c.add_options = [state](CLI::App* lab) { add_lab_options(lab, state); };
+  c.run = [state] {
+    if (state->fetch->parsed()) return prepare(state->o, state->refresh);
+    return ::dvs::lab::run(state->o);
+  };
+  return c;
 }
 
 }  // namespace dvs::lab

@@ -1,15 +1,20 @@
-// dvs: the command line of the dvs testbed. Subcommands: run (benchmarks + baselines, one table),
-// cluster (up/down/status of a multi-node cluster on this machine, docs/CLUSTERS.md).
-// Usage errors print one line on stderr and exit 2.
+// dvs: the command line of the dvs testbed. The commands are the table below (one file each in
+// harness/commands, harness/README.md lists them); main adds each to the CLI with its options,
+// parses, and returns the chosen command's exit status. Beside them: `dvs --version`, and
+// `dvs help [CMD...]` (= `dvs [CMD...] --help`).
+// Usage errors print one line on stderr and exit 2; an unknown command or option names the
+// nearest known one when one is close ("did you mean 'run'?").
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "harness/commands/bench_command.hpp"
 #include "harness/commands/cluster_command.hpp"
+#include "harness/commands/command.hpp"
 #include "harness/commands/compare_command.hpp"
 #include "harness/commands/gate_command.hpp"
 #include "harness/commands/lab_command.hpp"
@@ -20,139 +25,186 @@
 #include "harness/commands/rpc_command.hpp"
 #include "harness/commands/run_command.hpp"
 #include "harness/commands/run_options.hpp"
+#include "harness/commands/suggest.hpp"
 #include "harness/commands/web_command.hpp"
+
+#ifndef DVS_VERSION
+#define DVS_VERSION "unknown"
+#endif
+#ifndef DVS_GIT_COMMIT
+#define DVS_GIT_COMMIT "unknown"
+#endif
+#ifndef DVS_BUILD_TYPE
+#define DVS_BUILD_TYPE "unknown"
+#endif
 
 namespace {
 
-// "N must be a positive number" instead of CLI11's range dump.
-const CLI::Validator kPositive(
-    [](std::string& v) -> std::string {
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(d > 0)) return "must be a positive number, not '" + v + "'";
-      return "";
-    },
-    "POSITIVE");
+using dvs::cli::Command;
+
+// Every command, in the order `dvs --help` lists them.
+std::vector<Command> command_table(const std::string& argv_line) {
+  std::vector<Command> t;
+  t.push_back(dvs::cli::make_run_command(argv_line));
+  t.push_back(dvs::bench::make_bench_command(argv_line));
+  t.push_back(dvs::cli::make_compare_command());
+  t.push_back(dvs::cli::make_report_command());
+  t.push_back(dvs::cli::make_reproduce_command());
+  t.push_back(dvs::cli::make_microbench_command());
+  t.push_back(dvs::cli::make_gate_command());
+  t.push_back(dvs::rpc::make_rpc_command());
+  t.push_back(dvs::web::make_web_command());
+  t.push_back(dvs::cli::make_cluster_command());
+  t.push_back(dvs::lab::make_lab_command());
+  return t;
+}
+
+// "dvs" or "dvs cluster up": how a command is typed.
+std::string command_path(const CLI::App* app) {
+  std::string path;
+  for (; app != nullptr; app = app->get_parent())
+    path = path.empty() ? app->get_name() : app->get_name() + " " + path;
+  return path;
+}
+
+std::vector<std::string> subcommand_names(const CLI::App* app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app->get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+// at's subcommand called name, or null.
+const CLI::App* subcommand(const CLI::App* at, const std::string& name) {
+  for (const CLI::App* sub : at->get_subcommands({}))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
+
+int usage_error(const std::string& msg, const CLI::App* see) {
+  fmt::print(stderr, "dvs: error: {} (see {} --help)\n", msg, command_path(see));
+  return 2;
+}
+
+// "unknown command 'runn'; did you mean 'run'?" (the nearest subcommand of parent, if close).
+int unknown_command(const CLI::App* parent, const std::string& word) {
+  const std::string of = parent->get_parent() == nullptr ? "" : " of " + command_path(parent);
+  const std::string near = dvs::cli::nearest(word, subcommand_names(parent));
+  return usage_error(fmt::format("unknown command '{}'{}{}", word, of,
+                                 near.empty() ? "" : fmt::format("; did you mean '{}'?", near)),
+                     parent);
+}
+
+// The first word of args that should name a subcommand and names none: an unknown command
+// (exit 2), checked before parsing so it is not reported as a stray argument. Stops at the first
+// option or at a command that takes positional arguments. -1: none found.
+int check_command_words(const CLI::App& app, const std::vector<std::string>& args) {
+  const CLI::App* at = &app;
+  for (const std::string& a : args) {
+    if (a.empty() || a[0] == '-') return -1;
+    if (at->get_subcommands({}).empty() ||
+        !at->get_options([](const CLI::Option* o) { return o->get_positional(); }).empty())
+      return -1;
+    const CLI::App* sub = subcommand(at, a);
+    if (sub == nullptr) return unknown_command(at, a);
+    at = sub;
+  }
+  return -1;
+}
+
+// The innermost command parse() entered.
+const CLI::App* innermost_parsed(const CLI::App& app) {
+  const CLI::App* at = &app;
+  for (bool deeper = true; deeper;) {
+    deeper = false;
+    for (const CLI::App* sub : at->get_subcommands({}))
+      if (sub->parsed()) {
+        at = sub;
+        deeper = true;
+        break;
+      }
+  }
+  return at;
+}
+
+// An argument CLI11 did not expect: an unknown option of cmd names the nearest option of cmd.
+int unexpected_arguments(const CLI::App* cmd, const std::string& cli11_message) {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : cmd->get_options()) {
+    for (const std::string& n : o->get_lnames()) names.push_back("--" + n);
+    for (const std::string& n : o->get_snames()) names.push_back("-" + n);
+  }
+  for (const std::string& arg : cmd->remaining()) {
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const std::string given = arg.substr(0, arg.find('='));
+    const std::string near = dvs::cli::nearest(given, names);
+    return usage_error(fmt::format("unknown option '{}' of {}{}", given, command_path(cmd),
+                                   near.empty() ? "" : fmt::format("; did you mean '{}'?", near)),
+                       cmd);
+  }
+  return usage_error(cli11_message, cmd);
+}
+
+// `dvs help [CMD...]`: the help of dvs or of that command, on stdout, as `dvs [CMD...] --help`
+// prints it.
+int print_help(const CLI::App& app, const std::vector<std::string>& words) {
+  const CLI::App* at = &app;
+  for (const std::string& w : words) {
+    const CLI::App* sub = subcommand(at, w);
+    if (sub == nullptr) return unknown_command(at, w);
+    at = sub;
+  }
+  fmt::print("{}", at->get_formatter()->make_help(at, command_path(at), CLI::AppFormatMode::Normal));
+  return 0;
+}
+
+std::string one_line(std::string msg) {
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return msg;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using dvs::cli::RunOptions;
+  std::string argv_line;
+  for (int i = 0; i < argc; ++i) argv_line += (i ? " " : "") + std::string(argv[i]);
+
   CLI::App app{"dvs: M3-IPC-style rendezvous IPC testbed and benchmark harness", "dvs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("dvs {} ({}, {})", DVS_VERSION, DVS_GIT_COMMIT, DVS_BUILD_TYPE),
+                       "Print the version, git commit and build type, and exit");
 
-  RunOptions o;
-  for (int i = 0; i < argc; ++i) o.argv_line += (i ? " " : "") + std::string(argv[i]);
-  auto* run = app.add_subcommand(
-      "run", "Start a private dvsd, run raw baselines and every dvs primitive x wait strategy "
-             "as two-process ping-pongs, print one table, write results/runs/<run-id>/");
-  run->add_option("--iterations", o.iterations,
-                  "Timed round trips under spin and spin-then-block (default 500000; --quick 5000)")
-      ->check(kPositive);
-  run->add_option("--block-iterations", o.block_iterations,
-                  "Timed round trips under block (default 10000; --quick 200)")
-      ->check(kPositive);
-  run->add_option("--copy-iterations", o.copy_iterations,
-                  "Timed blocks of vcopy and pipe stream (default 5000; --quick 200)")
-      ->check(kPositive);
-  run->add_option("--warmup", o.warmup, "Untimed iterations before each loop (default 10)");
-  run->add_option("--spin-ns", o.spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
-  run->add_option("--placement", o.placement,
-                  "cross (two CPUs, default), same (one CPU) or none (unpinned)")
-      ->check(CLI::IsMember({"cross", "same", "none"}));
-  run->add_option("--wait", o.waits, "Wait strategies to run (default: all three)")
-      ->check(CLI::IsMember({"spin", "spin-then-block", "block"}))
-      ->delimiter(',');
-  run->add_option("--vcopy-bytes", o.vcopy_bytes,
-                  "Block size of vcopy and pipe stream, bytes (default 65536)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
-  run->add_option("--cell-budget", o.cell_budget_s,
-                  "Seconds after which one loop stops early, marked truncated (default 15)")
-      ->check(kPositive);
-  run->add_option("--only", o.only,
-                  "Run only cells whose id contains one of these substrings (e.g. sendrec,pipe)")
-      ->delimiter(',');
-  run->add_flag("--quick", o.quick, "Small iteration counts: an end-to-end smoke run");
-  run->add_option("--repeat", o.repeat,
-                  "Run every cell N times, interleaved by repetition (rep 1 of all cells, then rep 2, "
-                  "...); each repetition is a runs.jsonl row with \"rep\", the table shows the median "
-                  "one (default 1; dvs compare tests per-repetition medians from 5)")
-      ->check(CLI::Range(1, 1000));
-  run->add_option("--out", o.out_dir, "Parent directory of the run directory "
-                                      "(default: <source>/results/runs)");
-  run->add_option("--dvsd", o.dvsd_path,
-                  "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  // The remote section (two dvsd nodes over tcp on loopback; harness/plan/remote_cells.hpp).
-  auto* no_remote = run->add_flag("--no-remote", o.no_remote,
-                                  "Skip the remote section (2 nodes, tcp, loopback)");
-  run->add_flag("--remote-only", o.remote_only, "Run only the remote section")->excludes(no_remote);
-  run->add_option("--remote-wait", o.remote_wait,
-                  "Wait strategy of the dvs endpoints in the remote section (default block)")
-      ->check(CLI::IsMember({"spin", "spin-then-block", "block"}));
-  run->add_option("--proxy-poll-us", o.proxy_poll_us,
-                  "dvsd --poll-us of both remote nodes: proxies poll this long after traffic before "
-                  "sleeping (default 0: they block)")->check(CLI::Range(0, 1000000));
-  run->add_option("--remote-net", o.remote_net,
-                  "Where the remote nodes and raw TCP rows run: auto (network namespaces joined by "
-                  "veth pairs if this machine allows, else loopback), netns, loopback (default auto)")
-      ->check(CLI::IsMember({"auto", "netns", "loopback"}));
-  run->add_option("--proxy-copy-chunk", o.proxy_copy_chunk,
-                  "dvsd --copy-chunk of both remote nodes: vcopy bytes per frame (default: dvsd's)")
-      ->check(CLI::Range(4096, 1 << 20));
-  run->add_flag_callback("--dvsd-unpinned", [&o] { o.pin_nodes = false; }, "Let the remote nodes' dvsd threads float over all CPUs "
-                              "(default: each node's dvsd is pinned to the CPU of its measuring process)");
-  run->add_option("--remote-iterations", o.remote_iterations,
-                  "Round trips of each remote RTT row and of raw TCP ping-pong (default 5000; "
-                  "--quick 200)")->check(kPositive);
-  run->add_option("--remote-copy-iterations", o.remote_copy_iterations,
-                  "1 MiB blocks of each remote vcopy row and of raw TCP stream (default 500; "
-                  "--quick 20)")->check(kPositive);
-  run->add_option("--remote-pair-iterations", o.remote_pair_iterations,
-                  "Round trips of each remote pairs row, over all its pairs (default 8000; "
-                  "--quick 400)")->check(kPositive);
+  std::vector<Command> table = command_table(argv_line);
+  std::vector<std::pair<CLI::App*, const Command*>> parsed_of;
+  for (const Command& c : table) {
+    CLI::App* cmd = app.add_subcommand(c.name, c.help);
+    c.add_options(cmd);
+    parsed_of.emplace_back(cmd, &c);
+  }
+  std::vector<std::string> help_words;
+  CLI::App* help = app.add_subcommand("help", "Show the help of dvs, or of CMD (dvs help CMD = dvs CMD --help)");
+  help->add_option("CMD", help_words, "A command (and subcommand), e.g. run or cluster up");
 
-  dvs::cli::ClusterOptions co;
-  auto* cluster = dvs::cli::add_cluster_command(app, &co);
-  dvs::cli::add_gate_command(app);  // exits from its callback (harness/commands/gate_command.hpp)
-  dvs::cli::add_microbench_command(app);  // exits from its callback (microbench_command.hpp)
-  dvs::cli::add_compare_command(app);  // exits from its callback (compare_command.hpp)
-  dvs::cli::add_reproduce_command(app);  // exits from its callback (reproduce_command.hpp)
-  dvs::cli::add_report_command(app);  // exits from its callback (report_command.hpp)
-  dvs::bench::add_bench_command(app, o.argv_line);  // exits from its callback (bench/bench_command.hpp)
-  dvs::lab::add_lab_command(app);  // exits from its callback (harness/commands/lab_command.hpp)
-  dvs::rpc::add_rpc_command(app);  // exits from its callback (harness/commands/rpc_command.hpp)
-  dvs::web::add_web_command(app);  // exits from its callback (harness/commands/web_command.hpp)
-  dvs::metrics::add_workload_metrics_option(app, "rpc");  // --metrics-port (docs/METRICS.md)
-  dvs::metrics::add_workload_metrics_option(app, "web", "serve");
-
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (const int rc = check_command_words(app, args); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    return unexpected_arguments(innermost_parsed(app), one_line(e.what()));
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    while (!msg.empty() && (msg.back() == '\n')) msg.pop_back();
-    for (auto& ch : msg)
-      if (ch == '\n') ch = ' ';
-    fmt::print(stderr, "dvs: error: {} (see dvs --help)\n", msg);
-    return 2;
+    return usage_error(one_line(e.what()), innermost_parsed(app));
   }
 
-  if (run->parsed()) {
-    if (o.quick) {
-      if (run->count("--iterations") == 0) o.iterations = dvs::cli::kQuickIterations;
-      if (run->count("--block-iterations") == 0) o.block_iterations = dvs::cli::kQuickBlockIterations;
-      if (run->count("--copy-iterations") == 0) o.copy_iterations = dvs::cli::kQuickCopyIterations;
-      if (run->count("--remote-iterations") == 0) o.remote_iterations = dvs::cli::kQuickRemoteIterations;
-      if (run->count("--remote-copy-iterations") == 0)
-        o.remote_copy_iterations = dvs::cli::kQuickRemoteCopyIterations;
-      if (run->count("--remote-pair-iterations") == 0)
-        o.remote_pair_iterations = dvs::cli::kQuickRemotePairIterations;
-    }
-    return dvs::cli::run_command(o);
+  int rc = 2;
+  if (help->parsed()) {
+    rc = print_help(app, help_words);
+  } else {
+    for (const auto& [cmd, c] : parsed_of)
+      if (cmd->parsed()) rc = c->run();
   }
-  if (cluster->parsed()) return dvs::cli::run_cluster_command(cluster, co);
-  return 2;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  return rc;
 }

@@ -2,7 +2,7 @@
 // docs/METRICS.md). Those commands run their endpoints on private dvsd nodes they start
 // themselves; the option exports DVS_METRICS_PORT=PORT, which makes every dvsd this process
 // starts record IPC metrics and serve them on 127.0.0.1:PORT+NODE (node 0 on PORT, node 1 on
-// PORT+1, ...). Added from the CLI's main so the commands' own files stay untouched.
+// PORT+1, ...).
 #pragma once
 
 #include <cstdlib>
@@ -12,14 +12,7 @@
 
 namespace dvs::metrics {
 
-inline void add_workload_metrics_option(CLI::App& app, const std::string& command, const std::string& sub = "") {
-  CLI::App* cmd = nullptr;
-  try {
-    cmd = app.get_subcommand(command);
-    if (!sub.empty()) cmd = cmd->get_subcommand(sub);
-  } catch (const CLI::Error&) {
-    return;  // no such command in this build
-  }
+inline void add_workload_metrics_option(CLI::App* cmd) {
   cmd->add_option_function<int>(
          "--metrics-port",
          [](const int& port) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/cluster/exec.hpp"
+#include "harness/commands/common_options.hpp"
 #include "harness/results/machine_info.hpp"
 
 #ifndef DVS_SOURCE_DIR
@@ -132,24 +133,26 @@ int run_microbench(const MicrobenchOptions& o) {
   return failed > 0 ? 1 : 0;
 }
 
-}  // namespace
-
-void add_microbench_command(CLI::App& app) {
-  auto o = std::make_shared<MicrobenchOptions>();
-  auto* m = app.add_subcommand(
-      "microbench", "Run the Google Benchmark microbenchmarks of the hot pieces (wire codec, histogram, "
-                    "transport links, copies); keep their JSON in results/microbench/<run-id>/");
-  m->add_option("--out", o->out_dir, "Results directory (default <source>/results/microbench)");
+void add_microbench_options(CLI::App* m, MicrobenchOptions* o) {
+  add_out_option(m, &o->out_dir, "results/microbench");
   m->add_option("--filter", o->filter, "Only benchmarks matching this regex (--benchmark_filter)");
   m->add_option("--repetitions", o->repetitions, "Runs of each benchmark; the median is reported (default 5)")
       ->check(CLI::Range(1, 100));
-  m->add_flag("--quick", o->quick, "1 repetition, 10 ms each: a smoke run, not a measurement");
+  add_quick_option(m, &o->quick, "1 repetition, 10 ms each");
   m->add_option("--bin", o->bins, "Run these benchmark binaries instead of the built ones");
-  m->callback([o] {
-    const int rc = run_microbench(*o);
-    std::fflush(stdout);
-    std::exit(rc);
-  });
+}
+
+}  // namespace
+
+Command make_microbench_command() {
+  auto o = std::make_shared<MicrobenchOptions>();
+  Command c;
+  c.name = "microbench";
+  c.help = "Run the Google Benchmark microbenchmarks of the hot pieces (wire codec, histogram, "
+           "transport links, copies); keep their JSON in results/microbench/<run-id>/";
+  c.add_options = [o](CLI::App* m) { add_microbench_options(m, o.get()); };
+  c.run = [o] { return run_microbench(*o); };
+  return c;
 }
 
 }  // namespace dvs::cli

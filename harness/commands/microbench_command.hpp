@@ -4,12 +4,12 @@
 #ifndef DVS_HARNESS_CLI_MICROBENCH_COMMAND_HPP
 #define DVS_HARNESS_CLI_MICROBENCH_COMMAND_HPP
 
-#include <CLI/CLI.hpp>
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
-// Registers the subcommand; its callback exits with 0, 1 (a benchmark binary failed) or 2.
-void add_microbench_command(CLI::App& app);
+// `dvs microbench`; its run returns 0, 1 (a benchmark binary failed) or 2.
+Command make_microbench_command();
 
 }  // namespace dvs::cli
 

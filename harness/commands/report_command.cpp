@@ -137,11 +137,9 @@ std::string find_python_dir(std::string* tried) {
   return "";
 }
 
-void add_report_command(CLI::App& app) {
-  auto o = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand(
-      "report", "HTML + Markdown report of run directories: machine metadata, dvs vs baseline ratios, A/B "
-                "tables between runs, figures as PNG and SVG (docs/REPORT.md)");
+namespace {
+
+void add_report_options(CLI::App* cmd, ReportOptions* o) {
   cmd->add_option("RUN", o->runs, "Run directories (results/runs/<id>, results/reproduce/<id>, ...); the first is A "
                                   "in the A/B tables");
   cmd->add_option("--out", o->out, "Output directory (default: <first run>/report)");
@@ -150,7 +148,19 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--results", o->results, "Where --latest looks (default <source>/results/runs)");
   cmd->add_flag("--print-python-dir", o->print_python_dir, "Print where the analysis package was found and exit");
   cmd->add_option("--python", o->python, "The python3 to run the analysis package with (default " DVS_PYTHON3 ")");
-  cmd->callback([o]() { std::exit(run_report(*o)); });
+}
+
+}  // namespace
+
+Command make_report_command() {
+  auto o = std::make_shared<ReportOptions>();
+  Command c;
+  c.name = "report";
+  c.help = "HTML + Markdown report of run directories: machine metadata, dvs vs baseline ratios, A/B "
+           "tables between runs, figures as PNG and SVG (docs/REPORT.md)";
+  c.add_options = [o](CLI::App* cmd) { add_report_options(cmd, o.get()); };
+  c.run = [o] { return run_report(*o); };
+  return c;
 }
 
 }  // namespace dvs::cli

@@ -11,14 +11,12 @@
 
 #include <string>
 
-namespace CLI {
-class App;
-}
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
-// Registers the `report` subcommand; its callback exits the process with the status above.
-void add_report_command(CLI::App& app);
+// `dvs report`; its run returns the status above.
+Command make_report_command();
 
 // The directory holding dvs_analysis/ and dvs/ (first match of the order above), or "" with
 // *tried listing the places looked at.

@@ -32,9 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/commands/common_options.hpp"
 #include "harness/plan/cells.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
@@ -75,7 +77,7 @@ struct Counts {
 constexpr Counts kFull{20'000, 50'000, 200'000, 40'000, 200'000, 5'000, 5'000, 500, 10};
 constexpr Counts kQuick{300, 1'000, 3'000, 800, 4'000, 100, 100, 20, 3};
 
-constexpr uint32_t kSpinNs = 20'000;
+constexpr uint32_t kSpinNs = DVS_DEFAULT_SPIN_NS;
 constexpr uint64_t kWarmup = 10;
 const size_t kLocalSizes[] = {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
 
@@ -226,32 +228,26 @@ json table_json(const Table& t) {
 
 // ---------------------------------------------------------------- the command
 
-CLI::App* add_reproduce_command(CLI::App& app) {
-  static ReproduceOptions o;
-  auto* sub = app.add_subcommand(
-      "reproduce", "Re-run the original M3-IPC evaluation (Pessolani's thesis benchmarks) here and print each "
-                   "table with the published figures and ratios normalised to a common baseline");
-  sub->add_option("experiment", o.experiment, "Which evaluation (only: m3ipc)")
-      ->required()
-      ->check(CLI::IsMember({"m3ipc"}));
-  sub->add_flag("--quick", o.quick, "Tiny counts, one repetition: a smoke run (< ~30 s)");
-  sub->add_option("--out", o.out_dir,
-                  "Parent directory of the run directory (default <source>/results/reproduce)");
-  sub->add_option("--dvsd", o.dvsd_path,
-                  "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  sub->add_option("--published", o.published,
-                  "Published figures (default <source>/results/published/m3ipc.json)");
-  sub->add_option("--reps", o.reps, "Repetitions per cell, median reported (default 3; --quick 1)")
-      ->check(CLI::Range(1, 50));
-  sub->callback([&app] {
-    o.argv_line.clear();
-    (void)app;
-    const int rc = run_reproduce(o);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::exit(rc);
-  });
-  return sub;
+Command make_reproduce_command() {
+  auto o = std::make_shared<ReproduceOptions>();
+  Command c;
+  c.name = "reproduce";
+  c.help = "Re-run the original M3-IPC evaluation (Pessolani's thesis benchmarks) here and print each "
+           "table with the published figures and ratios normalised to a common baseline";
+  c.add_options = [o](CLI::App* sub) {
+    sub->add_option("experiment", o->experiment, "Which evaluation (only: m3ipc)")
+        ->required()
+        ->check(CLI::IsMember({"m3ipc"}));
+    add_quick_option(sub, &o->quick, "Tiny counts, one repetition (< ~30 s)");
+    add_out_option(sub, &o->out_dir, "results/reproduce");
+    add_dvsd_option(sub, &o->dvsd_path);
+    sub->add_option("--published", o->published,
+                    "Published figures (default <source>/results/published/m3ipc.json)");
+    sub->add_option("--reps", o->reps, "Repetitions per cell, median reported (default 3; --quick 1)")
+        ->check(CLI::Range(1, 50));
+  };
+  c.run = [o] { return run_reproduce(*o); };
+  return c;
 }
 
 int run_reproduce(const ReproduceOptions& o) {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "harness/commands/command.hpp"
 
 namespace dvs::cli {
 
@@ -22,10 +22,9 @@ struct ReproduceOptions {
   std::string argv_line;
 };
 
-// Registers `reproduce` on app. Its callback runs the experiment and exits the process with its
-// status (0 every cell ran, 1 a cell failed or setup failed, 2 bad usage), so main() needs no
-// dispatch line.
-CLI::App* add_reproduce_command(CLI::App& app);
+// `dvs reproduce`; its run runs the experiment and returns its status (0 every cell ran, 1 a cell
+// failed or setup failed, 2 bad usage).
+Command make_reproduce_command();
 
 int run_reproduce(const ReproduceOptions& o);
 

@@ -12,15 +12,20 @@
 #include <memory>
 #include <optional>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "harness/commands/common_options.hpp"
+#include "harness/commands/metrics_option.hpp"
 #include "harness/commands/rpc_sweep.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
 #include "harness/run/node_pair.hpp"
 #include "harness/run/private_dvsd.hpp"
+#include "workloads/pingpong/pingpong.hpp"
 #include "workloads/rpc/rpc.hpp"
 
 #ifndef DVS_SOURCE_DIR
@@ -42,7 +47,7 @@ struct Options {
   uint64_t request_bytes = 0, reply_bytes = 0;
   double stall_at_ms = 0, stall_ms = 0;
   int stall_server = -1;
-  uint32_t spin_ns = 20'000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   bool no_verify = false;
   uint64_t seed = 1;
   int request_timeout_ms = 10'000;
@@ -80,10 +85,9 @@ std::string to_config(const Options& o, wl::RpcConfig* c) {
   if (!svc) return "--service must be none, fixed or exp, not '" + o.service + "'";
   if (o.transport != "local" && o.transport != "tcp" && o.transport != "shm")
     return "--transport must be local, tcp or shm, not '" + o.transport + "'";
-  if (o.wait == "spin") c->wait = DVS_WAIT_SPIN;
-  else if (o.wait == "spin-then-block") c->wait = DVS_WAIT_SPIN_THEN_BLOCK;
-  else if (o.wait == "block") c->wait = DVS_WAIT_BLOCK;
-  else return "--wait must be spin, spin-then-block or block, not '" + o.wait + "'";
+  const auto wait = workloads::parse_wait(o.wait);  // --wait's validator took only its names
+  if (!wait) return fmt::format("--wait must be one of {}, not '{}'", fmt::join(workloads::kWaitNames, ", "), o.wait);
+  c->wait = *wait;
   if (o.service_us < 0 || o.stall_at_ms < 0 || o.stall_ms < 0) return "times must not be negative";
   if (*svc != wl::Service::None && !(o.service_us > 0)) return "--service " + o.service + " needs --service-us > 0";
   if (o.sweep && !(o.slo_ms > 0)) return "--sweep needs a latency objective: --slo-ms > 0";
@@ -364,13 +368,7 @@ int run(Options& o, wl::RpcConfig cfg) {
   return any_failed || objective_missed ? 1 : 0;
 }
 
-}  // namespace
-
-void add_rpc_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand(
-      "rpc", "RPC load: client endpoints sendrec to a pool of servers (closed or open loop, payloads "
-             "by vcopy), or a rate sweep against a latency objective; results/runs/<run-id>/ (docs/RPC.md)");
+void add_rpc_options(CLI::App* cmd, Options* o) {
   cmd->add_option("--scenario", o->scenario, "TOML file whose [rpc] keys are these options "
                                              "(harness/scenarios/rpc-*.toml); the command line wins")
       ->check(CLI::ExistingFile);
@@ -392,8 +390,8 @@ void add_rpc_command(CLI::App& app) {
   cmd->add_option("--stall-ms", o->stall_ms, "Inject a stall: the server(s) sleep this long once ... (default 0: none)");
   cmd->add_option("--stall-at-ms", o->stall_at_ms, "... at this time after the start (default 0)");
   cmd->add_option("--stall-server", o->stall_server, "Which server stalls, 0-based (default -1: all)");
-  cmd->add_option("--wait", o->wait, "Wait strategy of every endpoint: spin, spin-then-block, block (default block)");
-  cmd->add_option("--spin-ns", o->spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
+  cli::add_wait_option(cmd, &o->wait, "every endpoint");
+  cli::add_spin_ns_option(cmd, &o->spin_ns);
   cmd->add_flag("--no-verify", o->no_verify, "Do not check payload bytes (they are filled and checked by default)");
   cmd->add_option("--seed", o->seed, "Seed of the arrival and service-time draws (default 1)");
   cmd->add_option("--request-timeout-ms", o->request_timeout_ms,
@@ -407,27 +405,43 @@ void add_rpc_command(CLI::App& app) {
   cmd->add_option("--sweep-tolerance", o->sw.tolerance,
                   "Stop bisecting when failing / passing rate <= 1 + this (default 0.1)")->check(CLI::Range(0.001, 10.0));
   cmd->add_option("--name", o->name, "Run id suffix (default rpc; a scenario's [scenario] name)");
-  cmd->add_option("--out", o->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  cmd->callback([o, cmd] {
-    auto usage = [](const std::string& e) {
-      fmt::print(stderr, "dvs rpc: error: {}\n", e);
-      std::fflush(stderr);
-      std::exit(2);
-    };
-    o->argv_line = command_line();
-    if (!o->scenario.empty())
-      if (auto e = apply_scenario(cmd, *o); !e.empty()) usage(e);
-    wl::RpcConfig cfg;
-    if (auto e = to_config(*o, &cfg); !e.empty()) usage(e);
-    for (char ch : o->name)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
-        usage("--name: use A-Z a-z 0-9 - _ . only, not '" + o->name + "'");
-    const int rc = run(*o, cfg);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::exit(rc);
-  });
+  cli::add_out_option(cmd, &o->out_dir, "results/runs");
+  cli::add_dvsd_option(cmd, &o->dvsd_path);
+  metrics::add_workload_metrics_option(cmd);
+}
+
+// The parsed command line (and scenario file) -> one run or sweep; cmd is the `rpc` App.
+int run_rpc_command(CLI::App* cmd, Options& o) {
+  auto usage = [](const std::string& e) {
+    fmt::print(stderr, "dvs rpc: error: {}\n", e);
+    return 2;
+  };
+  o.argv_line = command_line();
+  if (!o.scenario.empty())
+    if (auto e = apply_scenario(cmd, o); !e.empty()) return usage(e);
+  wl::RpcConfig cfg;
+  if (auto e = to_config(o, &cfg); !e.empty()) return usage(e);
+  for (char ch : o.name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      return usage("--name: use A-Z a-z 0-9 - _ . only, not '" + o.name + "'");
+  return run(o, cfg);
+}
+
+}  // namespace
+
+cli::Command make_rpc_command() {
+  auto o = std::make_shared<Options>();
+  auto app = std::make_shared<CLI::App*>(nullptr);
+  cli::Command c;
+  c.name = "rpc";
+  c.help = "RPC load: client endpoints sendrec to a pool of servers (closed or open loop, payloads "
+           "by vcopy), or a rate sweep against a latency objective; results/runs/<run-id>/ (docs/RPC.md)";
+  c.add_options = [o, app](CLI::App* cmd) {
+    *app = cmd;
+    add_rpc_options(cmd, o.get());
+  };
+  c.run = [o, app] { return run_rpc_command(*app, *o); };
+  return c;
 }
 
 }  // namespace dvs::rpc

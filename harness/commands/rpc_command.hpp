@@ -7,12 +7,12 @@
 #ifndef DVS_HARNESS_RPC_RPC_COMMAND_HPP
 #define DVS_HARNESS_RPC_RPC_COMMAND_HPP
 
-#include <CLI/CLI.hpp>
+#include "harness/commands/command.hpp"
 
 namespace dvs::rpc {
 
-// Adds the subcommand; its callback runs it and exits with its status.
-void add_rpc_command(CLI::App& app);
+// `dvs rpc`; its run returns the status (0 ran, 1 a run failed, 2 bad input).
+cli::Command make_rpc_command();
 
 }  // namespace dvs::rpc
 

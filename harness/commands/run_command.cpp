@@ -1,10 +1,13 @@
 // run_command: see run_command.hpp.
 #include "harness/commands/run_command.hpp"
 
+#include <cstdlib>
 #include <memory>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "harness/commands/common_options.hpp"
 #include "harness/plan/cells.hpp"
 #include "harness/plan/remote_cells.hpp"
 #include "harness/results/machine_info.hpp"
@@ -164,6 +167,113 @@ int run_command(const RunOptions& o) {
   std::fflush(stdout);
   if (out.interrupted) return bench::kExitInterrupted;
   return failed ? 1 : 0;
+}
+
+namespace {
+
+// "N must be a positive number" instead of CLI11's range dump.
+const CLI::Validator kPositive(
+    [](std::string& v) -> std::string {
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(d > 0)) return "must be a positive number, not '" + v + "'";
+      return "";
+    },
+    "POSITIVE");
+
+void add_run_options(CLI::App* run, RunOptions& o) {
+  run->add_option("--iterations", o.iterations,
+                  "Timed round trips under spin and spin-then-block (default 500000; --quick 5000)")
+      ->check(kPositive);
+  run->add_option("--block-iterations", o.block_iterations,
+                  "Timed round trips under block (default 10000; --quick 200)")
+      ->check(kPositive);
+  run->add_option("--copy-iterations", o.copy_iterations,
+                  "Timed blocks of vcopy and pipe stream (default 5000; --quick 200)")
+      ->check(kPositive);
+  run->add_option("--warmup", o.warmup, "Untimed iterations before each loop (default 10)");
+  add_spin_ns_option(run, &o.spin_ns);
+  add_placement_option(run, &o.placement);
+  add_waits_option(run, &o.waits, "Wait strategies to run");
+  run->add_option("--vcopy-bytes", o.vcopy_bytes,
+                  "Block size of vcopy and pipe stream, bytes (default 65536)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  run->add_option("--cell-budget", o.cell_budget_s,
+                  "Seconds after which one loop stops early, marked truncated (default 15)")
+      ->check(kPositive);
+  run->add_option("--only", o.only,
+                  "Run only cells whose id contains one of these substrings (e.g. sendrec,pipe)")
+      ->delimiter(',');
+  add_quick_option(run, &o.quick, "Small iteration counts");
+  run->add_option("--repeat", o.repeat,
+                  "Run every cell N times, interleaved by repetition (rep 1 of all cells, then rep 2, "
+                  "...); each repetition is a runs.jsonl row with \"rep\", the table shows the median "
+                  "one (default 1; dvs compare tests per-repetition medians from 5)")
+      ->check(CLI::Range(1, 1000));
+  add_out_option(run, &o.out_dir, "results/runs");
+  add_dvsd_option(run, &o.dvsd_path);
+  // The remote section (two dvsd nodes over tcp on loopback; harness/plan/remote_cells.hpp).
+  auto* no_remote = run->add_flag("--no-remote", o.no_remote,
+                                  "Skip the remote section (2 nodes, tcp, loopback)");
+  run->add_flag("--remote-only", o.remote_only, "Run only the remote section")->excludes(no_remote);
+  add_wait_option(run, &o.remote_wait, "the dvs endpoints in the remote section", "--remote-wait");
+  run->add_option("--proxy-poll-us", o.proxy_poll_us,
+                  "dvsd --poll-us of both remote nodes: proxies poll this long after traffic before "
+                  "sleeping (default 0: they block)")->check(CLI::Range(0, 1000000));
+  run->add_option("--remote-net", o.remote_net,
+                  "Where the remote nodes and raw TCP rows run: auto (network namespaces joined by "
+                  "veth pairs if this machine allows, else loopback), netns, loopback (default auto)")
+      ->check(CLI::IsMember({"auto", "netns", "loopback"}));
+  run->add_option("--proxy-copy-chunk", o.proxy_copy_chunk,
+                  "dvsd --copy-chunk of both remote nodes: vcopy bytes per frame (default: dvsd's)")
+      ->check(CLI::Range(4096, 1 << 20));
+  run->add_flag_callback("--dvsd-unpinned", [&o] { o.pin_nodes = false; }, "Let the remote nodes' dvsd threads float over all CPUs "
+                              "(default: each node's dvsd is pinned to the CPU of its measuring process)");
+  run->add_option("--remote-iterations", o.remote_iterations,
+                  "Round trips of each remote RTT row and of raw TCP ping-pong (default 5000; "
+                  "--quick 200)")->check(kPositive);
+  run->add_option("--remote-copy-iterations", o.remote_copy_iterations,
+                  "1 MiB blocks of each remote vcopy row and of raw TCP stream (default 500; "
+                  "--quick 20)")->check(kPositive);
+  run->add_option("--remote-pair-iterations", o.remote_pair_iterations,
+                  "Round trips of each remote pairs row, over all its pairs (default 8000; "
+                  "--quick 400)")->check(kPositive);
+}
+
+// --quick: the small counts, for each count not given on the command line.
+void apply_quick(const CLI::App& run, RunOptions& o) {
+  if (!o.quick) return;
+  if (run.count("--iterations") == 0) o.iterations = kQuickIterations;
+  if (run.count("--block-iterations") == 0) o.block_iterations = kQuickBlockIterations;
+  if (run.count("--copy-iterations") == 0) o.copy_iterations = kQuickCopyIterations;
+  if (run.count("--remote-iterations") == 0) o.remote_iterations = kQuickRemoteIterations;
+  if (run.count("--remote-copy-iterations") == 0) o.remote_copy_iterations = kQuickRemoteCopyIterations;
+  if (run.count("--remote-pair-iterations") == 0) o.remote_pair_iterations = kQuickRemotePairIterations;
+}
+
+struct RunCommand {
+  RunOptions o;
+  CLI::App* app = nullptr;
+};
+
+}  // namespace
+
+Command make_run_command(const std::string& argv_line) {
+  auto state = std::make_shared<RunCommand>();
+  state->o.argv_line = argv_line;
+  Command c;
+  c.name = "run";
+  c.help = "Start a private dvsd, run raw baselines and every dvs primitive x wait strategy as two-process "
+           "ping-pongs, print one table, write results/runs/<run-id>/";
+  c.add_options = [state](CLI::App* run) {
+    state->app = run;
+    add_run_options(run, state->o);
+  };
+  c.run = [state] {
+    apply_quick(*state->app, state->o);
+    return run_command(state->o);
+  };
+  return c;
 }
 
 }  // namespace dvs::cli

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "dvs/dvs.h"
+#include "workloads/pingpong/pingpong.hpp"
+
 namespace dvs::cli {
 
 struct RunOptions {
@@ -16,9 +19,9 @@ struct RunOptions {
   uint64_t block_iterations = 10'000;
   uint64_t copy_iterations = 5'000;
   uint64_t warmup = 10;           // untimed iterations first (the original used 10)
-  uint32_t spin_ns = 20'000;      // spin budget of spin-then-block
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;     // spin budget of spin-then-block
   std::string placement = "cross";
-  std::vector<std::string> waits = {"spin", "spin-then-block", "block"};
+  std::vector<std::string> waits = workloads::kWaitNames;
   uint64_t vcopy_bytes = 65536;   // vcopy and pipe stream block size
   double cell_budget_s = 15;      // a loop stops early (marked truncated) after this long
   std::vector<std::string> only;  // run only cells whose id contains one of these ("" = all)

@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -30,6 +32,9 @@
 #include "harness/results/report.hpp"
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/measure/clock.hpp"
+#include "workloads/pingpong/pingpong.hpp"
+#include "harness/commands/common_options.hpp"
+#include "harness/commands/metrics_option.hpp"
 
 #ifndef DVS_SOURCE_DIR
 #define DVS_SOURCE_DIR "."
@@ -81,17 +86,14 @@ struct Options {
 
 std::atomic<int> g_signal{0};
 
-[[noreturn]] void usage_exit(const char* cmd, const std::string& e) {
-  fmt::print(stderr, "dvs web {}: error: {}\n", cmd, e);
-  std::fflush(stderr);
-  std::exit(2);
-}
+// Bad input to `dvs web CMD`, thrown before anything starts: make_web_command's run prints
+// "dvs web CMD: error: MSG" and returns 2.
+struct UsageError {
+  const char* cmd;
+  std::string msg;
+};
 
-[[noreturn]] void finish(int rc) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::exit(rc);
-}
+[[noreturn]] void usage_error(const char* cmd, const std::string& e) { throw UsageError{cmd, e}; }
 
 std::string command_line() {
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
@@ -103,16 +105,20 @@ std::string command_line() {
 
 // "block" -> DVS_WAIT_BLOCK; -1 if unknown.
 int wait_of(const std::string& w) {
-  if (w == "block") return DVS_WAIT_BLOCK;
-  if (w == "spin-then-block") return DVS_WAIT_SPIN_THEN_BLOCK;
-  if (w == "spin") return DVS_WAIT_SPIN;
-  return -1;
+  const auto mode = workloads::parse_wait(w);
+  return mode ? int(*mode) : -1;
+}
+
+// "--wait must be one of spin, spin-then-block, block, not 'x'" (the options' validator catches
+// it first; scenario values are checked by the same validator).
+std::string bad_wait(const std::string& option, const std::string& w) {
+  return fmt::format("{} must be one of {}, not '{}'", option, fmt::join(workloads::kWaitNames, ", "), w);
 }
 
 wl::WebConfig config_of_layout(const char* cmd, const std::string& layout) {
   wl::WebConfig cfg;
   if (layout.size() != 1 || !wl::layout_of(layout[0], &cfg.layout))
-    usage_exit(cmd, fmt::format("--layout must be one of A B C D E F, not '{}'", layout));
+    usage_error(cmd, fmt::format("--layout must be one of A B C D E F, not '{}'", layout));
   cfg.sockets[0] = cfg.sockets[1] = "-";  // filled once the nodes are up
   return cfg;
 }
@@ -166,7 +172,7 @@ int serve(const Options& o, wl::WebConfig cfg) {
 struct BenchOptions {
   std::string scenario, name = "web", description, root, path, layouts, transport = "tcp", dvsd_path, dir, out_dir,
       wait = "block", server_wait = "block", argv_line;
-  uint32_t spin_ns = 20000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   int connections = 16, threads = 2, repetitions = 3, fs_servers = 2, disk_servers = 2, fs_cache_ttl_ms = 1000,
       workers = 8;
   size_t file_bytes = 1024, chunk = size_t{1} << 20, fs_cache = size_t{8} << 20;
@@ -752,7 +758,7 @@ struct Bench {
     const std::string layouts = !o.layouts.empty() ? o.layouts : o.large ? "DEF" : "B";
     const std::string source_dir = DVS_SOURCE_DIR;
     const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;
-    run_opts.spin_ns = 20000;
+    run_opts.spin_ns = DVS_DEFAULT_SPIN_NS;
     ctx.options = &run_opts;
     if (!cli::make_run_dir(out_dir, fmt::format("{}-{}-{}", cli::utc_stamp(), cli::short_git_sha(source_dir), o.name),
                            &ctx.run_id, &ctx.run_dir, &err)) {
@@ -818,12 +824,82 @@ struct Bench {
   }
 };
 
-}  // namespace
+// The parsed command: `web serve` (o) or `web bench` (b, read from the bench App).
+struct WebCommand {
+  Options o;
+  BenchOptions b;
+  CLI::App* serve = nullptr;
+  CLI::App* bench = nullptr;
+};
 
-void add_web_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
-  auto* web = app.add_subcommand("web", "Web-server workload: HTTP/1.1 front end -> file server -> disk server "
-                                        "over DVS endpoints, configurations A-F (docs/WEB.md)");
+int run_serve(Options* o) {
+  wl::WebConfig cfg = config_of_layout("serve", o->layout);
+  cfg.root = o->root;
+  if (o->fs_node != -2) cfg.layout.fs_node = o->fs_node;
+  if (o->disk_node != -2) cfg.layout.disk_node = o->disk_node;
+  cfg.host = o->host;
+  cfg.port = o->port;
+  cfg.workers = o->workers;
+  cfg.chunk = o->chunk;
+  cfg.fs_servers = o->fs_servers;
+  cfg.disk_servers = o->disk_servers;
+  cfg.fs_cache_bytes = o->fs_cache;
+  cfg.fs_cache_ttl_ms = o->fs_cache_ttl_ms;
+  cfg.front_wait = wait_of(o->wait);
+  cfg.request_timeout_ms = o->request_timeout_ms;
+  cfg.idle_timeout_ms = o->idle_timeout_ms;
+  cfg.send_timeout_ms = o->send_timeout_ms;
+  if (cfg.front_wait < 0) usage_error("serve", bad_wait("--wait", o->wait));
+  if (auto e = wl::validate(cfg); !e.empty()) usage_error("serve", e);
+  if (!(o->duration_s >= 0)) usage_error("serve", "--duration must be >= 0");
+  return serve(*o, cfg);
+}
+
+int run_web_bench(CLI::App* bc, BenchOptions* b) {
+  auto usage = [](const std::string& e) { usage_error("bench", e); };
+  b->argv_line = command_line();
+  if (!b->scenario.empty())
+    if (auto e = apply_scenario(bc, *b); !e.empty()) usage(e);
+  std::string ls;
+  for (char ch : b->layouts) {
+    if (ch == ',' || ch == ' ') continue;
+    wl::Layout l;
+    if (!wl::layout_of(ch, &l)) usage(fmt::format("--layout takes letters A..F (e.g. BC), not '{}'", b->layouts));
+    ls += char(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  b->layouts = ls;
+  if (!b->root.empty() && (b->path.empty() || b->path[0] != '/')) usage("--root needs --path /FILE");
+  if (b->file_bytes > (size_t{1} << 30)) usage("--file-bytes must be at most 1 GiB");
+  if (b->large_bytes < 1 || b->large_bytes > (uint64_t{8} << 30)) usage("--large-bytes must be 1 B..8 GiB");
+  if (b->connections < 1 || b->connections > 128) usage("--connections must be 1..128");
+  if (b->threads < 1 || b->threads > b->connections) usage("--threads must be 1..connections");
+  if (!(b->duration_s >= 1 && b->duration_s <= 600)) usage("--duration must be 1..600 s");
+  if (b->repetitions < 1 || b->repetitions > 100) usage("--repetitions must be 1..100");
+  if (wait_of(b->wait) < 0) usage(bad_wait("--wait", b->wait));
+  if (wait_of(b->server_wait) < 0) usage(bad_wait("--server-wait", b->server_wait));
+  for (char ch : b->name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      usage("--name: use A-Z a-z 0-9 - _ . only, not '" + b->name + "'");
+  wl::WebConfig cfg;
+  wl::layout_of('C', &cfg.layout);
+  cfg.sockets[0] = cfg.sockets[1] = "-";
+  cfg.root = "/";  // checked here, generated later
+  cfg.workers = b->workers;
+  cfg.chunk = b->chunk;
+  cfg.fs_servers = b->fs_servers;
+  cfg.disk_servers = b->disk_servers;
+  cfg.fs_cache_bytes = b->fs_cache;
+  cfg.fs_cache_ttl_ms = b->fs_cache_ttl_ms;
+  cfg.port = 0;
+  if (auto e = wl::validate(cfg); !e.empty()) usage(e);
+  Bench bench;
+  bench.o = *b;
+  return bench.run();
+}
+
+void add_web_options(CLI::App* web, WebCommand* state) {
+  Options* o = &state->o;
+  BenchOptions* b = &state->b;
   web->require_subcommand(1);
   auto* cmd = web->add_subcommand("serve", "Serve a directory over HTTP with its files read through DVS endpoints "
                                            "until SIGINT/SIGTERM or --duration");
@@ -839,8 +915,7 @@ void add_web_command(CLI::App& app) {
                   "File server cache (with disk servers): bytes of small files (<= 64 KiB each) kept; "
                   "0: off, every read reaches a disk server (default 8388608)");
   cmd->add_option("--fs-cache-ttl-ms", o->fs_cache_ttl_ms, "A cached file is used at most this long after it was fetched (default 1000)");
-  cmd->add_option("--wait", o->wait, "Wait strategy of the front end's endpoints: block, spin-then-block, spin "
-                                     "(default block)");
+  cli::add_wait_option(cmd, &o->wait, "the front end's endpoints");
   cmd->add_option("--transport", o->transport, "Link between the nodes when the layout spans two: tcp or shm (default tcp)");
   cmd->add_flag("--netns", o->netns, "Two-node layouts: each node's dvsd in its own network namespace (tcp; root)");
   cmd->add_option("--host", o->host, "IPv4 address to listen on (default 127.0.0.1)");
@@ -854,31 +929,11 @@ void add_web_command(CLI::App& app) {
                   "A connection whose client takes none of its answer this long closes (default 5000)");
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (default 0: until SIGINT/SIGTERM)");
   cmd->add_option("--dir", o->dir, "Directory for dvsd logs and sockets (default /tmp/dvs-web-<pid>)");
-  cmd->add_option("--dvsd", o->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  cmd->callback([o] {
-    wl::WebConfig cfg = config_of_layout("serve", o->layout);
-    cfg.root = o->root;
-    if (o->fs_node != -2) cfg.layout.fs_node = o->fs_node;
-    if (o->disk_node != -2) cfg.layout.disk_node = o->disk_node;
-    cfg.host = o->host;
-    cfg.port = o->port;
-    cfg.workers = o->workers;
-    cfg.chunk = o->chunk;
-    cfg.fs_servers = o->fs_servers;
-    cfg.disk_servers = o->disk_servers;
-    cfg.fs_cache_bytes = o->fs_cache;
-    cfg.fs_cache_ttl_ms = o->fs_cache_ttl_ms;
-    cfg.front_wait = wait_of(o->wait);
-    cfg.request_timeout_ms = o->request_timeout_ms;
-    cfg.idle_timeout_ms = o->idle_timeout_ms;
-    cfg.send_timeout_ms = o->send_timeout_ms;
-    if (cfg.front_wait < 0) usage_exit("serve", "--wait must be block, spin-then-block or spin, not '" + o->wait + "'");
-    if (auto e = wl::validate(cfg); !e.empty()) usage_exit("serve", e);
-    if (!(o->duration_s >= 0)) usage_exit("serve", "--duration must be >= 0");
-    finish(serve(*o, cfg));
-  });
+  cli::add_dvsd_option(cmd, &o->dvsd_path);
 
-  auto b = std::make_shared<BenchOptions>();
+  state->serve = cmd;
+  metrics::add_workload_metrics_option(cmd);
+
   auto* bc = web->add_subcommand("bench", "Small files: wrk against dvs web and Debian's nginx on the same files, "
                                           "alternately, in the same run (requests/s ratio). --large: one large "
                                           "file across two nodes by curl against the raw TCP stream between the "
@@ -897,9 +952,9 @@ void add_web_command(CLI::App& app) {
                   "File server cache (with disk servers): bytes of small files (<= 64 KiB each) kept; "
                   "0: off, every read reaches a disk server (default 8388608)");
   bc->add_option("--fs-cache-ttl-ms", b->fs_cache_ttl_ms, "A cached file is used at most this long after it was fetched (default 1000)");
-  bc->add_option("--wait", b->wait, "Front end's wait strategy: block, spin-then-block, spin (default block)");
-  bc->add_option("--server-wait", b->server_wait, "File and disk servers' wait strategy (default block)");
-  bc->add_option("--spin-ns", b->spin_ns, "Spin budget of spin-then-block, ns (default 20000)");
+  cli::add_wait_option(bc, &b->wait, "the front end's endpoints");
+  cli::add_wait_option(bc, &b->server_wait, "the file and disk servers' endpoints", "--server-wait");
+  cli::add_spin_ns_option(bc, &b->spin_ns);
   bc->add_option("--transport", b->transport, "Link between the nodes for D..F: tcp or shm (default tcp)");
   bc->add_option("--connections", b->connections, "wrk -c (default 16)");
   bc->add_option("--workers", b->workers, "Front end worker threads (endpoints): requests served at once (default 8)");
@@ -912,51 +967,33 @@ void add_web_command(CLI::App& app) {
   bc->add_option("--large-bytes", b->large_bytes, "Size of the large file (default 104857600)");
   bc->add_flag("--no-netns", b->no_netns, "--large: nodes on loopback instead of separate network namespaces");
   bc->add_option("--name", b->name, "Run id suffix (default web; a scenario's [scenario] name)");
-  bc->add_option("--out", b->out_dir, "Parent directory of the run directory (default: <source>/results/runs)");
+  cli::add_out_option(bc, &b->out_dir, "results/runs");
   bc->add_option("--dir", b->dir, "Work directory: served root, sockets, logs, nginx (default /tmp/dvs-web-bench-<pid>, "
                                   "removed at the end)");
-  bc->add_option("--dvsd", b->dvsd_path, "dvsd binary (default: $DVSD_BIN, else dvsd beside this binary)");
-  bc->callback([b, bc] {
-    auto usage = [](const std::string& e) { usage_exit("bench", e); };
-    b->argv_line = command_line();
-    if (!b->scenario.empty())
-      if (auto e = apply_scenario(bc, *b); !e.empty()) usage(e);
-    std::string ls;
-    for (char ch : b->layouts) {
-      if (ch == ',' || ch == ' ') continue;
-      wl::Layout l;
-      if (!wl::layout_of(ch, &l)) usage(fmt::format("--layout takes letters A..F (e.g. BC), not '{}'", b->layouts));
-      ls += char(std::toupper(static_cast<unsigned char>(ch)));
+  cli::add_dvsd_option(bc, &b->dvsd_path);
+  state->bench = bc;
+}
+
+}  // namespace
+
+cli::Command make_web_command() {
+  auto state = std::make_shared<WebCommand>();
+  cli::Command c;
+  c.name = "web";
+  c.help = "Web-server workload: HTTP/1.1 front end -> file server -> disk server over DVS endpoints, "
+           "configurations A-F (docs/WEB.md)";
+  c.add_options = [state](CLI::App* web) { add_web_options(web, state.get()); };
+  c.run = [state] {
+    try {
+      if (state->bench->parsed()) return run_web_bench(state->bench, &state->b);
+      return run_serve(&state->o);
+    } catch (const UsageError& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "dvs web {}: error: {}\n", e.cmd, e.msg);
+      return 2;
     }
-    b->layouts = ls;
-    if (!b->root.empty() && (b->path.empty() || b->path[0] != '/')) usage("--root needs --path /FILE");
-    if (b->file_bytes > (size_t{1} << 30)) usage("--file-bytes must be at most 1 GiB");
-    if (b->large_bytes < 1 || b->large_bytes > (uint64_t{8} << 30)) usage("--large-bytes must be 1 B..8 GiB");
-    if (b->connections < 1 || b->connections > 128) usage("--connections must be 1..128");
-    if (b->threads < 1 || b->threads > b->connections) usage("--threads must be 1..connections");
-    if (!(b->duration_s >= 1 && b->duration_s <= 600)) usage("--duration must be 1..600 s");
-    if (b->repetitions < 1 || b->repetitions > 100) usage("--repetitions must be 1..100");
-    if (wait_of(b->wait) < 0) usage("--wait must be block, spin-then-block or spin, not '" + b->wait + "'");
-    if (wait_of(b->server_wait) < 0) usage("--server-wait must be block, spin-then-block or spin, not '" + b->server_wait + "'");
-    for (char ch : b->name)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
-        usage("--name: use A-Z a-z 0-9 - _ . only, not '" + b->name + "'");
-    wl::WebConfig cfg;
-    wl::layout_of('C', &cfg.layout);
-    cfg.sockets[0] = cfg.sockets[1] = "-";
-    cfg.root = "/";  // checked here, generated later
-    cfg.workers = b->workers;
-    cfg.chunk = b->chunk;
-    cfg.fs_servers = b->fs_servers;
-    cfg.disk_servers = b->disk_servers;
-    cfg.fs_cache_bytes = b->fs_cache;
-    cfg.fs_cache_ttl_ms = b->fs_cache_ttl_ms;
-    cfg.port = 0;
-    if (auto e = wl::validate(cfg); !e.empty()) usage(e);
-    Bench bench;
-    bench.o = *b;
-    finish(bench.run());
-  });
+  };
+  return c;
 }
 
 }  // namespace dvs::web

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "harness/commands/command.hpp"
 #include "harness/run/node_pair.hpp"
 #include "harness/run/private_dvsd.hpp"
 #include "workloads/web/web.hpp"
@@ -50,8 +51,9 @@ class Nginx {
   int port_ = -1;
 };
 
-// Adds `web` with its `serve` and `bench` subcommands; the callback runs it and exits with its status.
-void add_web_command(CLI::App& app);
+// `dvs web` with its `serve` and `bench` subcommands; its run runs the one parsed and returns its
+// status (0 ok, 1 failed, 2 bad input: one line "dvs web CMD: error: ..." on stderr).
+cli::Command make_web_command();
 
 }  // namespace dvs::web
 

@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/testkit/fuzz_check.hpp"
+#include "dvs/dvs.h"
 #include "harness/plan/option_scenario.hpp"
 
 namespace {
@@ -22,7 +23,7 @@ namespace {
 struct Options {
   std::string scenario, transport = "local", loop = "closed", wait = "block", name = "fuzz", layouts = "B";
   int servers = 2, stall_server = -1, port = 8080;
-  uint32_t spin_ns = 20'000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   uint64_t seed = 1, request_bytes = 0, large_bytes = 100 << 20;
   int64_t fs_cache = 0;
   double rate = 1000, duration_s = 2, slo_percentile = 99;

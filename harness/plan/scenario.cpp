@@ -24,7 +24,7 @@ const std::vector<std::string> kRemotePaths = {"proxy", "direct"};
 const std::vector<std::string> kLinkSecurity = {"authenticated", "open", "sealed"};
 const std::vector<std::string> kPrimitives = {"send_receive", "sendrec_reply", "notify_receive",
                                               "rcvrqst_reply", "vcopy", "vcopy_push"};
-const std::vector<std::string> kWaits = {"spin", "spin-then-block", "block"};
+const std::vector<std::string> kWaits = workloads::kWaitNames;
 const std::vector<std::string> kPlacements = {"same-core", "cross-core", "unpinned", "cross-node"};
 const std::vector<std::string> kExtraBaselines = {
     "shm", "pipe", "unix", "fifo", "sysv_mq", "posix_mq", "tcp",

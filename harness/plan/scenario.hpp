@@ -10,13 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "dvs/dvs.h"
+
 namespace dvs::bench {
 
 // What a [defaults] table sets and a [[matrix]] may override.
 struct Settings {
   int repetitions = 1;         // each a separate row with "rep"; interleaved by repetition
   uint64_t warmup = 10;        // untimed iterations before each loop
-  uint32_t spin_ns = 20'000;   // spin budget of spin-then-block
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;   // spin budget of spin-then-block
   double cell_budget_s = 15;   // a counted loop stops early (truncated) after this long
   // Sample counts (timed iterations) when run by count:
   uint64_t samples = 500'000;         // local ping-pongs under spin / spin-then-block (and their baselines)

@@ -17,22 +17,12 @@
 
 #include <fmt/format.h>
 
+#include "harness/cluster/cluster.hpp"
 #include "workloads/measure/clock.hpp"
 
 namespace dvs::cli {
 
 namespace {
-
-bool executable(const std::string& p) { return !p.empty() && access(p.c_str(), X_OK) == 0; }
-
-std::string self_dir() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string s(buf, size_t(n));
-  const auto slash = s.rfind('/');
-  return slash == std::string::npos ? "." : s.substr(0, slash);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
@@ -56,32 +46,7 @@ void sleep_ms(int ms) {
 }  // namespace
 
 std::string find_dvsd(const std::string& explicit_path, std::string* tried) {
-  std::string list;
-  auto consider = [&](const std::string& p) {
-    if (p.empty()) return false;
-    list += (list.empty() ? "" : ", ") + p;
-    return executable(p);
-  };
-  std::string found;
-  if (!explicit_path.empty()) {
-    if (consider(explicit_path)) found = explicit_path;
-  } else if (const char* env = std::getenv("DVSD_BIN"); env != nullptr && *env != '\0') {
-    if (consider(env)) found = env;
-  } else {
-    const std::string d = self_dir();
-    for (const std::string& c : {d + "/dvsd"})
-      if (consider(c)) {
-        found = c;
-        break;
-      }
-  }
-  if (tried != nullptr) *tried = list;
-  if (!found.empty()) {
-    std::error_code ec;
-    const auto canon = std::filesystem::weakly_canonical(found, ec);
-    if (!ec) found = canon.string();
-  }
-  return found;
+  return cluster::find_dvsd_binary(explicit_path, tried);
 }
 
 bool PrivateDvsd::start(const std::string& bin, int node, const std::string& log_path,

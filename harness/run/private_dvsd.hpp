@@ -11,6 +11,7 @@ namespace dvs::cli {
 
 // The dvsd binary: `explicit_path` if non-empty, else $DVSD_BIN, else <dir of this
 // executable>/dvsd (build/bin in the build tree, <prefix>/bin installed). "" if none is executable.
+// The same finder as cluster::find_dvsd_binary (harness/cluster/cluster.hpp), which it calls.
 std::string find_dvsd(const std::string& explicit_path, std::string* tried);
 
 class PrivateDvsd {

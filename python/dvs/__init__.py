@@ -52,7 +52,7 @@ class Endpoint:
             reply = ep.sendrec(server, dvs.Message(1))
     """
 
-    def __init__(self, dcid, p_nr, socket=None, thread=False, wait=None, spin_ns=20000):
+    def __init__(self, dcid, p_nr, socket=None, thread=False, wait=None, spin_ns=None):
         if not HAVE_IPC:
             __getattr__("Endpoint")
         _ext.open(socket)
@@ -66,9 +66,10 @@ class Endpoint:
     def p_nr(self):
         return _ext.endpoint_p(self.endpoint)
 
-    def set_wait(self, wait, spin_ns=20000):
+    def set_wait(self, wait, spin_ns=None):
+        # spin_ns None: libdvs's default spin budget (DVS_DEFAULT_SPIN_NS).
         mode = WAITS[wait] if isinstance(wait, str) else int(wait)
-        return _ext.set_wait(mode, spin_ns)
+        return _ext.set_wait(mode, _ext.DEFAULT_SPIN_NS if spin_ns is None else spin_ns)
 
     def send(self, dst, msg, timeout=None):
         return _ext.send(dst, msg, timeout)

@@ -241,6 +241,7 @@ class DvsError(Exception):
   mod.attr("WAIT_SPIN") = static_cast<int>(DVS_WAIT_SPIN);
   mod.attr("WAIT_SPIN_THEN_BLOCK") = static_cast<int>(DVS_WAIT_SPIN_THEN_BLOCK);
   mod.attr("WAIT_BLOCK") = static_cast<int>(DVS_WAIT_BLOCK);
+  mod.attr("DEFAULT_SPIN_NS") = DVS_DEFAULT_SPIN_NS;
   mod.attr("LEVEL_USER") = static_cast<int>(DVS_LEVEL_USER);
   mod.attr("LEVEL_SERVER") = static_cast<int>(DVS_LEVEL_SERVER);
   mod.attr("LEVEL_TASK") = static_cast<int>(DVS_LEVEL_TASK);
@@ -425,7 +426,7 @@ class DvsError(Exception):
       "the calling thread's effective endpoint");
   mod.def(
       "set_wait", [](int mode, uint32_t spin_ns) { return check(dvs_set_wait(static_cast<dvs_wait_mode_t>(mode), spin_ns), "set_wait"); },
-      py::arg("mode"), py::arg("spin_ns") = 20000, "wait strategy: dvs.WAIT_SPIN, WAIT_SPIN_THEN_BLOCK or WAIT_BLOCK");
+      py::arg("mode"), py::arg("spin_ns") = DVS_DEFAULT_SPIN_NS, "wait strategy: dvs.WAIT_SPIN, WAIT_SPIN_THEN_BLOCK or WAIT_BLOCK");
 
   // ---- IPC primitives ----
   using OptMsg = std::optional<PyMessage*>;

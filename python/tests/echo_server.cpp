@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: dvs_bind(%d, %d): %s\n", dc, slot, dvs_errname(me));
     return 1;
   }
-  dvs_set_wait(wait, 20000);
+  dvs_set_wait(wait, DVS_DEFAULT_SPIN_NS);
   std::vector<uint8_t> buf(kBufBytes, 0);
   dvs_message_t last{};
   std::thread(exit_when_stdin_closes).detach();

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 
+#include "dvs/dvs.h"
+
 #include "workloads/measure/placement.hpp"
 #include "workloads/measure/timed_loop.hpp"
 #include "workloads/measure/two_process.hpp"
@@ -24,7 +26,7 @@ struct BaselineConfig {
   measure::LoopConfig loop;
   measure::CpuPair cpus;
   int timeout_ms = 60'000;
-  uint32_t spin_ns = 20'000;   // spin budget of ShmWait::SpinThenFutex
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;   // spin budget of ShmWait::SpinThenFutex
   size_t block_bytes = 65536;  // pipe_stream / tcp_stream block size
   std::string tcp_host = "127.0.0.1";  // tcp_pingpong / tcp_stream: a local IPv4 address
   // tcp_pingpong / tcp_stream between two network namespaces (names under /run/netns; "" = this

@@ -17,6 +17,9 @@ enum class Placement {
 
 const char* placement_name(Placement p);                     // "cross-core" | "same-core" | "unpinned"
 std::optional<Placement> parse_placement(const std::string& s);  // "cross" | "same" | "none"
+// The short names parse_placement takes (it also takes the placement_name of each), as a CLI lists
+// them: the choices of `dvs run --placement`.
+inline const std::vector<std::string> kPlacementArgs = {"cross", "same", "none"};
 
 struct CpuPair {
   Placement placement = Placement::None;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dvs/dvs.h"
 #include "workloads/measure/placement.hpp"
@@ -40,6 +41,8 @@ std::optional<Primitive> parse_primitive(const std::string& id);
 
 const char* wait_name(dvs_wait_mode_t w);  // "spin" | "spin-then-block" | "block"
 std::optional<dvs_wait_mode_t> parse_wait(const std::string& s);
+// The names of the three wait strategies (wait_name of each), in the order they are run and listed.
+inline const std::vector<std::string> kWaitNames = {"spin", "spin-then-block", "block"};
 
 inline constexpr int32_t kPing = 1;
 inline constexpr int32_t kStop = 2;
@@ -50,7 +53,7 @@ struct PingpongConfig {
   int server_p_nr = 10;  // both must be system slots (p_nr + nr_tasks < nr_sysprocs)
   int client_p_nr = 11;
   dvs_wait_mode_t wait = DVS_WAIT_SPIN;
-  uint32_t spin_ns = 20'000;  // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;  // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
   measure::LoopConfig loop;
   measure::CpuPair cpus;
   int timeout_ms = 60'000;

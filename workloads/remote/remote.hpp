@@ -48,7 +48,7 @@ struct RemoteConfig {
   int server_p_nr = 10;  // system slots; pair k uses server_p_nr + k and client_p_nr + k
   int client_p_nr = 20;
   dvs_wait_mode_t wait = DVS_WAIT_BLOCK;
-  uint32_t spin_ns = 20'000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   measure::LoopConfig loop;  // per client
   measure::CpuPair cpus;     // clients on client_cpu, servers on server_cpu
   int timeout_ms = 60'000;

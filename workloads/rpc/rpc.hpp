@@ -113,7 +113,7 @@ struct RpcConfig {
   uint64_t stall_ns = 0;    // 0: no stall
   int stall_server = -1;    // which server stalls (index), -1: all
   dvs_wait_mode_t wait = DVS_WAIT_BLOCK;
-  uint32_t spin_ns = 20'000;
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;
   bool verify = true;
   uint64_t seed = 1;
   int request_timeout_ms = 10'000;  // one sendrec (a stall adds to it)

@@ -36,6 +36,8 @@
 #include <string>
 #include <vector>
 
+#include "dvs/dvs.h"
+
 #include "workloads/rpc/children.hpp"
 
 namespace dvs::workloads::web {
@@ -83,7 +85,7 @@ struct WebConfig {
   int disk_servers = 2;            // disk server processes (when the layout has disk servers)
   int front_wait = 2;              // the front end's dvs_set_wait (DVS_WAIT_BLOCK)
   int server_wait = 2;             // the file and disk servers' dvs_set_wait (DVS_WAIT_BLOCK)
-  uint32_t spin_ns = 20000;        // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
+  uint32_t spin_ns = DVS_DEFAULT_SPIN_NS;  // spin budget of DVS_WAIT_SPIN_THEN_BLOCK
   size_t chunk = size_t{1} << 20;  // bytes per vcopy (<= the DC's max_copylen)
   // Each file server with disk servers behind it caches whole files of at most kCacheFileMax
   // bytes (file_cache.hpp), fs_cache_bytes in all (0: off, every read reaches a disk server),

@@ -80,6 +80,10 @@ typedef enum dvs_wait_mode {
   DVS_WAIT_BLOCK = 2            /* futex wait at once */
 } dvs_wait_mode_t;
 
+/* Spin budget of DVS_WAIT_SPIN_THEN_BLOCK, in ns, of an endpoint that never called
+ * dvs_set_wait, and the default of every tool's --spin-ns. */
+#define DVS_DEFAULT_SPIN_NS 20000u
+
 /* Privilege levels (priv_usr_t of the original). */
 typedef enum dvs_priv_level {
   DVS_LEVEL_USER = 0,

@@ -52,7 +52,7 @@ class Endpoint {
   int dcid() const { return dcid_; }
   int p_nr() const { return DVS_ENDPOINT_P(ep_); }
 
-  std::error_code set_wait(Wait w, uint32_t spin_ns = 20'000) { return make_error(dvs_set_wait(static_cast<dvs_wait_mode_t>(w), spin_ns)); }
+  std::error_code set_wait(Wait w, uint32_t spin_ns = DVS_DEFAULT_SPIN_NS) { return make_error(dvs_set_wait(static_cast<dvs_wait_mode_t>(w), spin_ns)); }
   std::error_code send(int dst, Message& m, long timeout_ms = DVS_TIMEOUT_FOREVER) { return make_error(dvs_send_T(dst, &m, timeout_ms)); }
   std::error_code receive(int src, Message& m, long timeout_ms = DVS_TIMEOUT_FOREVER) { return make_error(dvs_receive_T(src, &m, timeout_ms)); }
   std::error_code sendrec(int dst, Message& m, long timeout_ms = DVS_TIMEOUT_FOREVER) { return make_error(dvs_sendrec_T(dst, &m, timeout_ms)); }
