@@ -135,21 +135,28 @@ TEST_P(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
 
 TEST_P(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
-  Pipe ready, client_p_nr, taking, sent;
+  Pipe ready, client_p_nr, blocked, taking, sent;
   auto server = run_in_child("server@1", [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     dvs_message_t m{};
     CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
-    // The send has arrived here and is not taken: the client's descriptor on this node is
-    // blocked sending to the server. The sender must still be blocked.
-    const auto p_nr = client_p_nr.recv();
-    CHILD_CHECK(p_nr.has_value());
-    CHILD_CHECK_EQ(0, dvs::testing::wait_sending(0, static_cast<int>(*p_nr), kServer, Millis(10000)));
-    CHILD_CHECK(!sent.readable());
+    CHILD_CHECK(blocked.recv(Millis(10000)).has_value());   // the sender is blocked in its send
     taking.send(1);
     CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
     CHILD_CHECK_EQ(77, m.m_type);
+    return 0;
+  });
+  // Watches the client's slot on node 0 (on the direct path the message waits unread in the
+  // server's link until it receives, so node 1 need not show it).
+  auto watcher = run_in_child("watcher@0", [&] {
+    CHILD_CHECK_EQ(0, dvs_open(s0.c_str()));
+    const auto p_nr = client_p_nr.recv();
+    CHILD_CHECK(p_nr.has_value());
+    // SENDING; its p_sendto names the proxy slot of node 1, not the server.
+    CHILD_CHECK_EQ(0, dvs::testing::wait_sending(0, static_cast<int>(*p_nr), DVS_NONE, Millis(10000)));
+    CHILD_CHECK(!sent.readable());  // the sender must still be blocked
+    blocked.send(1);
     return 0;
   });
   ASSERT_TRUE(ready.recv());
@@ -166,6 +173,7 @@ TEST_P(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
   });
   EXPECT_TRUE(server.wait_ok(Millis(20000)));
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
+  EXPECT_TRUE(watcher.wait_ok(Millis(20000)));
 }
 
 TEST_P(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
