@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: install what it needs, configure, build dvs and dvsd, run `dvs run` and `dvs report`.
-# apt's and the compiler's output go to the log file (BUILD/make-run.log); the terminal gets one
-# line per phase, then dvs run's table and the report's path. When a phase fails: its last lines
-# of the log, the log's path, exit status 1 (dvs run / dvs report: their own exit status).
+# apt's and the compiler's output, and dvs run's progress lines, go to the log file
+# (BUILD/make-run.log); the terminal gets one line per phase, then dvs run's table and the
+# report's path. When a phase fails: the last lines of the log, the log's path, and a non-zero
+# exit status (1 for install / configure / build; dvs run's or dvs report's own status).
 #
 # Environment (the Makefile sets them): BUILD (build directory), JOBS, CMAKE_FLAGS.
 set -uo pipefail
@@ -37,7 +38,16 @@ phase 1 "installing packages (harness/scripts/install-deps.sh run)..." bash harn
 phase 2 "configuring ($BUILD)..." cmake -S . -B "$BUILD" $CMAKE_FLAGS
 phase 3 "building... (${#TARGETS[@]} targets: ${TARGETS[*]}, -j$JOBS)" cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}"
 
-echo "[4/4] running dvs run, then dvs report..."
-"$BUILD/bin/dvs" run || exit $?
+# dvs run: the table on stdout; its progress (one line per loop) and any error on stderr, into the log.
+echo "[4/4] running dvs run (~1-2 min; a line per loop in $LOG), then dvs report..."
+echo "==== [4/4] dvs run" >>"$LOG"
+"$BUILD/bin/dvs" run 2>>"$LOG"
+rc=$?
+if [ $rc -ne 0 ]; then
+  echo "make run: dvs run exited with status $rc; the last $FAIL_TAIL_LINES lines of $LOG:" >&2
+  tail -n "$FAIL_TAIL_LINES" "$LOG" >&2
+  echo "make run: full log: $LOG" >&2
+  exit $rc
+fi
 "$BUILD/bin/dvs" report --latest || exit $?  # HTML + Markdown report of that run (docs/REPORT.md); prints where
-echo "make run: log of the install and build: $LOG"
+echo "make run: log of the install, the build and dvs run's progress: $LOG"
