@@ -50,10 +50,12 @@ packages_for() {
 [ $# -ge 1 ] || usage
 if [ "$1" = list ]; then
   [ $# -eq 2 ] || usage
+  case "$2" in run | test) ;; *) usage ;; esac
   packages_for "$2"
   exit 0
 fi
 [ $# -eq 1 ] || usage
+case "$1" in run | test) ;; *) usage ;; esac
 mapfile -t PKGS < <(packages_for "$1")
 
 missing=()
