@@ -8,23 +8,28 @@ FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-release test-asan test-tsan test-fuzz fuzz fuzz-merge clean
+.PHONY: all deps deps-run build run test test-release test-asan test-tsan test-fuzz fuzz fuzz-merge clean
 
 all: build
 
+# Debian packages (harness/scripts/install-deps.sh): `deps` everything `make test` uses (a
+# superset of `deps-run`, what `make run` uses).
 deps:
-	@bash harness/scripts/install-deps.sh
+	@bash harness/scripts/install-deps.sh test
 
-$(BUILD)/CMakeCache.txt: | deps
+deps-run:
+	@bash harness/scripts/install-deps.sh run
+
+# Configures every time: optional parts (rdma, the Python module, notebook tests) are found once
+# `deps` installed them, also in a tree `make run` configured with fewer packages.
+build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-
-build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Main job: a node on this machine, every primitive's ping-pong plus raw baselines, one table.
-run: build
-	$(BUILD)/bin/dvs run
-	$(BUILD)/bin/dvs report --latest  # HTML + Markdown report of that run (docs/REPORT.md); prints where
+# Main job: a node on this machine, every primitive's ping-pong plus raw baselines, one table and
+# a report. Quiet: apt and compiler output go to $(BUILD)/make-run.log (harness/scripts/make-run.sh).
+run:
+	@BUILD=$(BUILD) JOBS=$(JOBS) CMAKE_FLAGS="$(CMAKE_FLAGS)" bash harness/scripts/make-run.sh
 
 test: deps test-release test-asan test-tsan test-fuzz
 	@echo "make test: all suites passed"

@@ -62,8 +62,9 @@ struct Site {
   std::string base;
   size_t fs_cache_bytes = size_t{8} << 20;  // WebConfig's defaults unless a test sets them
   int fs_cache_ttl_ms = 1000;
+  wl::Layout layout;  // set by start()
 
-  ::testing::AssertionResult start(char layout, int request_timeout_ms = 5000, int workers = 4, int servers = 2) {
+  ::testing::AssertionResult start(char layout_letter, int request_timeout_ms = 5000, int workers = 4, int servers = 2) {
     std::filesystem::create_directories(dir / "root" / "sub");
     std::ofstream(dir / "root" / "index.html") << "<html>hello dvs</html>\n";
     std::ofstream(dir / "root" / "sub" / "a.txt") << "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -71,7 +72,8 @@ struct Site {
     nodes = std::make_unique<dvs::web::WebNodes>(dvs::testing::dvsd_binary(), dir.path().string());
     wl::WebConfig cfg;
     cfg.root = (dir / "root").string();
-    if (!wl::layout_of(layout, &cfg.layout)) return ::testing::AssertionFailure() << "layout";
+    if (!wl::layout_of(layout_letter, &cfg.layout)) return ::testing::AssertionFailure() << "layout";
+    layout = cfg.layout;
     cfg.chunk = 256 * 1024;
     cfg.workers = workers;
     cfg.fs_servers = cfg.disk_servers = servers;
@@ -122,6 +124,91 @@ std::string raw(int port, const std::string& req, int timeout_ms = 5000) {
   }
   close(fd);
   return out;
+}
+
+// A TCP socket of this network namespace as /proc/net/tcp shows it (IPv4, loopback here).
+struct TcpSocket {
+  int local_port = 0, remote_port = 0, state = 0;
+  long tx_queue = 0, rx_queue = 0;  // bytes not yet acked by the peer / not yet read by the owner
+};
+constexpr int kTcpEstablished = 0x01, kTcpListen = 0x0A;  // include/net/tcp_states.h
+
+std::vector<TcpSocket> tcp_sockets() {
+  std::vector<TcpSocket> out;
+  std::ifstream f("/proc/net/tcp");
+  std::string line;
+  std::getline(f, line);  // the header
+  while (std::getline(f, line)) {
+    unsigned lport = 0, rport = 0, st = 0;
+    unsigned long tx = 0, rx = 0;
+    // "  0: 0100007F:1F90 0100007F:C2A4 01 00000000:00000000 ..."
+    if (std::sscanf(line.c_str(), " %*d: %*x:%x %*x:%x %x %lx:%lx", &lport, &rport, &st, &tx, &rx) == 5)
+      out.push_back({int(lport), int(rport), int(st), long(tx), long(rx)});
+  }
+  return out;
+}
+
+int local_port_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? ntohs(a.sin_port) : -1;
+}
+
+// Polls (at most timeout) until the server listening on port has accepted at least n connections
+// and read everything sent on them so far: its accept queue and the receive queues of its
+// connections are empty. A server that is waiting for its clients is in exactly this state.
+::testing::AssertionResult server_read_all(int port, size_t n, int timeout_ms = 10000) {
+  std::string last;
+  const bool ok = dvs::testing::poll_until(
+      [&] {
+        size_t accepted = 0;
+        for (const TcpSocket& t : tcp_sockets()) {
+          if (t.local_port != port) continue;
+          if (t.state == kTcpListen && t.rx_queue != 0) return last = "connections not yet accepted", false;
+          if (t.state != kTcpEstablished) continue;
+          if (t.rx_queue != 0) return last = "a connection with unread bytes", false;
+          ++accepted;
+        }
+        last = std::to_string(accepted) + " connections accepted";
+        return accepted >= n;
+      },
+      std::chrono::milliseconds(timeout_ms));
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "server on port " << port << " did not read all of " << n
+                                       << " connections within " << timeout_ms << " ms: " << last;
+}
+
+// Polls (at most timeout) until n of the server's connections on port each hold at least
+// min_unsent bytes their clients have not taken (the server has to wait for those clients).
+::testing::AssertionResult server_waiting_on_clients(int port, size_t n, long min_unsent, int timeout_ms = 10000) {
+  size_t waiting = 0;
+  const bool ok = dvs::testing::poll_until(
+      [&] {
+        waiting = 0;
+        for (const TcpSocket& t : tcp_sockets())
+          if (t.local_port == port && t.state == kTcpEstablished && t.tx_queue >= min_unsent) ++waiting;
+        return waiting >= n;
+      },
+      std::chrono::milliseconds(timeout_ms));
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "only " << waiting << " of " << n << " connections on port " << port
+                                       << " hold >= " << min_unsent << " unsent bytes after " << timeout_ms << " ms";
+}
+
+// Polls (at most timeout) until the server on port has closed its end of the connection whose
+// client socket is fd (its socket has left ESTABLISHED, or is gone after a reset).
+::testing::AssertionResult server_closed(int port, int fd, int timeout_ms) {
+  const int client_port = local_port_of(fd);
+  const bool ok = dvs::testing::poll_until(
+      [&] {
+        for (const TcpSocket& t : tcp_sockets())
+          if (t.local_port == port && t.remote_port == client_port) return t.state != kTcpEstablished;
+        return true;
+      },
+      std::chrono::milliseconds(timeout_ms));
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the server still holds the connection from port " << client_port << " after "
+                                       << timeout_ms << " ms";
 }
 
 size_t count_of(const std::string& hay, const std::string& needle) {
@@ -216,7 +303,7 @@ TEST(WebServer, StatusesMethodsAndRanges) {
   ASSERT_GE(fd, 0);
   const std::string first = "GET /sub/a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
   ASSERT_GT(send(fd, first.data(), first.size(), MSG_NOSIGNAL), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(server_read_all(port, 1));  // the first piece read: the server waits for the rest
   const std::string second = "56789GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_GT(send(fd, second.data(), second.size(), MSG_NOSIGNAL), 0);
   std::string both;
@@ -250,7 +337,7 @@ TEST(WebServer, SlowClientsDoNotBlockOthers) {
     }
     slow.push_back(fd);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(server_read_all(s.server.port(), slow.size()));  // all twelve accepted, waiting for their clients
   for (int i = 0; i < 3; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
@@ -290,7 +377,9 @@ TEST(WebServer, LongDownloadsDoNotHoldTheWorkers) {
     }
     slow.push_back(pid);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // all four are streaming, buffers full
+  // All four are streaming with full buffers: each of their connections holds data curl has not
+  // taken (the socket buffers of the loopback hold far less than 48 MiB).
+  ASSERT_TRUE(server_waiting_on_clients(s.server.port(), 4, 64 * 1024));
   for (int i = 0; i < 4; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
@@ -425,7 +514,7 @@ TEST(WebServer, SlowBodiesDoNotBlockOthers) {
   auto scenario = [](int port) {
     SlowBodies slow(port, 16);
     EXPECT_EQ(slow.size(), 16u);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(server_read_all(port, slow.size()));  // every head read: the server waits for the bodies
     return normal_client(port, 40, 1000);
   };
   const std::string dvs = summary(scenario(s.server.port()));
@@ -450,8 +539,9 @@ TEST(WebServer, NonReadingClientsDoNotBlockOthers) {
   {
     NonReaders hostile(port, 48, "/big.bin", 20);
     EXPECT_EQ(hostile.fds.size(), 48u);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const auto t0 = std::chrono::steady_clock::now();
+    // Every request read, and every hostile connection holding answer bytes its client does not take.
+    ASSERT_TRUE(server_read_all(port, hostile.fds.size()));
+    ASSERT_TRUE(server_waiting_on_clients(port, hostile.fds.size(), 1));
     const std::string dvs = summary(normal_client(port, 40, 1000));
     // A late reader of the large file: paused past the stall grace twice, then read whole.
     const int fd = connect_to(port);
@@ -487,8 +577,8 @@ TEST(WebServer, NonReadingClientsDoNotBlockOthers) {
     EXPECT_EQ(count_of(all, "\r\n\r\n<html>hello dvs</html>\n"), 1500u);
     // The stalled connections are closed once they took nothing for the send timeout (5 s), well
     // before the server has sent what they asked for (20 x 8 MiB).
-    std::this_thread::sleep_for(std::chrono::milliseconds(5500) - (std::chrono::steady_clock::now() - t0));
     for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(server_closed(port, hostile.fds[size_t(i) * 16], 15000));
       const auto [bytes, ended] = drain(hostile.fds[size_t(i) * 16], 3000);
       EXPECT_TRUE(ended) << "a non-reading connection is still open after the send timeout (" << bytes << " B)";
       EXPECT_LT(bytes, size_t{20} * big.size());
@@ -499,7 +589,8 @@ TEST(WebServer, NonReadingClientsDoNotBlockOthers) {
   }
   const std::string ng = nginx_figures(s, [](int ng_port) {
     NonReaders hostile(ng_port, 48, "/big.bin", 20);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_TRUE(server_read_all(ng_port, hostile.fds.size()));
+    EXPECT_TRUE(server_waiting_on_clients(ng_port, hostile.fds.size(), 1));
     return normal_client(ng_port, 40, 1000);
   });
   std::printf("normal client beside 48 non-reading clients: nginx %s\n", ng.c_str());
@@ -607,6 +698,23 @@ TEST(WebServer, FileServerCacheOffAndFilesAroundItsLimit) {
   }
 }
 
+// Polls (bounded) until the request for the FIFO was taken by the last server of its layout's
+// chain (the disk server where the layout has one, else the file server): that server is then
+// blocked in open() until a writer comes. c0: the counts before the request.
+::testing::AssertionResult stuck_in_open(Site& s, const wl::WebServer::Counts& c0) {
+  const bool has_disk = s.layout.disk_node >= 0;
+  wl::WebServer::Counts now;
+  const bool ok = dvs::testing::poll_until(
+      [&] {
+        now = s.server.counts();
+        return has_disk ? now.disk_requests > c0.disk_requests : now.fs_requests > c0.fs_requests;
+      },
+      std::chrono::milliseconds(10000));
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "no " << (has_disk ? "disk" : "file") << " server took the request in 10 s (fs " << now.fs_requests << ", disk "
+                                       << now.disk_requests << ")";
+}
+
 // The file-server pool serves at once: one request stuck in its file server (and disk server, C) —
 // open() of a FIFO blocks until a writer comes — does not hold up requests for other files, which
 // go to the other server of the pool. With a pool of one, the same fast request waits for it.
@@ -618,8 +726,9 @@ TEST(WebServer, PoolServesFastFilesWhileOneServerIsStuck) {
     const auto fifo = s.dir / "root" / "slow.fifo";
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
     std::string slow_code;
+    const auto c0 = s.server.counts();
     std::thread slow([&] { slow_code = s.code("", "/slow.fifo"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(stuck_in_open(s, c0));
     for (int i = 0; i < 4; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       EXPECT_EQ(s.code("", "/sub/a.txt"), "200");
@@ -642,13 +751,17 @@ TEST(WebServer, PoolServesFastFilesWhileOneServerIsStuck) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   std::string slow_code, fast_code;
   std::atomic<bool> fast_done{false};
+  const auto c0 = s.server.counts();
   std::thread slow([&] { slow_code = s.code("", "/slow.fifo"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stuck_in_open(s, c0));
   std::thread fast([&] {
     fast_code = s.code("", "/sub/a.txt");
     fast_done.store(true);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // The fast request read by the front end (both connections accepted, nothing left unread), and
+  // not taken by the pool's only file server, which is stuck: it is not answered.
+  EXPECT_TRUE(server_read_all(s.server.port(), 2));
+  EXPECT_EQ(s.server.counts().fs_requests, c0.fs_requests + 1);
   EXPECT_FALSE(fast_done.load());
   const int w = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
   EXPECT_GE(w, 0) << strerror(errno);

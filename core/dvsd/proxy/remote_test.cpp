@@ -135,31 +135,45 @@ TEST_P(TwoNodes, SendrecAcrossNodesCarriesPayloadAndSource) {
 
 TEST_P(TwoNodes, RemoteSendReturnsOnlyAfterDelivery) {
   const std::string s0 = n0->socket_path(), s1 = n1->socket_path();
-  Pipe ready, sent;
+  Pipe ready, client_p_nr, blocked, taking, sent;
   auto server = run_in_child("server@1", [&] {
     CHILD_CHECK_EQ(kServer, dvs::testing::open_and_bind(s1, 0, kServer));
     ready.send(1);
     dvs_message_t m{};
     CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 10000));  // probe
-    usleep(300'000);                                        // the sender must still be blocked
-    CHILD_CHECK(!sent.readable());
+    CHILD_CHECK(blocked.recv(Millis(10000)).has_value());   // the sender is blocked in its send
+    taking.send(1);
     CHILD_CHECK_EQ(0, dvs_receive_T(DVS_ANY, &m, 5000));
     CHILD_CHECK_EQ(77, m.m_type);
     return 0;
   });
+  // Watches the client's slot on node 0 (on the direct path the message waits unread in the
+  // server's link until it receives, so node 1 need not show it).
+  auto watcher = run_in_child("watcher@0", [&] {
+    CHILD_CHECK_EQ(0, dvs_open(s0.c_str()));
+    const auto p_nr = client_p_nr.recv();
+    CHILD_CHECK(p_nr.has_value());
+    // SENDING; its p_sendto names the proxy slot of node 1, not the server.
+    CHILD_CHECK_EQ(0, dvs::testing::wait_sending(0, static_cast<int>(*p_nr), DVS_NONE, Millis(10000)));
+    CHILD_CHECK(!sent.readable());  // the sender must still be blocked
+    blocked.send(1);
+    return 0;
+  });
   ASSERT_TRUE(ready.recv());
   auto client = run_in_child("client@0", [&] {
-    CHILD_CHECK(connect_to_server(s0) >= 0);
+    const int me = connect_to_server(s0);
+    CHILD_CHECK(me >= 0);
     CHILD_CHECK(wait_link(kServer));
+    client_p_nr.send(DVS_ENDPOINT_P(me));
     dvs_message_t m = dvs::testing::make_msg(77);
-    auto t0 = std::chrono::steady_clock::now();
-    CHILD_CHECK_EQ(0, dvs_send_T(kServer, &m, 5000));
+    CHILD_CHECK_EQ(0, dvs_send_T(kServer, &m, 10000));
     sent.send(1);
-    CHILD_CHECK(dvs::testing::ms_since(t0) >= 250);
+    CHILD_CHECK(taking.readable());  // returned only once the server went to take the message
     return 0;
   });
   EXPECT_TRUE(server.wait_ok(Millis(20000)));
   EXPECT_TRUE(client.wait_ok(Millis(20000)));
+  EXPECT_TRUE(watcher.wait_ok(Millis(20000)));
 }
 
 TEST_P(TwoNodes, NotifyAndServerInitiatedSendReachAnAutoBoundClient) {
