@@ -20,7 +20,7 @@ deps:
 deps-run:
 	@bash harness/scripts/install-deps.sh run
 
-# Configures every time: optional parts (rdma, the Python module, notebook tests) are found once
+# Configures every time: optional parts (the Python module, notebook tests) are found once
 # `deps` installed them, also in a tree `make run` configured with fewer packages.
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
