@@ -22,13 +22,6 @@ namespace dvs::baselines {
 
 namespace {
 
-measure::TwoProcessOutcome failed(std::string why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = std::move(why);
-  return o;
-}
-
 // Create FIFO `name` in dir and open both ends without blocking: the read end first
 // (O_NONBLOCK, then made blocking again), then the write end (which a present reader lets open).
 // Returns "" or the reason; on success *rd / *wr are blocking, close-on-exec descriptors.
@@ -67,7 +60,7 @@ std::string make_dir(std::string* err) {
 measure::TwoProcessOutcome fifo_pingpong(const BaselineConfig& cfg) {
   std::string err;
   const std::string dir = make_dir(&err);
-  if (dir.empty()) return failed(err);
+  if (dir.empty()) return measure::failed_outcome(err);
   int to_server[2] = {-1, -1}, to_client[2] = {-1, -1};
   err = open_fifo(dir, "to_server", &to_server[0], &to_server[1]);
   if (err.empty()) {
@@ -78,18 +71,18 @@ measure::TwoProcessOutcome fifo_pingpong(const BaselineConfig& cfg) {
     }
   }
   rmdir(dir.c_str());
-  if (!err.empty()) return failed(err);
+  if (!err.empty()) return measure::failed_outcome(err);
   return fd_pingpong(cfg, to_client[0], to_server[1], to_server[0], to_client[1]);
 }
 
 measure::TwoProcessOutcome fifo_stream(const BaselineConfig& cfg) {
   std::string err;
   const std::string dir = make_dir(&err);
-  if (dir.empty()) return failed(err);
+  if (dir.empty()) return measure::failed_outcome(err);
   int p[2] = {-1, -1};
   err = open_fifo(dir, "stream", &p[0], &p[1]);
   rmdir(dir.c_str());
-  if (!err.empty()) return failed(err);
+  if (!err.empty()) return measure::failed_outcome(err);
   return fd_stream(cfg, p[0], p[1]);
 }
 

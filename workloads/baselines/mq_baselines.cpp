@@ -21,13 +21,6 @@ namespace dvs::baselines {
 
 namespace {
 
-measure::TwoProcessOutcome failed(std::string why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = std::move(why);
-  return o;
-}
-
 // SysV message types: one queue, the type says the direction.
 constexpr long kToServer = 1;
 constexpr long kToClient = 2;
@@ -66,7 +59,7 @@ long read_proc_long(const char* path, long dflt) {
 
 measure::TwoProcessOutcome sysv_mq_pingpong(const BaselineConfig& cfg) {
   const int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
-  if (q < 0) return failed(fmt::format("msgget: {}", strerror(errno)));
+  if (q < 0) return measure::failed_outcome(fmt::format("msgget: {}", strerror(errno)));
   auto server = [&](measure::ChildCtx& ctx) -> int {
     SysvMsg m{};
     for (;;) {
@@ -107,10 +100,10 @@ measure::TwoProcessOutcome sysv_mq_stream(const BaselineConfig& cfg) {
   const size_t block = cfg.block_bytes;
   const long msgmax = read_proc_long("/proc/sys/kernel/msgmax", 8192);
   if (block == 0 || long(block) > msgmax)
-    return failed(fmt::format("SysV MQ: a {} B message exceeds msgmax ({} B, /proc/sys/kernel/msgmax)",
+    return measure::failed_outcome(fmt::format("SysV MQ: a {} B message exceeds msgmax ({} B, /proc/sys/kernel/msgmax)",
                               block, msgmax));
   const int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
-  if (q < 0) return failed(fmt::format("msgget: {}", strerror(errno)));
+  if (q < 0) return measure::failed_outcome(fmt::format("msgget: {}", strerror(errno)));
   // Room for a few blocks if the limits allow it (raising msg_qbytes above msgmnb needs
   // CAP_SYS_RESOURCE; without it the default queue size stands).
   msqid_ds ds{};
@@ -166,7 +159,7 @@ measure::TwoProcessOutcome posix_mq_pingpong(const BaselineConfig& cfg) {
     if (qs[i] == mqd_t(-1)) {
       const int e = errno;
       if (i == 1) mq_close(qs[0]);
-      return failed(fmt::format("mq_open {}: {}", name, strerror(e)));
+      return measure::failed_outcome(fmt::format("mq_open {}: {}", name, strerror(e)));
     }
     mq_unlink(name.c_str());
   }

@@ -19,13 +19,6 @@ namespace dvs::baselines {
 
 namespace {
 
-measure::TwoProcessOutcome failed(std::string why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = std::move(why);
-  return o;
-}
-
 // A private directory for the ipc:// socket ("" and *err on failure).
 std::string make_ipc_dir(std::string* err) {
   const char* tmp = std::getenv("TMPDIR");
@@ -67,11 +60,11 @@ std::string await_url(int fd, int timeout_ms, std::string* url) {
 const char* peer_transport_name(PeerTransport t) { return t == PeerTransport::Ipc ? "ipc" : "tcp"; }
 
 measure::TwoProcessOutcome peer_pingpong(const BaselineConfig& cfg, PeerTransport t, const PeerLibrary& lib) {
-  if (cfg.msg_bytes == 0) return failed(fmt::format("{}: msg_bytes must be at least 1", lib.name));
+  if (cfg.msg_bytes == 0) return measure::failed_outcome(fmt::format("{}: msg_bytes must be at least 1", lib.name));
   std::string dir, listen_url, err;
   if (t == PeerTransport::Ipc) {
     dir = make_ipc_dir(&err);
-    if (dir.empty()) return failed(fmt::format("{}: {}", lib.name, err));
+    if (dir.empty()) return measure::failed_outcome(fmt::format("{}: {}", lib.name, err));
     listen_url = "ipc://" + dir + "/rep";
   } else {
     listen_url = fmt::format("tcp://{}:0", cfg.tcp_host);
@@ -79,7 +72,7 @@ measure::TwoProcessOutcome peer_pingpong(const BaselineConfig& cfg, PeerTranspor
   int rendezvous[2];
   if (pipe2(rendezvous, O_CLOEXEC) != 0) {
     if (!dir.empty()) std::filesystem::remove_all(dir);
-    return failed(fmt::format("{}: pipe: {}", lib.name, strerror(errno)));
+    return measure::failed_outcome(fmt::format("{}: pipe: {}", lib.name, strerror(errno)));
   }
   auto server = [&](measure::ChildCtx& ctx) -> int {
     close(rendezvous[0]);

@@ -167,13 +167,6 @@ class Side {
 };
 
 
-measure::TwoProcessOutcome failed(std::string why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = std::move(why);
-  return o;
-}
-
 // The device address to use (cfg.rdma_addr or the first one), or "" with *why.
 std::string device_address(const BaselineConfig& cfg, std::string* why) {
   if (*why = rd::devices_unavailable_reason(); !why->empty()) return "";
@@ -188,10 +181,10 @@ std::string device_address(const BaselineConfig& cfg, std::string* why) {
 measure::TwoProcessOutcome rdma_pingpong(const BaselineConfig& cfg) {
   std::string unavailable;
   const std::string addr = device_address(cfg, &unavailable);
-  if (addr.empty()) return failed(unavailable);
+  if (addr.empty()) return measure::failed_outcome(unavailable);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return failed(fmt::format("rdma_pingpong: socketpair: {}", strerror(errno)));
+    return measure::failed_outcome(fmt::format("rdma_pingpong: socketpair: {}", strerror(errno)));
   auto server = [&](measure::ChildCtx& ctx) -> int {
     close(sv[0]);
     std::unique_ptr<rd::Endpoint> ep;
@@ -237,12 +230,12 @@ measure::TwoProcessOutcome rdma_write_stream(const BaselineConfig& cfg) {
   constexpr uint32_t kWindow = 4;  // WRITEs in flight (perftest's ib_write_bw keeps a window too)
   std::string unavailable;
   const std::string addr = device_address(cfg, &unavailable);
-  if (addr.empty()) return failed(unavailable);
-  if (cfg.block_bytes == 0 || cfg.block_bytes > (size_t{1} << 30)) return failed("rdma_write_stream: bad block size");
+  if (addr.empty()) return measure::failed_outcome(unavailable);
+  if (cfg.block_bytes == 0 || cfg.block_bytes > (size_t{1} << 30)) return measure::failed_outcome("rdma_write_stream: bad block size");
   const auto block = static_cast<uint32_t>(cfg.block_bytes);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return failed(fmt::format("rdma_write_stream: socketpair: {}", strerror(errno)));
+    return measure::failed_outcome(fmt::format("rdma_write_stream: socketpair: {}", strerror(errno)));
   // The reader: its receive slot is the landing area; it tells the writer where it is, then
   // waits (bounded) for the writer's one-byte "done" on the socketpair.
   auto server = [&](measure::ChildCtx& ctx) -> int {

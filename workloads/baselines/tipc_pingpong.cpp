@@ -93,19 +93,12 @@ int make_tipc_pair(const std::string& client_netns, const std::string& server_ne
   return 0;
 }
 
-measure::TwoProcessOutcome failed(const std::string& err) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = err;
-  return o;
-}
-
 }  // namespace
 
 measure::TwoProcessOutcome tipc_pingpong(const BaselineConfig& cfg) {
   int c = -1, s = -1;
   std::string err;
-  if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) != 0) return failed(err);
+  if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) != 0) return measure::failed_outcome(err);
   // A socket is both read and write end: dup so each side owns two fds (as tcp_pingpong).
   return fd_pingpong(cfg, c, dup(c), s, dup(s));
 }
@@ -121,7 +114,7 @@ measure::TwoProcessOutcome tipc_pingpong_pairs(const BaselineConfig& cfg, int n)
   if (!err.empty()) {
     for (const auto& p : pairs)
       for (int fd : {p.client_rd, p.client_wr, p.server_rd, p.server_wr}) close(fd);
-    return failed(err);
+    return measure::failed_outcome(err);
   }
   return fd_pingpong_pairs(cfg, pairs);
 }
@@ -129,7 +122,7 @@ measure::TwoProcessOutcome tipc_pingpong_pairs(const BaselineConfig& cfg, int n)
 measure::TwoProcessOutcome tipc_stream(const BaselineConfig& cfg) {
   int c = -1, s = -1;
   std::string err;
-  if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) != 0) return failed(err);
+  if (make_tipc_pair(cfg.tcp_client_netns, cfg.tcp_server_netns, &c, &s, &err) != 0) return measure::failed_outcome(err);
   return fd_stream(cfg, c, s);
 }
 

@@ -186,4 +186,11 @@ TwoProcessOutcome run_two_process(const CpuPair& cpus, const ServerFn& server,
   return out;
 }
 
+TwoProcessOutcome failed_outcome(std::string why) {
+  TwoProcessOutcome o;
+  o.result = std::make_unique<LoopResult>();
+  o.error = std::move(why);
+  return o;
+}
+
 }  // namespace dvs::measure

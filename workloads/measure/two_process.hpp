@@ -56,6 +56,8 @@ struct TwoProcessOutcome {
   bool ok = false;                     // both children exited 0 and the loop completed
   std::string error;                   // why not, one line
 };
+// An outcome that failed before anything was measured (set-up failed): empty result, `why`.
+TwoProcessOutcome failed_outcome(std::string why);
 
 // Forks a measuring child that dies with its parent (PR_SET_PDEATHSIG), pins itself to `cpu`
 // (-1: unpinned), runs fn(ctx) and leaves with _exit(fn's result); an exception or a failed pin

@@ -19,13 +19,6 @@ namespace {
 
 unsigned char push_pattern(size_t i) { return static_cast<unsigned char>((i * 73u + 11u) & 0xffu); }
 
-measure::TwoProcessOutcome failed(std::string why) {
-  measure::TwoProcessOutcome o;
-  o.result = std::make_unique<measure::LoopResult>();
-  o.error = std::move(why);
-  return o;
-}
-
 // The server's side of VcopyPush: blocked in receive while the client pushes into dst; checks
 // the data after the stop message.
 int push_server(measure::ChildCtx& ctx, const unsigned char* dst, size_t bytes) {
@@ -110,13 +103,13 @@ measure::TwoProcessOutcome run_remote(RemoteLoop l, const RemoteConfig& cfg) {
   unsigned char* buf = nullptr;
   if (len > 0) {
     void* mem = mmap(nullptr, 2 * len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return failed(fmt::format("mmap {} bytes: {}", 2 * len, strerror(errno)));
+    if (mem == MAP_FAILED) return measure::failed_outcome(fmt::format("mmap {} bytes: {}", 2 * len, strerror(errno)));
     buf = static_cast<unsigned char*>(mem);
   }
   SyncPage* sync = map_sync_page();
   if (sync == nullptr) {
     if (buf != nullptr) munmap(buf, 2 * len);
-    return failed(fmt::format("mmap sync page: {}", strerror(errno)));
+    return measure::failed_outcome(fmt::format("mmap sync page: {}", strerror(errno)));
   }
   const int server_ep = cfg.server_p_nr, client_ep = cfg.client_p_nr;
 
