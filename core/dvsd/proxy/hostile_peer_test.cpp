@@ -21,6 +21,7 @@
 #include "core/dvsd/proxy/cluster_key.hpp"
 #include "core/dvsd/proxy/link_auth.hpp"
 #include "core/dvsd/proxy/link_handshake.hpp"
+#include "core/dvsd/proxy/link_player_testing.hpp"
 #include "core/dvsd/wire/wire.hpp"
 #include "core/testkit/dvsd_process.hpp"
 #include "dvs/dvs.h"
@@ -35,69 +36,12 @@ using dvs::testing::Millis;
 using dvs::testing::Pipe;
 namespace wire = dvs::wire;
 namespace linkauth = dvs::linkauth;
+using dvs::testing::Player;
+using dvs::testing::test_key;
 
 constexpr int kVictim = 40;    // a user slot on node 1, blocked receiving
 constexpr int kElsewhere = 7;  // a system slot node 1 knows lives on node 2 (rmtbind)
 constexpr int kStop = 99;      // m_type of the local message that ends the victim's receive
-
-linkauth::Key test_key() {
-  linkauth::Key k{};
-  EXPECT_EQ("", linkauth::load_cluster_key(dvs::testing::test_cluster_key(), &k));
-  return k;
-}
-
-// Plays a node on one link to a dvsd: dials, opens it (plainly or with a key), sends commands and
-// reads the dvsd's, skipping its HELLOs.
-struct Player {
-  std::unique_ptr<dvs::transport::Link> link;
-  int self = 0, peer = 1;
-
-  std::string dial(const std::string& uri, const linkauth::Key* key, std::string_view claim = "") {
-    dvs::transport::register_builtin_transports();
-    int err = 0;
-    link = dvs::transport::find_transport("tcp")->dial(uri, 3000, &err);
-    if (!link) return "dial failed";
-    return linkauth::dial_handshake(*link, {self, peer, std::string(claim), key}, 3000, nullptr);
-  }
-  bool send(wire::Command c) {
-    c.hdr.src_node = static_cast<uint8_t>(self);
-    c.hdr.dst_node = static_cast<uint8_t>(peer);
-    std::vector<std::byte> f;
-    if (wire::encode_frame(c, f) != wire::WireError::kOk) return false;
-    iovec iov{f.data(), f.size()};
-    return link->send(std::span<const iovec>(&iov, 1)) == 0;
-  }
-  // The next command that is not a HELLO / HELLO_ACK (nullopt: none in time, or the link closed;
-  // *closed tells which).
-  std::optional<wire::Command> next(int timeout_ms, bool* closed = nullptr, std::vector<std::byte>* payload = nullptr) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (closed) *closed = false;
-    while (std::chrono::steady_clock::now() < until) {
-      std::span<const std::byte> frame;
-      const long n = link->recv(&frame, 100);
-      if (n == EDVSTIMEDOUT) continue;
-      if (n < 0) {
-        if (closed) *closed = true;
-        return std::nullopt;
-      }
-      wire::DecodedFrame df;
-      if (wire::decode_frame(frame, &df) != wire::WireError::kOk) return std::nullopt;
-      for (const auto& c : df.commands) {
-        if (c.hdr.command == wire::CMD_HELLO || c.hdr.command == wire::CMD_HELLO_ACK) continue;
-        if (payload) payload->assign(c.payload.begin(), c.payload.end());
-        return c;
-      }
-    }
-    return std::nullopt;
-  }
-  // Whether the dvsd closed the link within timeout_ms (reading and dropping whatever comes).
-  bool closed_within(int timeout_ms) {
-    bool closed = false;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!closed && std::chrono::steady_clock::now() < until) next(100, &closed);
-    return closed;
-  }
-};
 
 wire::Command message(uint16_t cmd, int32_t src, int32_t dst, uint64_t seq) {
   wire::Command c;

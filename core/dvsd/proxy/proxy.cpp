@@ -161,6 +161,11 @@ void ProxySet::set_up(Peer& p, bool up) {
   if (!up) close_process_links(p);
   for (auto* t : tables_) core::proxy_set_up(*t, p.node, up);
   p.stats.set_up(up);
+  {
+    std::lock_guard<std::mutex> g(p.mu);
+    p.up = up;
+  }
+  p.cv.notify_all();
 }
 
 int ProxySet::add_node(core::DcTable& t, int node) {
@@ -546,6 +551,13 @@ void ProxySet::admit(size_t listener, std::unique_ptr<transport::Link> link) {
     return;
   }
   if (process_link) {  // a process of a peer node, on the direct path
+    // Its node may count the node link up before this one does (the two ends of an opening do
+    // not finish at once); the calls it carries wait for this node to count it up too, within a
+    // bound (after it, they meet the link's state as it is: a send is refused while it is down).
+    {
+      std::unique_lock<std::mutex> lk(p->mu);
+      p->cv.wait_for(lk, std::chrono::milliseconds(opt_.process_link_wait_ms), [&] { return stopping_.load() || p->up; });
+    }
     take_process_link(*p, listener, dcid, ep, std::move(link));
     return;
   }

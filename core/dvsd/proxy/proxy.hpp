@@ -67,6 +67,9 @@ struct ProxyOptions {
   std::optional<linkauth::Key> key;
   bool seal = false;         // with a key: every frame encrypted and authenticated (sealed_link.hpp)
   int handshake_ms = 2000;   // a dialer completes its side of the handshake within this
+  // A process link from a peer whose node link this node does not count up yet (one side of a
+  // link's opening ends before the other's) is acknowledged once it is up, or after this long.
+  int process_link_wait_ms = 500;
   int max_handshakes = 64;   // handshakes in progress at once; a dial beyond them is closed at once
   // Endpoints one peer may have auto-bound here (surrogates of its callers), per DC; they are
   // released when its link goes down.
@@ -121,6 +124,7 @@ class ProxySet {
     std::condition_variable cv;
     std::shared_ptr<transport::Link> link;     // current link, null while down
     std::shared_ptr<transport::Link> handed;   // accepted by the accept thread, not yet taken
+    bool up = false;  // the link counts as up (set_up); guarded by mu, changes notify cv
     std::atomic<int64_t> last_tx_ns{0};
     std::atomic<uint64_t> link_seq{0};
     std::atomic<int> via_listener{-1};  // peers that dial us: index of the listener of their latest link
