@@ -230,5 +230,12 @@ std::unique_ptr<Transport> make_shm_transport() { return std::make_unique<ShmTra
 }  // namespace dvs::transport::shm
 
 namespace dvs::transport {
-void register_shm() { register_transport(shm::make_shm_transport()); }
+void register_shm() {
+  HarnessTraits h;
+  h.listen_uri = [](const ListenPlace& at) { return "shm://" + at.name; };
+  // No raw mechanism links two dvsd nodes the way the shm link does: its cells get no ratio.
+  h.network = "the shm link between two dvsd nodes";
+  h.label = "shared memory";
+  register_transport(shm::make_shm_transport(), std::move(h));
+}
 }  // namespace dvs::transport
