@@ -185,15 +185,14 @@ class RdmaTransport final : public Transport {
 }  // namespace rdma
 
 void register_rdma() {
-  HarnessTraits h;
-  // No host: the first RDMA device's address (the lab's Soft-RoCE device), not the node's host.
-  h.listen_uri = [](const ListenPlace& at) { return "rdma://:" + std::to_string(at.port); };
-  h.pingpong_baseline = "rdma";
-  h.stream_baseline = "rdma_write";
-  h.network = "rdma between two endpoints of this host";
-  h.lab = "dvs lab --rdma: an RDMA device (Soft-RoCE rxe0)";
-  h.label = "RDMA";
-  register_transport(std::make_unique<rdma::RdmaTransport>(), std::move(h));
+  register_transport(std::make_unique<rdma::RdmaTransport>(),
+                     {// No host: the first RDMA device's address (the lab's Soft-RoCE), not the node's.
+                      .listen_uri = [](const ListenPlace& at) { return "rdma://:" + std::to_string(at.port); },
+                      .pingpong_baseline = "rdma",
+                      .stream_baseline = "rdma_write",
+                      .network = "rdma between two endpoints of this host",
+                      .lab = "dvs lab --rdma: an RDMA device (Soft-RoCE rxe0)",
+                      .label = "RDMA"});
 }
 
 }  // namespace dvs::transport

@@ -231,11 +231,9 @@ std::unique_ptr<Transport> make_shm_transport() { return std::make_unique<ShmTra
 
 namespace dvs::transport {
 void register_shm() {
-  HarnessTraits h;
-  h.listen_uri = [](const ListenPlace& at) { return "shm://" + at.name; };
   // No raw mechanism links two dvsd nodes the way the shm link does: its cells get no ratio.
-  h.network = "the shm link between two dvsd nodes";
-  h.label = "shared memory";
-  register_transport(shm::make_shm_transport(), std::move(h));
+  register_transport(shm::make_shm_transport(), {.listen_uri = [](const ListenPlace& at) { return "shm://" + at.name; },
+                                                 .network = "the shm link between two dvsd nodes",
+                                                 .label = "shared memory"});
 }
 }  // namespace dvs::transport

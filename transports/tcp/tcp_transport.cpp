@@ -126,14 +126,13 @@ std::unique_ptr<Transport> make_tcp_transport(TcpOptions defaults) {
 }  // namespace tcp
 
 void register_tcp() {
-  HarnessTraits h;
-  h.listen_uri = [](const ListenPlace& at) { return "tcp://" + at.host + ":" + std::to_string(at.port); };
-  h.crosses_network_namespaces = true;
-  h.pingpong_baseline = "tcp";
-  h.stream_baseline = "tcp_stream";
-  h.network = "tcp over loopback";
-  h.label = "TCP";
-  register_transport(tcp::make_tcp_transport(), std::move(h));
+  register_transport(tcp::make_tcp_transport(),
+                     {.listen_uri = [](const ListenPlace& at) { return "tcp://" + at.host + ":" + std::to_string(at.port); },
+                      .crosses_network_namespaces = true,
+                      .pingpong_baseline = "tcp",
+                      .stream_baseline = "tcp_stream",
+                      .network = "tcp over loopback",
+                      .label = "TCP"});
 }
 
 }  // namespace dvs::transport

@@ -166,18 +166,14 @@ class TipcTransport final : public Transport {
 }  // namespace tipc
 
 void register_tipc() {
-  HarnessTraits h;
-  // A cluster node listens on the service {kClusterServiceType, port} (port 0: a free instance).
-  h.listen_uri = [](const ListenPlace& at) {
-    constexpr unsigned kClusterServiceType = 18700;
-    return "tipc://" + std::to_string(kClusterServiceType) + ":" + std::to_string(at.port);
-  };
-  h.pingpong_baseline = "tipc";
-  h.stream_baseline = "tipc_stream";
-  h.network = "tipc between two endpoints of this host";
-  h.lab = "dvs lab --tipc: the kernel's AF_TIPC (module tipc)";
-  h.label = "TIPC";
-  register_transport(std::make_unique<tipc::TipcTransport>(), std::move(h));
+  register_transport(std::make_unique<tipc::TipcTransport>(),
+                     {// A cluster node listens on the service {18700, its port} (port 0: a free instance).
+                      .listen_uri = [](const ListenPlace& at) { return "tipc://18700:" + std::to_string(at.port); },
+                      .pingpong_baseline = "tipc",
+                      .stream_baseline = "tipc_stream",
+                      .network = "tipc between two endpoints of this host",
+                      .lab = "dvs lab --tipc: the kernel's AF_TIPC (module tipc)",
+                      .label = "TIPC"});
 }
 
 }  // namespace dvs::transport
