@@ -2,36 +2,45 @@
 
 #include "dvs/errors.h"
 
-#include <algorithm>
 
 namespace dvs::transport {
 
 namespace {
-std::vector<std::unique_ptr<Transport>>& table() {
-  static std::vector<std::unique_ptr<Transport>> t;
+struct Registered {
+  std::unique_ptr<Transport> transport;
+  HarnessTraits traits;
+};
+std::vector<Registered>& table() {
+  static std::vector<Registered> t;
   return t;
+}
+Registered* find(std::string_view scheme) {
+  for (auto& r : table())
+    if (r.transport->scheme() == scheme) return &r;
+  return nullptr;
 }
 }  // namespace
 
-void register_transport(std::unique_ptr<Transport> t) {
-  auto& v = table();
-  auto same = [&](const std::unique_ptr<Transport>& x) { return x->scheme() == t->scheme(); };
-  auto it = std::find_if(v.begin(), v.end(), same);
-  if (it != v.end())
-    *it = std::move(t);
+void register_transport(std::unique_ptr<Transport> t, HarnessTraits traits) {
+  if (Registered* r = find(t->scheme()))
+    *r = {std::move(t), std::move(traits)};
   else
-    v.push_back(std::move(t));
+    table().push_back({std::move(t), std::move(traits)});
 }
 
 Transport* find_transport(std::string_view scheme) {
-  for (auto& t : table())
-    if (t->scheme() == scheme) return t.get();
-  return nullptr;
+  Registered* r = find(scheme);
+  return r ? r->transport.get() : nullptr;
+}
+
+const HarnessTraits* find_harness_traits(std::string_view scheme) {
+  Registered* r = find(scheme);
+  return r ? &r->traits : nullptr;
 }
 
 std::vector<Transport*> all_transports() {
   std::vector<Transport*> out;
-  for (auto& t : table()) out.push_back(t.get());
+  for (auto& r : table()) out.push_back(r.transport.get());
   return out;
 }
 

@@ -7,15 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "transports/harness_traits.hpp"
 #include "transports/transport.hpp"
 
 namespace dvs::transport {
 
-// Adds a transport; a second one with the same scheme replaces the first. Not thread-safe: call
-// at start-up.
-void register_transport(std::unique_ptr<Transport> t);
+// Adds a transport with what the harness needs to know of it; a second one with the same scheme
+// replaces the first. Not thread-safe: call at start-up.
+void register_transport(std::unique_ptr<Transport> t, HarnessTraits traits);
 // nullptr if no transport has that scheme.
 Transport* find_transport(std::string_view scheme);
+// The harness traits registered with that scheme's transport; nullptr if none has that scheme.
+const HarnessTraits* find_harness_traits(std::string_view scheme);
 // Every registered transport, in registration order.
 std::vector<Transport*> all_transports();
 // Registers every built-in transport (generated). Idempotent.

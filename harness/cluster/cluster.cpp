@@ -23,6 +23,7 @@
 
 #include "core/dvsd/proxy/cluster_key.hpp"
 #include "harness/cluster/exec.hpp"
+#include "harness/cluster/transports.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -34,8 +35,6 @@ namespace {
 constexpr const char* kStateFile = "cluster.json";
 constexpr const char* kBridge = "br0";
 constexpr const char* kNodeIface = "eth0";
-// The TIPC service type cluster nodes listen on (the instance is the node's port).
-constexpr unsigned kClusterTipcType = 18700;
 
 bool netns_exists(const std::string& name) { return !name.empty() && access(("/run/netns/" + name).c_str(), F_OK) == 0; }
 
@@ -190,12 +189,13 @@ void scan_links(const std::string& text, std::vector<LinkStatus>* links) {
   }
 }
 
-// netns mode: "" if every link is tcp, else "FILE:LINE: ..." for the first that is not (the shm
-// transport rendezvous through an abstract UNIX socket, which belongs to one network namespace).
+// netns mode: "" if every link's transport crosses network namespaces (HarnessTraits), else
+// "FILE:LINE: ..." for the first that does not (e.g. the shm transport rendezvous through an
+// abstract UNIX socket, which belongs to one network namespace).
 std::string netns_transport_problem(const ClusterSpec& spec) {
   for (const auto& n : spec.nodes)
     for (int p : spec.peers_of(n.id)) {
-      if (p > n.id || spec.link_transport(p, n.id) == "tcp") continue;
+      if (p > n.id || node_transport_traits(spec.link_transport(p, n.id))->crosses_network_namespaces) continue;
       if (const LinkSpec* l = spec.link_override(p, n.id))
         return spec.source + ":" + std::to_string(l->line) + ": link " + std::to_string(l->a) + "-" +
                std::to_string(l->b) + ": " + l->transport + " links need process mode (transport " + l->transport +
@@ -207,6 +207,18 @@ std::string netns_transport_problem(const ClusterSpec& spec) {
 }
 
 }  // namespace
+
+std::string cluster_listen_uri(const ClusterSpec& spec, int id, const std::string& transport,
+                               const std::string& netns_address, const std::string& run) {
+  const transport::HarnessTraits* t = node_transport_traits(transport);
+  const NodeSpec* n = spec.node(id);
+  if (t == nullptr || n == nullptr) return "";
+  transport::ListenPlace at;
+  at.host = netns_address.empty() ? n->host : netns_address;
+  at.port = unsigned(netns_address.empty() ? n->port : spec.netns_port(id));
+  at.name = run + "-n" + std::to_string(id);
+  return t->listen_uri(at);
+}
 
 std::string default_state_dir() {
   const char* e = std::getenv("DVS_CLUSTER_STATE");
@@ -483,14 +495,7 @@ std::string Cluster::up(const ClusterSpec& spec, const UpOptions& opt, std::uniq
   // Where each node listens on a transport (peers with lower ids dial it). Port 0 resolves when
   // it starts.
   auto listen_uri = [&](const NodeState& n, const std::string& transport) {
-    const NodeSpec& s = *spec.node(n.id);
-    if (transport == "shm") return "shm://" + st.cluster + "-" + st.run_id + "-n" + std::to_string(n.id);
-    // rdma: the first RDMA device's address (the Soft-RoCE device in the lab), not the node's host.
-    if (transport == "rdma") return "rdma://:" + std::to_string(s.port);
-    // tipc: the service {kClusterTipcType, port} (port 0: dvsd picks a free instance).
-    if (transport == "tipc") return "tipc://" + std::to_string(kClusterTipcType) + ":" + std::to_string(s.port);
-    if (opt.netns) return "tcp://" + n.address + ":" + std::to_string(spec.netns_port(n.id));
-    return "tcp://" + s.host + ":" + std::to_string(s.port);
+    return cluster_listen_uri(spec, n.id, transport, opt.netns ? n.address : "", st.cluster + "-" + st.run_id);
   };
   // The URI node n dials to reach its higher peer p: p's resolved listener of the link's transport.
   auto dial_uri = [&](const NodeState& n, const NodeState& p) {

@@ -90,6 +90,12 @@ std::string default_state_dir();
 std::string find_dvsd_binary(const std::string& explicit_path, std::string* tried = nullptr);
 // "" if this process can create network namespaces and veth pairs, else why not (one line).
 std::string netns_unavailable_reason();
+// The URI node `id` of spec listens on for links over `transport` (its HarnessTraits::listen_uri):
+// at the node's host and port, or in netns mode (netns_address not "") at that address and
+// spec.netns_port(id). `run` names this start of the cluster ("<cluster>-<run id>"); a transport
+// whose listeners have names gets "<run>-n<id>". "" if transport is not registered.
+std::string cluster_listen_uri(const ClusterSpec& spec, int id, const std::string& transport,
+                               const std::string& netns_address, const std::string& run);
 
 class Cluster {
  public:

@@ -12,6 +12,7 @@
 
 #include "core/dvsd/config.hpp"
 #include "core/toml/toml_text.hpp"
+#include "harness/cluster/transports.hpp"
 #include "harness/plan/one_line.hpp"
 
 namespace dvs::cluster {
@@ -86,8 +87,8 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-// One [[link.between]] table: nodes = [a, b] (two peers, any order), transport = "tcp" | "shm" |
-// "rdma" | "tipc", and optionally remote_path = "proxy" | "direct" (that link's, else [link]'s).
+// One [[link.between]] table: nodes = [a, b] (two peers, any order), transport = a registered
+// transport's scheme (cluster/transports.hpp), and optionally remote_path = "proxy" | "direct" (that link's, else [link]'s).
 bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
   const int ln = line_of(t);
   if (!check_keys(c, t, "[[link.between]]", {"nodes", "transport", "remote_path"})) return false;
@@ -115,10 +116,11 @@ bool parse_link(Ctx& c, const toml::table& t, ClusterSpec* spec) {
                           " share no [[dc]], so they have no link");
   std::optional<std::string> transport;
   if (!get_str(c, t, "transport", where, &transport)) return false;
-  if (!transport) return c.fail(ln, where + ": needs transport = \"tcp\", \"shm\", \"rdma\" or \"tipc\"");
+  if (!transport) return c.fail(ln, where + ": needs transport = " + node_transport_choices(true));
   if (!is_cluster_transport(*transport))
-    return c.fail(line_of(*t.get("transport")),
-                  where + ": transport '" + *transport + "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
+    return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
+                                                    "' is not supported by dvs cluster (use " +
+                                                    node_transport_choices(true) + ")");
   l.transport = *transport;
   std::optional<std::string> path;
   if (!get_str(c, t, "remote_path", where, &path)) return false;
@@ -254,7 +256,8 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
     if (transport) {
       if (!is_cluster_transport(*transport))
         return c.fail(line_of(*t.get("transport")), where + ": transport '" + *transport +
-                                                        "' is not supported by dvs cluster (use \"tcp\", \"shm\", \"rdma\" or \"tipc\")");
+                                                        "' is not supported by dvs cluster (use " +
+                                                        node_transport_choices(true) + ")");
       n.transport = *transport;
     }
     if (host) {
@@ -367,7 +370,7 @@ bool parse_doc(Ctx& c, const toml::table& doc, ClusterSpec* spec) {
 
 }  // namespace
 
-bool is_cluster_transport(const std::string& t) { return t == "tcp" || t == "shm" || t == "rdma" || t == "tipc"; }
+bool is_cluster_transport(const std::string& t) { return node_transport_traits(t) != nullptr; }
 
 const NodeSpec* ClusterSpec::node(int id) const {
   for (const auto& n : nodes)

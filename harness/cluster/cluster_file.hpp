@@ -16,7 +16,7 @@ namespace dvs::cluster {
 
 struct NodeSpec {
   int id = -1;
-  std::string transport = "tcp";  // of its links to lower-id nodes: "tcp" or "shm" (process mode only)
+  std::string transport = "tcp";  // of its links to lower-id nodes: a registered scheme (cluster/transports.hpp)
   std::string host = "127.0.0.1";  // process mode: address to listen on
   int port = 0;                    // 0: process mode picks a free port at start; netns mode uses 7000
   std::string address;             // netns mode: IPv4 address inside the cluster's subnet
@@ -37,7 +37,7 @@ struct DcSpec {
 // b's `transport`).
 struct LinkSpec {
   int a = -1, b = -1;
-  std::string transport;    // "tcp" or "shm" (process mode only)
+  std::string transport;    // a registered scheme (cluster/transports.hpp)
   std::string remote_path;  // "proxy" | "direct" for this link; "" = [link]'s remote_path
   int line = 0;             // where [[link.between]] starts in the file
 };
@@ -98,8 +98,8 @@ struct ClusterSpec {
   static constexpr int kNetnsPort = 7000;
 };
 
-// The transports a cluster file (and so a node pair) may name: tcp, shm, rdma and tipc (all but
-// tcp in process mode only).
+// Whether a cluster file (and so a node pair) may name transport t: a registered transport
+// (cluster/transports.hpp). In netns mode only those that cross network namespaces.
 bool is_cluster_transport(const std::string& t);
 
 std::string parse_cluster_file(const std::string& path, ClusterSpec* out);

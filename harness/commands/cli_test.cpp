@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/testkit/test_shell.hpp"
 
 namespace {
@@ -107,6 +109,32 @@ TEST(DvsCli, EveryListedCommandAnswersHelp) {
     EXPECT_EQ(r.status, 0) << "dvs help " << n << ":\n" << r.out;
     EXPECT_EQ(r.out, dvs(n + " --help 2>&1").out) << n;
   }
+}
+
+// `dvs transports --json`: the built-in transports in DVS_TRANSPORTS order with their traits;
+// "local" is the harness's, not one of them. The table names the same schemes.
+TEST(DvsCli, TransportsListsTheRegisteredOnesWithTheirTraits) {
+  const Ran r = dvs("transports --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["local"], "local");
+  std::vector<std::string> schemes;
+  for (const auto& t : doc["transports"]) {
+    schemes.push_back(t["scheme"]);
+    EXPECT_EQ(t["order"], int(schemes.size()));
+    EXPECT_FALSE(t["label"].get<std::string>().empty());
+    EXPECT_FALSE(t["network"].get<std::string>().empty());
+    EXPECT_EQ(t["listen_uri_example"].get<std::string>().rfind(schemes.back() + "://", 0), 0u) << t.dump();
+  }
+  ASSERT_GE(schemes.size(), 2u);
+  EXPECT_EQ(schemes[0], "tcp");
+  EXPECT_EQ(schemes[1], "shm");
+  EXPECT_EQ(doc["transports"][0]["listen_uri_example"], "tcp://127.0.0.1:7001");
+  EXPECT_EQ(doc["transports"][0]["pingpong_baseline"], "tcp");
+  EXPECT_EQ(doc["transports"][1]["pingpong_baseline"], "");  // shm: no raw mechanism links two nodes
+  const Ran table = dvs("transports");
+  ASSERT_EQ(table.status, 0) << table.out;
+  for (const auto& s : schemes) EXPECT_NE(table.out.find("\n" + s + " "), std::string::npos) << s << table.out;
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ CLI::Option* add_quick_option(CLI::App* cmd, bool* quick, const std::string& wha
   return cmd->add_flag("--quick", *quick, what_it_does + ": a smoke run, not a measurement");
 }
 
+CLI::Option* add_json_option(CLI::App* cmd, bool* json) {
+  return cmd->add_flag("--json", *json, "One JSON document instead of the table");
+}
+
 CLI::Option* add_wait_option(CLI::App* cmd, std::string* wait, const std::string& whose, const std::string& name) {
   return cmd
       ->add_option(name, *wait,

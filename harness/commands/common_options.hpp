@@ -23,6 +23,9 @@ CLI::Option* add_out_option(CLI::App* cmd, std::string* dir, const std::string& 
 // ("Small iteration counts").
 CLI::Option* add_quick_option(CLI::App* cmd, bool* quick, const std::string& what_it_does);
 
+// `--json`: one JSON document on stdout instead of the text for people.
+CLI::Option* add_json_option(CLI::App* cmd, bool* json);
+
 // A wait-strategy option (`--wait` unless name says otherwise) taking one of the names
 // workloads::kWaitNames lists; whose: the endpoints it applies to ("every endpoint").
 // The default is the target's value when added.

@@ -26,6 +26,7 @@
 #include "harness/commands/run_command.hpp"
 #include "harness/commands/run_options.hpp"
 #include "harness/commands/suggest.hpp"
+#include "harness/commands/transports_command.hpp"
 #include "harness/commands/web_command.hpp"
 
 #ifndef DVS_VERSION
@@ -55,6 +56,7 @@ std::vector<Command> command_table(const std::string& argv_line) {
   t.push_back(dvs::rpc::make_rpc_command());
   t.push_back(dvs::web::make_web_command());
   t.push_back(dvs::cli::make_cluster_command());
+  t.push_back(dvs::cli::make_transports_command());
   t.push_back(dvs::lab::make_lab_command());
   return t;
 }

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "harness/cluster/transports.hpp"
 #include "harness/commands/common_options.hpp"
 #include "harness/commands/metrics_option.hpp"
 #include "harness/commands/rpc_sweep.hpp"
@@ -83,8 +84,9 @@ std::string to_config(const Options& o, wl::RpcConfig* c) {
   if (!loop) return "--loop must be closed or open, not '" + o.loop + "'";
   if (!arr) return "--arrivals must be fixed or poisson, not '" + o.arrivals + "'";
   if (!svc) return "--service must be none, fixed or exp, not '" + o.service + "'";
-  if (o.transport != "local" && o.transport != "tcp" && o.transport != "shm")
-    return "--transport must be local, tcp or shm, not '" + o.transport + "'";
+  if (o.transport != cluster::kLocalTransport && !cluster::is_cluster_transport(o.transport))
+    return fmt::format("--transport must be {} or {}, not '{}'", cluster::kLocalTransport,
+                       cluster::node_transport_choices(), o.transport);
   const auto wait = workloads::parse_wait(o.wait);  // --wait's validator took only its names
   if (!wait) return fmt::format("--wait must be one of {}, not '{}'", fmt::join(workloads::kWaitNames, ", "), o.wait);
   c->wait = *wait;
@@ -252,7 +254,7 @@ int run(Options& o, wl::RpcConfig cfg) {
   cli::PrivateDvsd local;
   cli::NodePair pair(bin, ctx.run_dir);
   std::string nodes_desc;
-  if (o.transport == "local") {
+  if (o.transport == cluster::kLocalTransport) {
     if (!local.start(bin, 0, ctx.run_dir + "/dvsd.log", {"--dc", fmt::format("0,copylen={}", copylen)}, &err)) {
       fmt::print(stderr, "dvs rpc: error: dvsd did not start: {}\n", err);
       return 1;
@@ -372,8 +374,8 @@ void add_rpc_options(CLI::App* cmd, Options* o) {
   cmd->add_option("--scenario", o->scenario, "TOML file whose [rpc] keys are these options "
                                              "(harness/scenarios/rpc-*.toml); the command line wins")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--transport", o->transport, "local (one dvsd), tcp or shm (two dvsd: clients on node 0, "
-                                               "servers on node 1) (default local)");
+  cmd->add_option("--transport", o->transport, "local (one dvsd) or a transport of `dvs transports` (two dvsd: "
+                                               "clients on node 0, servers on node 1) (default local)");
   cmd->add_option("--servers", o->servers, "Server processes (system slots 1..N) (default 2)");
   cmd->add_option("--clients", o->clients, "Client processes (default 2)");
   cmd->add_option("--outstanding", o->outstanding,

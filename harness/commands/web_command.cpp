@@ -27,6 +27,7 @@
 #include <toml++/toml.h>
 
 #include "harness/cluster/cluster.hpp"
+#include "harness/cluster/transports.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/ratio.hpp"
 #include "harness/results/report.hpp"
@@ -57,7 +58,8 @@ std::string WebNodes::up(const std::string& transport, wl::WebConfig* cfg, bool 
     cfg->sockets[1].clear();
     return "";
   }
-  if (transport != "tcp" && transport != "shm") return fmt::format("transport must be tcp or shm, not '{}'", transport);
+  if (!cluster::is_cluster_transport(transport))
+    return fmt::format("transport must be {}, not '{}'", cluster::node_transport_choices(), transport);
   cli::NodePairOptions po;
   po.transport = transport;
   po.copylen = copylen;
@@ -622,7 +624,8 @@ struct Bench {
       std::unique_ptr<WebNodes> nodes;
       wl::WebServer server;
       const std::string ldir = fmt::format("{}/layout-{}", dir, l);
-      std::string err = bring_up(bin, ldir, o.transport, netns && o.transport == "tcp", &nodes, &cfg, &server);
+      const transport::HarnessTraits* tt = cluster::node_transport_traits(o.transport);
+      std::string err = bring_up(bin, ldir, o.transport, netns && tt && tt->crosses_network_namespaces, &nodes, &cfg, &server);
       if (err.empty()) nodes_started.push_back(nodes->describe());
       const bool two = err.empty() && nodes->two_nodes();
       std::vector<double> d_mb, t_mb, ratio;
@@ -916,7 +919,7 @@ void add_web_options(CLI::App* web, WebCommand* state) {
                   "0: off, every read reaches a disk server (default 8388608)");
   cmd->add_option("--fs-cache-ttl-ms", o->fs_cache_ttl_ms, "A cached file is used at most this long after it was fetched (default 1000)");
   cli::add_wait_option(cmd, &o->wait, "the front end's endpoints");
-  cmd->add_option("--transport", o->transport, "Link between the nodes when the layout spans two: tcp or shm (default tcp)");
+  cmd->add_option("--transport", o->transport, "Link between the nodes when the layout spans two: a transport of `dvs transports` (default tcp)");
   cmd->add_flag("--netns", o->netns, "Two-node layouts: each node's dvsd in its own network namespace (tcp; root)");
   cmd->add_option("--host", o->host, "IPv4 address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", o->port, "TCP port, 0: any free one (default 8080)");
@@ -955,7 +958,7 @@ void add_web_options(CLI::App* web, WebCommand* state) {
   cli::add_wait_option(bc, &b->wait, "the front end's endpoints");
   cli::add_wait_option(bc, &b->server_wait, "the file and disk servers' endpoints", "--server-wait");
   cli::add_spin_ns_option(bc, &b->spin_ns);
-  bc->add_option("--transport", b->transport, "Link between the nodes for D..F: tcp or shm (default tcp)");
+  bc->add_option("--transport", b->transport, "Link between the nodes for D..F: a transport of `dvs transports` (default tcp)");
   bc->add_option("--connections", b->connections, "wrk -c (default 16)");
   bc->add_option("--workers", b->workers, "Front end worker threads (endpoints): requests served at once (default 8)");
   bc->add_option("--threads", b->threads, "wrk -t (default 2)");

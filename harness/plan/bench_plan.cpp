@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/cluster/transports.hpp"
 #include "transports/registry.hpp"
 #include "workloads/baselines/baseline.hpp"
 #include "workloads/pingpong/pingpong.hpp"
@@ -49,17 +50,14 @@ uint64_t sysv_msgmax() {
   return (f >> v) ? v : 8192;
 }
 
-// Transports that need what not every kernel or host has: rdma (an RDMA device) and tipc
-// (AF_TIPC). "" if `scheme` can be used here, else why not (the transport's probe): its cells and
-// its raw baselines are skipped with that reason. Other transports: "".
+// "" if the registered transport `scheme` can be used here, else why not (its probe): its cells
+// and its raw baselines are skipped with that reason. "local" and unknown names: "".
 const std::string& transport_unavailable(const std::string& scheme) {
   static const std::map<std::string, std::string> why = [] {
-    transport::register_builtin_transports();
     std::map<std::string, std::string> m;
-    for (const char* s : {"rdma", "tipc"}) {
-      const transport::Transport* t = transport::find_transport(s);
-      const auto av = t ? t->probe() : transport::Availability{false, "not in this build"};
-      m[s] = av.available ? std::string() : std::string(s) + " unavailable: " + av.reason;
+    for (const std::string& s : cluster::node_transports()) {
+      const auto av = transport::find_transport(s)->probe();
+      m[s] = av.available ? std::string() : s + " unavailable: " + av.reason;
     }
     return m;
   }();
@@ -95,19 +93,22 @@ const RawDef kRaw[] = {
     {"tipc_stream", true, Count::RemoteCopy, "raw TIPC stream", "tipc-stream", baselines::tipc_stream},
 };
 
-// The network a transport's cross-node cells cross, and the raw baselines of that transport
-// with them (cli::Cell::network): every pair of nodes and every raw pair runs on this host.
-std::string network_of(const std::string& transport) {
-  if (transport == "local" || transport == "pipe" || transport == "unix" || transport == "fifo" ||
-      transport == "sysv" || transport == "posix" || transport == "shm")
-    return "";
-  if (transport == "tcp") return "tcp over loopback";
-  return transport + " between two endpoints of this host";
+// The registered transport whose cross-node cells compare with raw baseline `name`
+// (HarnessTraits), or "" (a mechanism of one host: pipe, unix, ...). Its cells and that baseline
+// cross the same network (cli::Cell::network).
+std::string transport_of_raw(const std::string& name) {
+  for (const std::string& s : cluster::node_transports()) {
+    const transport::HarnessTraits& t = *cluster::node_transport_traits(s);
+    if (name == t.pingpong_baseline || name == t.stream_baseline) return s;
+  }
+  return "";
 }
 
-const RawDef& raw(const std::string& name) {
-  return *std::find_if(std::begin(kRaw), std::end(kRaw), [&](const RawDef& d) { return name == d.name; });
+const RawDef* find_raw(const std::string& name) {
+  const auto it = std::find_if(std::begin(kRaw), std::end(kRaw), [&](const RawDef& d) { return name == d.name; });
+  return it == std::end(kRaw) ? nullptr : it;
 }
+const RawDef& raw(const std::string& name) { return *find_raw(name); }
 
 struct Loop {
   measure::LoopConfig loop;
@@ -267,9 +268,10 @@ std::string Planner::raw_baseline(const RawDef& d, const SizePoint* size, const 
     if (std::string(d.name) == "sysv_mq_stream" && size->bytes > sysv_msgmax())
       it.cell.skip_reason = fmt::format("{} B is above /proc/sys/kernel/msgmax ({} B)", size->bytes, sysv_msgmax());
   }
-  const std::string family = std::string(d.name).substr(0, std::string(d.name).find('_'));  // rdma_write: rdma
-  it.cell.network = network_of(family);
-  if (!transport_unavailable(family).empty()) it.cell.skip_reason = transport_unavailable(family);
+  if (const std::string t = transport_of_raw(d.name); !t.empty()) {
+    it.cell.network = cluster::node_transport_traits(t)->network;
+    if (!transport_unavailable(t).empty()) it.cell.skip_reason = transport_unavailable(t);
+  }
   const auto fn = d.fn;
   it.cell.run = [cfg, fn] { return fn(cfg); };
   add(std::move(it), &baselines_);
@@ -301,7 +303,7 @@ void Planner::peer_row(const cli::PeerRow& p, const Where& w) {
 
 bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
                        const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait) {
-  const bool remote = transport != "local";
+  const bool remote = transport != cluster::kLocalTransport;
   const bool copy = size != nullptr;
   // Proxy cells on authenticated links keep their ids; other paths and link security name theirs.
   const std::string dvs = std::string(path == "direct" ? "dvs-direct" : "dvs") +
@@ -323,7 +325,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     it.row_fields["payload_verified"] = true;
   }
   if (remote) {
-    c.network = transport == "shm" ? "the shm link between two dvsd nodes" : network_of(transport);
+    c.network = cluster::node_transport_traits(transport)->network;
     it.row_fields["remote_path"] = path;
     it.row_fields["link_security"] = security;
     it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
@@ -378,10 +380,10 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
   if (c.skip_reason.empty()) {
     // The matching baseline, measured with the same placement of the measuring processes.
     const Where bw = w.cross_node ? Where{pinning_label(m_->settings.cross_node_pinning), w.cpus, false} : w;
-    if (transport == "tcp") c.baseline = raw_baseline(raw(copy ? "tcp_stream" : "tcp"), size, bw);
-    else if (transport == "rdma") c.baseline = raw_baseline(raw(copy ? "rdma_write" : "rdma"), size, bw);
-    else if (transport == "tipc") c.baseline = raw_baseline(raw(copy ? "tipc_stream" : "tipc"), size, bw);
-    else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // shm: no raw mechanism links nodes
+    const transport::HarnessTraits* tt = remote ? cluster::node_transport_traits(transport) : nullptr;
+    const RawDef* rd = tt ? find_raw(copy ? tt->stream_baseline : tt->pingpong_baseline) : nullptr;
+    if (rd != nullptr) c.baseline = raw_baseline(*rd, size, bw);
+    else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // e.g. shm: no raw mechanism links nodes
     else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);

@@ -14,12 +14,12 @@
 #include <toml++/toml.h>
 
 #include "core/toml/toml_text.hpp"
+#include "harness/cluster/transports.hpp"
 #include "harness/commands/run_options.hpp"
 #include "harness/plan/one_line.hpp"
 
 namespace dvs::bench {
 
-const std::vector<std::string> kTransports = {"local", "tcp", "shm", "rdma", "tipc"};
 const std::vector<std::string> kRemotePaths = {"proxy", "direct"};
 const std::vector<std::string> kLinkSecurity = {"authenticated", "open", "sealed"};
 const std::vector<std::string> kPrimitives = {"send_receive", "sendrec_reply", "notify_receive",
@@ -30,6 +30,12 @@ const std::vector<std::string> kExtraBaselines = {
     "shm", "pipe", "unix", "fifo", "sysv_mq", "posix_mq", "tcp",
     "pipe_stream", "fifo_stream", "sysv_mq_stream", "tcp_stream",
     "nng_ipc", "nng_tcp", "zmq_ipc", "zmq_tcp"};  // the peer libraries (cli::kPeerRows)
+
+std::vector<std::string> scenario_transports() {
+  std::vector<std::string> v = cluster::node_transports();
+  v.insert(v.begin(), cluster::kLocalTransport);
+  return v;
+}
 
 namespace {
 
@@ -265,7 +271,7 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
   std::optional<std::vector<std::string>> transports, primitives, waits, placements, extras, paths, security;
   std::optional<std::vector<uint64_t>> sizes;
   std::vector<int64_t> perturb;
-  if (!r.string("name", &name) || !r.names("transports", kTransports, &transports) ||
+  if (!r.string("name", &name) || !r.names("transports", scenario_transports(), &transports) ||
       !r.names("primitives", kPrimitives, &primitives) || !r.names("waits", kWaits, &waits) ||
       !r.names("placements", kPlacements, &placements) || !read_sizes(r, &sizes) ||
       !read_perturb(r, &perturb) || !r.names("extra_baselines", kExtraBaselines, &extras) ||
@@ -299,10 +305,10 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
   if (local && !has_local_pl)
     return r.fail(pl_node, "placements", "has no same-core, cross-core or unpinned, which transport \"local\" needs");
   if (remote && !has_node_pl)
-    return r.fail(pl_node, "placements", "has no \"cross-node\", which transports tcp and shm need");
+    return r.fail(pl_node, "placements", "has no \"cross-node\", which every transport but \"local\" needs");
   if (has_node_pl && !remote)
     return r.fail(pl_node != nullptr ? pl_node : tr_node, "placements",
-                  "has \"cross-node\" but transports has neither tcp nor shm");
+                  "has \"cross-node\" but transports has only \"local\"");
   if (has_local_pl && !local)
     return r.fail(pl_node, "placements", "has a same-core/cross-core/unpinned placement but transports has no \"local\"");
   // Sizes: each base, then base + every perturbation, ascending, each byte count once.

@@ -40,7 +40,7 @@ struct SizePoint {
 struct MatrixSpec {
   std::string name;
   int line = 0;                          // where its [[matrix]] starts
-  std::vector<std::string> transports;   // local | tcp | shm | rdma | tipc (rdma: where an RDMA device exists, tipc: where the kernel has AF_TIPC, e.g. dvs lab --rdma / --tipc)
+  std::vector<std::string> transports;   // scenario_transports(): local or a registered transport (`dvs transports`)
   std::vector<std::string> primitives;   // send_receive sendrec_reply notify_receive rcvrqst_reply vcopy vcopy_push
   std::vector<std::string> waits;        // spin | spin-then-block | block
   std::vector<std::string> placements;   // same-core | cross-core | unpinned | cross-node
@@ -63,8 +63,11 @@ struct Scenario {
 inline constexpr uint64_t kMaxCopyBytes = uint64_t{64} << 20;
 
 // The accepted values (canonical spellings), for messages and docs.
-extern const std::vector<std::string> kTransports, kPrimitives, kWaits, kPlacements, kExtraBaselines, kRemotePaths,
+extern const std::vector<std::string> kPrimitives, kWaits, kPlacements, kExtraBaselines, kRemotePaths,
     kLinkSecurity;
+
+// The transports a matrix may name: "local" (one dvsd node), then every registered transport.
+std::vector<std::string> scenario_transports();
 
 // "" on success, else one line "FILE:LINE: problem".
 std::string parse_scenario_file(const std::string& path, Scenario* out);

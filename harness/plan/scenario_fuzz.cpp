@@ -45,7 +45,7 @@ void check_scenario(const Scenario& s) {
   std::set<std::string> names;
   for (const MatrixSpec& m : s.matrices) {
     DVS_FUZZ_CHECK(!m.name.empty() && m.name.size() <= 48 && names.insert(m.name).second);
-    check_names(m.transports, kTransports);
+    check_names(m.transports, scenario_transports());
     check_names(m.primitives, kPrimitives);
     check_names(m.waits, kWaits);
     check_names(m.placements, kPlacements);

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "harness/cluster/transports.hpp"
+
 namespace dvs::cli {
 
 namespace {
@@ -22,9 +24,10 @@ std::string NodePair::ensure(const NodePairOptions& o) {
   if (!skip_.empty()) return skip_;
   if (cluster_ && o == cur_) return "";
   stop();
-  if (!cluster::is_cluster_transport(o.transport))
-    return "node pair: unknown transport '" + o.transport + "'";
-  if (o.netns && o.transport != "tcp") return "node pair: only tcp links cross network namespaces";
+  const transport::HarnessTraits* traits = cluster::node_transport_traits(o.transport);
+  if (traits == nullptr) return "node pair: unknown transport '" + o.transport + "'";
+  if (o.netns && !traits->crosses_network_namespaces)
+    return "node pair: " + o.transport + " links do not cross network namespaces";
   // The embedded default cluster (harness/clusters/two-node.toml, what `dvs cluster up` starts
   // without a file), with this pair's options applied on top of it.
   cluster::ClusterSpec spec;

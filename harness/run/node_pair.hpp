@@ -1,10 +1,10 @@
 // Two dvsd nodes on this machine linked by one transport, as a two-node cluster
-// (harness/cluster): node 1 listens (tcp://127.0.0.1:0, shm://<unique name>, tipc://18700:0, or rdma://:0 on
-// the first RDMA device), node 0 dials it, DC 0 spans both. Used by `dvs run`'s remote section,
+// (harness/cluster): node 1 listens (where its transport's HarnessTraits::listen_uri says, e.g.
+// tcp://127.0.0.1:0), node 0 dials it, DC 0 spans both. Used by `dvs run`'s remote section,
 // `dvs reproduce` and `dvs bench` for their cross-node cells. Started on first use and restarted whenever other options are asked
 // for. Options: the link's transport and dvsd settings, each node's CPUs (an emulated node gets
 // its own, as a real one has), and network namespaces (each node's dvsd in its own namespace
-// joined by veth pairs to a bridge; tcp only), in which case address()/netns_name() tell raw
+// joined by veth pairs to a bridge; transports that cross them only), in which case address()/netns_name() tell raw
 // baselines where to run. Logs and sockets live in <run_dir>/pair-<K>/ (or /tmp when that path
 // is too long for a UNIX socket).
 #ifndef DVS_HARNESS_CLI_NODE_PAIR_HPP
@@ -20,7 +20,7 @@
 namespace dvs::cli {
 
 struct NodePairOptions {
-  std::string transport = "tcp";  // "tcp", "shm", "rdma" or "tipc" (rdma: both nodes on this host's RDMA device; tipc: on this TIPC node)
+  std::string transport = "tcp";  // a registered scheme (harness/cluster/transports.hpp)
   int batch = 0;                  // dvsd --batch (0: dvsd's default)
   int poll_us = 0;                // dvsd --poll-us (0: the proxies block)
   std::string remote_path = "proxy";  // dvsd --remote-path: "proxy" or "direct"
@@ -28,7 +28,7 @@ struct NodePairOptions {
   int cpu0 = -1, cpu1 = -1;       // dvsd --cpus of node 0 / node 1 (-1: unpinned)
   uint32_t copy_chunk = 0;        // dvsd --copy-chunk (0: dvsd's default)
   uint64_t copylen = 0;           // DC 0's max_copylen (0: dvsd's default)
-  bool netns = false;             // each node in its own network namespace (tcp only)
+  bool netns = false;             // each node in its own network namespace (HarnessTraits::crosses_network_namespaces)
   bool operator==(const NodePairOptions&) const = default;
 };
 

@@ -11,7 +11,10 @@ several) and returns a matplotlib Figure, or None when the run has nothing of th
   ab_comparison(runs)         B/A p50 ratio per common cell
 """
 
+import functools
+import json
 import re
+import subprocess
 import textwrap
 
 import numpy as np
@@ -21,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from dvs import paths
 from dvs import results as dres
 
 from . import style
@@ -35,6 +39,9 @@ def _ok(run):
     return c[c["status"] == "ok"].copy()
 
 
+LOCAL = "local"  # the harness's "no transport, one node" (`dvs transports --json`'s "local")
+
+
 def transport_of(row):
     t = row.get("transport")
     if isinstance(t, str) and t:
@@ -42,7 +49,40 @@ def transport_of(row):
     sec = row.get("section")
     if isinstance(sec, str) and sec.startswith("remote"):
         return "tcp"
-    return "local"
+    return LOCAL
+
+
+@functools.lru_cache(maxsize=None)
+def registered_transports(dvs_bin=None):
+    """((scheme, label), ...) of `dvs transports --json`, in its order (DVS_TRANSPORTS), or None
+    when no dvs binary answers (reading old results needs none: see transport_ranks)."""
+    dvs_bin = dvs_bin or paths.find_binary("dvs")
+    if not dvs_bin:
+        return None
+    try:
+        p = subprocess.run([dvs_bin, "transports", "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, timeout=30)
+        doc = json.loads(p.stdout) if p.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("transports"), list):
+        return None  # a dvs without the command
+    return tuple((t["scheme"], t.get("label") or t["scheme"]) for t in doc["transports"])
+
+
+def transport_ranks(seen, registered=None):
+    """{scheme: (rank, label)} for the transports `seen` in a run's rows: local first, then the
+    registered ones in `dvs transports` order (registered: its (scheme, label) pairs, default
+    registered_transports()), then any other (an old run's, a test's) in the order seen,
+    labelled by its scheme."""
+    if registered is None:
+        registered = registered_transports() or ()
+    ranks = {LOCAL: (0, LOCAL)}
+    for scheme, label in registered:
+        ranks.setdefault(scheme, (len(ranks), label))
+    for t in seen:
+        ranks.setdefault(t, (len(ranks), t))
+    return ranks
 
 
 _PAIRS_RE = re.compile(r"(^|/)pairs\d+(/|$)")
@@ -65,7 +105,7 @@ def short_label(row, with_wait=True, with_placement=False):
         label = "dvs " + label
     t = transport_of(row)
     parts = [label]
-    if t != "local" and not t.startswith("raw") and t.lower() not in label.lower():
+    if t != LOCAL and not t.startswith("raw") and t.lower() not in label.lower():
         parts.append("over " + t)
     if with_wait and isinstance(row.get("wait"), str) and row["wait"] not in label:
         parts.append("(%s)" % row["wait"])
@@ -95,7 +135,7 @@ def baseline_of(row, ok, by_cell=None):
         base = base[base["size_bytes"] == size]
     if base.empty:
         return None
-    remote = transport_of(row) != "local" or str(row.get("section", "")).startswith("remote")
+    remote = transport_of(row) != LOCAL or str(row.get("section", "")).startswith("remote")
     prefs = ("tcp",) if remote else ("pipe", "shm")
     for p in prefs:
         hit = base[base["cell"].str.contains(p, regex=False)]
@@ -143,11 +183,11 @@ def _cdf_panels(run):
         return [("all message cells", rows, [])] if rows else []
     placements = {k[2] for k in panels}
     out = []
-    order = {"local": 0, "shm": 1, "tcp": 2, "tipc": 3, "rdma": 4}
+    ranks = transport_ranks([k[0] for k in panels])
     waits = {"spin": 0, "spin-then-block": 1, "block": 2}
-    for key in sorted(panels, key=lambda k: (order.get(k[0], 9), waits.get(k[1], 9), k[2])):
+    for key in sorted(panels, key=lambda k: (ranks[k[0]][0], waits.get(k[1], 9), k[2])):
         t, w, pl = key
-        title = "%s, %s wait" % ("local (one node)" if t == "local" else t + " (two nodes)", w)
+        title = "%s, %s wait" % ("local (one node)" if t == LOCAL else ranks[t][1] + " (two nodes)", w)
         if len(placements) > 1 and pl:
             title += ", " + pl
         out.append((title, panels[key][0], list(panels[key][1].values())))
@@ -304,7 +344,7 @@ def throughput_vs_pairs(run):
         r0 = g.iloc[0]
         bits = []
         t = transport_of(r0)
-        bits.append("local" if t == "local" else "over " + t)
+        bits.append(LOCAL if t == LOCAL else "over " + t)
         b = r0.get("dvsd_batch")
         if b is not None and b == b:
             bits.append("batch %d" % int(b))
@@ -319,7 +359,7 @@ def throughput_vs_pairs(run):
     shown = 0
     for _, r in bl.iterrows():
         remote_pairs = any(s.startswith("remote") for s in sections)
-        is_remote = transport_of(r) != "local" or str(r.get("section", "")).startswith("remote")
+        is_remote = transport_of(r) != LOCAL or str(r.get("section", "")).startswith("remote")
         if remote_pairs != is_remote:
             continue
         if not remote_pairs and "pipe" not in str(r["cell"]):
@@ -354,10 +394,10 @@ def transport_comparison(run):
     ok = _ok(run)
     by_cell = {r["cell"]: r for _, r in ok.iterrows()}
     multi_pl = dvs_rows["placement"].nunique() > 1
-    order = {"local": 0, "shm": 1, "tcp": 2, "tipc": 3, "rdma": 4}
+    ranks = transport_ranks([transport_of(r) for _, r in dvs_rows.iterrows()])
     waits = {"spin": 0, "spin-then-block": 1, "block": 2}
     items = sorted((r for _, r in dvs_rows.iterrows()),
-                   key=lambda r: (order.get(transport_of(r), 9), str(r.get("primitive") or r.get("label")),
+                   key=lambda r: (ranks[transport_of(r)][0], str(r.get("primitive") or r.get("label")),
                                   waits.get(r.get("wait"), 9), str(r.get("placement"))))
     transports = []
     for r in items:
@@ -396,7 +436,8 @@ def transport_comparison(run):
     ax.set_xlabel("round-trip time, p50 bar, p99 whisker (µs, log scale)")
     ax.set_ylabel("cell (each dvs bar followed by its baseline)")
     ax.grid(axis="y", visible=False)
-    handles = [Patch(color=tcolor[t], label="dvs over %s" % t if t != "local" else "dvs, local") for t in transports]
+    handles = [Patch(color=tcolor[t], label="dvs over %s" % ranks[t][1] if t != LOCAL else "dvs, local")
+               for t in transports]
     handles.append(Patch(facecolor="#9a9a9a", edgecolor="#444444", hatch=style.BASELINE_HATCH,
                          label="raw baseline (same run, same placement)"))
     handles.append(Line2D([], [], color="#333333", marker="|", label="p99"))

@@ -184,6 +184,15 @@ class RdmaTransport final : public Transport {
 }  // namespace
 }  // namespace rdma
 
-void register_rdma() { register_transport(std::make_unique<rdma::RdmaTransport>()); }
+void register_rdma() {
+  register_transport(std::make_unique<rdma::RdmaTransport>(),
+                     {// No host: the first RDMA device's address (the lab's Soft-RoCE), not the node's.
+                      .listen_uri = [](const ListenPlace& at) { return "rdma://:" + std::to_string(at.port); },
+                      .pingpong_baseline = "rdma",
+                      .stream_baseline = "rdma_write",
+                      .network = "rdma between two endpoints of this host",
+                      .lab = "dvs lab --rdma: an RDMA device (Soft-RoCE rxe0)",
+                      .label = "RDMA"});
+}
 
 }  // namespace dvs::transport

@@ -230,5 +230,10 @@ std::unique_ptr<Transport> make_shm_transport() { return std::make_unique<ShmTra
 }  // namespace dvs::transport::shm
 
 namespace dvs::transport {
-void register_shm() { register_transport(shm::make_shm_transport()); }
+void register_shm() {
+  // No raw mechanism links two dvsd nodes the way the shm link does: its cells get no ratio.
+  register_transport(shm::make_shm_transport(), {.listen_uri = [](const ListenPlace& at) { return "shm://" + at.name; },
+                                                 .network = "the shm link between two dvsd nodes",
+                                                 .label = "shared memory"});
+}
 }  // namespace dvs::transport

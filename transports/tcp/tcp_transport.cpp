@@ -125,6 +125,14 @@ std::unique_ptr<Transport> make_tcp_transport(TcpOptions defaults) {
 
 }  // namespace tcp
 
-void register_tcp() { register_transport(tcp::make_tcp_transport()); }
+void register_tcp() {
+  register_transport(tcp::make_tcp_transport(),
+                     {.listen_uri = [](const ListenPlace& at) { return "tcp://" + at.host + ":" + std::to_string(at.port); },
+                      .crosses_network_namespaces = true,
+                      .pingpong_baseline = "tcp",
+                      .stream_baseline = "tcp_stream",
+                      .network = "tcp over loopback",
+                      .label = "TCP"});
+}
 
 }  // namespace dvs::transport

@@ -165,6 +165,15 @@ class TipcTransport final : public Transport {
 }  // namespace
 }  // namespace tipc
 
-void register_tipc() { register_transport(std::make_unique<tipc::TipcTransport>()); }
+void register_tipc() {
+  register_transport(std::make_unique<tipc::TipcTransport>(),
+                     {// A cluster node listens on the service {18700, its port} (port 0: a free instance).
+                      .listen_uri = [](const ListenPlace& at) { return "tipc://18700:" + std::to_string(at.port); },
+                      .pingpong_baseline = "tipc",
+                      .stream_baseline = "tipc_stream",
+                      .network = "tipc between two endpoints of this host",
+                      .lab = "dvs lab --tipc: the kernel's AF_TIPC (module tipc)",
+                      .label = "TIPC"});
+}
 
 }  // namespace dvs::transport
