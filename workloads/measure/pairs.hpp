@@ -2,7 +2,7 @@
 // to cpus.client_cpu, as the single-pair runs), all clients released together once every one is
 // set up, the whole run bounded by timeout_ms. The parent only forks, releases and waits.
 //
-// Used by the remote dvs pairs (workloads/remote), dvs reproduce's local pairs and the raw
+// Used by the remote dvs pairs (workloads/remote), the local dvs pairs (workloads/pingpong/local_pairs.hpp) and the raw
 // ping-pong pairs of workloads/baselines: the callbacks hold what differs (sessions, sockets).
 #ifndef DVS_HARNESS_MEASURE_PAIRS_HPP
 #define DVS_HARNESS_MEASURE_PAIRS_HPP
