@@ -273,13 +273,13 @@ TEST(BenchScenario, ConcurrentPairsPlanOneCellPerCount) {
 [scenario]
 name = "x"
 [[matrix]]
-name = "pairs"
-primitives = ["sendrec"]
-waits = ["block", "spin-then-block"]
-placements = ["unpinned"]
 pairs = [8, 1, 2]
 block_samples = 1000
 samples = 4000
+name = "pairs"
+primitives = ["sendrec"]
+placements = ["unpinned"]
+waits = ["block", "spin-then-block"]
 )");
   ASSERT_EQ(s.matrices[0].pairs, (std::vector<int>{1, 2, 8}));
   const Plan p = plan_ok(s);

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -204,13 +205,9 @@ std::string parse_published_text(std::string_view text, const std::string& sourc
 }
 
 std::string parse_published_file(const std::string& path, PublishedFigures* out) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return one_line(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return one_line(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
   return parse_published_text(text, path, out);
 }
 

@@ -25,6 +25,20 @@ struct PairsConfig {
   std::function<void()> parent_after_fork;  // e.g. close the parent's copies of the children's fds
 };
 
+// The PairsConfig of n message ping-pong pairs run with a loop's config (cfg.cpus, timeout_ms,
+// setup_timeout_ms): a ready client waits for the others up to its setup timeout + 5 s; each
+// operation moves one dvs message.
+template <class LoopConfigT>
+PairsConfig message_pairs_config(int n, const LoopConfigT& cfg, uint64_t message_bytes) {
+  PairsConfig pc;
+  pc.n = n;
+  pc.cpus = cfg.cpus;
+  pc.timeout_ms = cfg.timeout_ms;
+  pc.release_timeout_ms = cfg.setup_timeout_ms + 5'000;
+  pc.bytes_per_op = message_bytes;
+  return pc;
+}
+
 // Server k, in its child: set up, serve until the client's stop, return 0 (or ctx.fail()).
 using PairServerFn = std::function<int(ChildCtx& ctx, int k)>;
 // Client k, in its child: set up, then call release(): false means it was not released (another

@@ -7,12 +7,7 @@
 namespace dvs::workloads {
 
 measure::TwoProcessOutcome run_local_pairs(int n, const PingpongConfig& base) {
-  measure::PairsConfig pc;
-  pc.n = n;
-  pc.cpus = base.cpus;
-  pc.timeout_ms = base.timeout_ms;
-  pc.release_timeout_ms = base.setup_timeout_ms + 5'000;
-  pc.bytes_per_op = DVS_MSG_SIZE;
+  const measure::PairsConfig pc = measure::message_pairs_config(n, base, DVS_MSG_SIZE);
   auto pair_cfg = [&](int k) {
     PingpongConfig cfg = base;
     cfg.server_p_nr = 10 + k;
