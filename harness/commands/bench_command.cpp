@@ -65,6 +65,7 @@ json scenario_json(const Scenario& s) {
                   {"sizes", sizes},
                   {"extra_baselines", m.extra_baselines},
                   {"settings", settings_json(m.settings)}});
+    if (!m.pairs.empty()) ms.back()["pairs"] = m.pairs;
   }
   return {{"file", s.source}, {"name", s.name}, {"description", s.description}, {"matrices", ms}};
 }

@@ -221,7 +221,7 @@ TEST(DvsBench, InvalidScenarioIsOneLineExit2AndWritesNothing) {
   EXPECT_EQ(r.status, 2) << r.out << r.err;
   EXPECT_EQ(r.err, "dvs bench: error: " + (tmp / "bad.toml").string() +
                        ":7: [[matrix]] #1: unknown key 'wiats' (known here: name, transports, primitives, "
-                       "waits, placements, sizes, perturb, extra_baselines, remote_paths, link_security, repetitions, warmup, spin_ns, "
+                       "waits, placements, sizes, perturb, extra_baselines, remote_paths, link_security, pairs, repetitions, warmup, spin_ns, "
                        "cell_budget_s, samples, block_samples, copy_samples, remote_samples, "
                        "remote_copy_samples, duration_s, cross_node_pinning)\n");
   EXPECT_FALSE(fs::exists(tmp / "out")) << "nothing written for a bad scenario";
@@ -240,7 +240,7 @@ TEST(DvsBench, InvalidScenarioIsOneLineExit2AndWritesNothing) {
 
 TEST(DvsBench, ShippedScenariosDryRun) {
   TempDir tmp("dvs-bench-dry");
-  for (const char* f : {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml"}) {
+  for (const char* f : {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml", "m3ipc.toml"}) {
     const Ran r = run(dvs({"bench", scenario(f), "--dry-run", "--out", (tmp / "out").string()}), tmp);
     EXPECT_EQ(r.status, 0) << f << "\n" << r.err;
     EXPECT_NE(r.out.find(" cells ("), std::string::npos) << r.out;

@@ -46,17 +46,19 @@ std::vector<std::string> cells(const std::string& row) {
 }
 
 // Section (e) has every remote loop on both remote paths per transport, and (f) only the proxy
-// path: `remote_path` of each row by cell id (ids of the proxy cells as before the direct path).
+// path: `remote_path` of each row by cell id (the ids of harness/scenarios/m3ipc.toml, as dvs bench
+// names them).
 void expect_remote_paths(const std::map<std::string, std::string>& path_of) {
   for (const char* t : kTransports) {
     for (const char* l : kLoops) {
-      const std::string proxy = std::string("e/") + t + "/" + l, direct = std::string("e/") + t + "/direct/" + l;
+      const std::string proxy = std::string(t) + "/dvs/" + l + "/block/cross-node",
+                        direct = std::string(t) + "/dvs-direct/" + l + "/block/cross-node";
       ASSERT_TRUE(path_of.contains(proxy)) << proxy;
       EXPECT_EQ(path_of.at(proxy), "proxy") << proxy;
       ASSERT_TRUE(path_of.contains(direct)) << direct;
       EXPECT_EQ(path_of.at(direct), "direct") << direct;
     }
-    const std::string copy = std::string("f/65536/") + t;
+    const std::string copy = std::string(t) + "/dvs/vcopy/65536/block/cross-node";
     ASSERT_TRUE(path_of.contains(copy)) << copy;
     EXPECT_EQ(path_of.at(copy), "proxy") << copy;
   }

@@ -10,6 +10,7 @@
 #include "harness/cluster/transports.hpp"
 #include "transports/registry.hpp"
 #include "workloads/baselines/baseline.hpp"
+#include "workloads/pingpong/local_pairs.hpp"
 #include "workloads/pingpong/pingpong.hpp"
 #include "workloads/remote/remote.hpp"
 
@@ -104,6 +105,8 @@ std::string transport_of_raw(const std::string& name) {
   return "";
 }
 
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
 const RawDef* find_raw(const std::string& name) {
   const auto it = std::find_if(std::begin(kRaw), std::end(kRaw), [&](const RawDef& d) { return name == d.name; });
   return it == std::end(kRaw) ? nullptr : it;
@@ -152,9 +155,10 @@ class Planner {
   // A peer library's row (cli::kPeerRows), planned after the dvs cells so that it can name the
   // local dvs sendrec (block) cell at its placement, if the matrix has that one.
   void peer_row(const cli::PeerRow& p, const Where& w);
-  // The dvs cell; false on a conflict.
+  // The dvs cell (pairs > 0: that many concurrent local sendrec pairs); false on a conflict.
   bool dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
-                const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait);
+                const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait,
+                int pairs);
   void size_fields(const SizePoint& s, json* j) const;
 
   const Scenario& s_;
@@ -302,18 +306,26 @@ void Planner::peer_row(const cli::PeerRow& p, const Where& w) {
 }
 
 bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
-                       const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait) {
+                       const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait,
+                       int pairs) {
   const bool remote = transport != cluster::kLocalTransport;
   const bool copy = size != nullptr;
   // Proxy cells on authenticated links keep their ids; other paths and link security name theirs.
   const std::string dvs = std::string(path == "direct" ? "dvs-direct" : "dvs") +
                           (security == "authenticated" ? "" : "-" + security);
-  const std::string id = copy ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
-                              : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
+  const std::string id = copy    ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
+                        : pairs > 0 ? fmt::format("{}/{}/{}/pairs{}/{}/{}", transport, dvs, prim, pairs, wait, w.label)
+                                    : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
   Loop lp;
   RunItem it = base(id, w, remote ? (copy ? Count::RemoteCopy : Count::Remote)
                                   : (copy ? Count::Copy : wait == "block" ? Count::Block : Count::Spin),
                     &lp);
+  if (pairs > 0) {
+    // The matrix's count is every pair's round trips together: each client runs its share.
+    lp.loop.iterations = std::max<uint64_t>(1, lp.loop.iterations / uint64_t(pairs));
+    if (it.duration_s == 0) it.cell.iterations = lp.loop.iterations * uint64_t(pairs);
+    it.row_fields["pairs"] = pairs;
+  }
   cli::Cell& c = it.cell;
   c.dvs = true;
   c.kind = copy ? cli::CellKind::Copy : cli::CellKind::PingPong;
@@ -337,16 +349,18 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     // Every primitive but vcopy_push has a local loop (the local vcopy is requester = destination).
     const bool push = prim == "vcopy_push";
     const workloads::Primitive pr = push ? workloads::Primitive::Vcopy : *workloads::parse_primitive(prim);
-    c.label = copy ? fmt::format("vcopy {} B (requester = dst)", size->bytes) : workloads::primitive_label(pr);
+    c.label = copy        ? fmt::format("vcopy {} B (requester = dst)", size->bytes)
+              : pairs > 0 ? fmt::format("{} concurrent sendrec pair{}", pairs, pairs == 1 ? "" : "s")
+                          : std::string(workloads::primitive_label(pr));
     if (push) c.skip_reason = "vcopy_push runs across nodes only (the local vcopy loop is requester = destination)";
     const auto cfg = loop_config<workloads::PingpongConfig>(lp, w, mode, m_->settings.spin_ns, size);
-    c.run = [nodes, cfg, pr]() -> measure::TwoProcessOutcome {
+    c.run = [nodes, cfg, pr, pairs]() -> measure::TwoProcessOutcome {
       std::string sock;
       if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
       if (auto e = nodes->local(&sock); !e.empty()) return cli::outcome_not_run(e);
       auto x = cfg;
       x.socket_path = sock;
-      return workloads::run_pingpong(pr, x);
+      return pairs > 0 ? workloads::run_local_pairs(pairs, x) : workloads::run_pingpong(pr, x);
     };
   } else {
     using workloads::remote::RemoteLoop;
@@ -385,6 +399,11 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     if (rd != nullptr) c.baseline = raw_baseline(*rd, size, bw);
     else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // e.g. shm: no raw mechanism links nodes
     else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
+    else if (pairs > 1 && contains(m_->pairs, 1)) {
+      // n pairs against one pair of the same matrix, wait and placement: a scaling factor of rates.
+      c.baseline = fmt::format("{}/{}/{}/pairs1/{}/{}", transport, dvs, prim, wait, w.label);
+      c.ratio_of_rates = true;
+    }
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);
     if (!err_.empty()) return false;
@@ -449,12 +468,13 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
       else
         sizes.push_back(nullptr);
       for (const SizePoint* size : sizes)
-        for (const auto& w : transport == "local" ? local : node)
+        for (const auto& w : transport == cluster::kLocalTransport ? local : node)
           for (const auto& wait : m.waits)
-            for (const auto& path : transport == "local" ? std::vector<std::string>{"proxy"} : m.remote_paths)
+            for (const auto& path : transport == cluster::kLocalTransport ? std::vector<std::string>{"proxy"} : m.remote_paths)
               for (const auto& security :
-                   transport == "local" ? std::vector<std::string>{"authenticated"} : m.link_security)
-                if (!dvs_cell(transport, path, security, prim, size, w, wait)) return err_;
+                   transport == cluster::kLocalTransport ? std::vector<std::string>{"authenticated"} : m.link_security)
+                for (int pairs : transport == cluster::kLocalTransport && !m.pairs.empty() ? m.pairs : std::vector<int>{0})
+                  if (!dvs_cell(transport, path, security, prim, size, w, wait, pairs)) return err_;
     }
   for (const auto& name : m.extra_baselines)
     if (const cli::PeerRow* p = peer_named(name))

@@ -17,6 +17,7 @@
 #include "harness/cluster/transports.hpp"
 #include "harness/commands/run_options.hpp"
 #include "harness/plan/one_line.hpp"
+#include "workloads/measure/pairs.hpp"
 
 namespace dvs::bench {
 
@@ -252,6 +253,27 @@ bool read_perturb(Reader& r, std::vector<int64_t>* out) {
   return true;
 }
 
+// pairs = [1, 2, 4, 8]: counts of concurrent pairs, each 1..measure::kMaxPairs, no repeats.
+bool read_pairs(Reader& r, std::vector<int>* out) {
+  const toml::node* n = r.take("pairs");
+  if (n == nullptr) return true;
+  const toml::array* a = n->as_array();
+  if (a == nullptr || a->empty()) return r.fail(n, "pairs", "must be a non-empty array of pair counts like [1, 2, 4, 8]");
+  for (size_t i = 0; i < a->size(); ++i) {
+    const toml::node& el = *a->get(i);
+    const auto x = el.value_exact<int64_t>();
+    const std::string key = fmt::format("pairs[{}]", i);
+    if (!x) return r.fail(&el, key, "must be an integer (concurrent pairs)");
+    if (*x < 1 || *x > measure::kMaxPairs)
+      return r.fail(&el, key, fmt::format("= {} is out of range 1..{}", *x, measure::kMaxPairs));
+    if (std::find(out->begin(), out->end(), int(*x)) != out->end())
+      return r.fail(&el, key, fmt::format("repeats {}", *x));
+    out->push_back(int(*x));
+  }
+  std::sort(out->begin(), out->end());  // one pair first: the cell the others are compared with
+  return true;
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -276,20 +298,20 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
       !r.names("placements", kPlacements, &placements) || !read_sizes(r, &sizes) ||
       !read_perturb(r, &perturb) || !r.names("extra_baselines", kExtraBaselines, &extras) ||
       !r.names("remote_paths", kRemotePaths, &paths) || !r.names("link_security", kLinkSecurity, &security) ||
-      !read_settings(r, &m->settings) || !r.finish())
+      !read_pairs(r, &m->pairs) || !read_settings(r, &m->settings) || !r.finish())
     return false;
   m->name = name.value_or(fmt::format("matrix{}", index));
   if (!valid_name(m->name))
     return r.fail(r.take("name"), "name", fmt::format("= \"{}\" must be 1..48 characters of A-Z a-z 0-9 - _ .", m->name));
-  m->transports = transports.value_or(std::vector<std::string>{"local"});
+  m->transports = transports.value_or(std::vector<std::string>{std::string(cluster::kLocalTransport)});
   m->primitives = primitives.value_or(
       std::vector<std::string>{"send_receive", "sendrec_reply", "notify_receive", "rcvrqst_reply", "vcopy"});
   m->waits = waits.value_or(kWaits);
   m->extra_baselines = extras.value_or(std::vector<std::string>{});
   m->remote_paths = paths.value_or(std::vector<std::string>{"proxy"});
   m->link_security = security.value_or(std::vector<std::string>{"authenticated"});
-  const bool local = contains(m->transports, "local");
-  const bool remote = std::any_of(m->transports.begin(), m->transports.end(), [](const std::string& t) { return t != "local"; });
+  const bool local = contains(m->transports, std::string(cluster::kLocalTransport));
+  const bool remote = std::any_of(m->transports.begin(), m->transports.end(), [](const std::string& t) { return t != cluster::kLocalTransport; });
   if (placements) {
     m->placements = *placements;
   } else {
@@ -311,6 +333,11 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
                   "has \"cross-node\" but transports has only \"local\"");
   if (has_local_pl && !local)
     return r.fail(pl_node, "placements", "has a same-core/cross-core/unpinned placement but transports has no \"local\"");
+  if (!m->pairs.empty() && (m->transports != std::vector<std::string>{std::string(cluster::kLocalTransport)} ||
+                            m->primitives != std::vector<std::string>{"sendrec_reply"}))
+    return r.fail(r.take("pairs"), "pairs",
+                  "needs transports = [\"local\"] and primitives = [\"sendrec_reply\"]: the concurrent "
+                  "pairs are local sendrec <-> receive/reply pairs");
   // Sizes: each base, then base + every perturbation, ascending, each byte count once.
   const bool copies = contains(m->primitives, "vcopy") || contains(m->primitives, "vcopy_push") ||
                       std::any_of(m->extra_baselines.begin(), m->extra_baselines.end(),

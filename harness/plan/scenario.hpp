@@ -50,6 +50,10 @@ struct MatrixSpec {
   // authenticated | open | sealed: cross-node cells with the nodes' links so (docs/SECURITY.md):
   // the cluster key's handshake (the default), dvsd --no-auth, or every frame sealed (--seal).
   std::vector<std::string> link_security;
+  // Concurrent sendrec pairs (1..8, unique, ascending): each local sendrec_reply cell runs once
+  // per count, all pairs on one dvsd node (workloads/pingpong/local_pairs.hpp). Empty: one pair
+  // per cell, with the cell ids of a matrix without the key.
+  std::vector<int> pairs;
   Settings settings;                     // [defaults] with this matrix's overrides
 };
 

@@ -16,7 +16,7 @@ namespace {
 using dvs::bench::Plan;
 using dvs::bench::Scenario;
 
-const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml"};
+const char* const kShipped[] = {"default.toml", "local-sweep.toml", "remote.toml", "quick.toml", "rdma.toml", "tipc.toml", "m3ipc.toml"};
 
 std::string scenario_path(const std::string& name) { return std::string(DVS_SCENARIOS_DIR) + "/" + name; }
 
@@ -266,6 +266,43 @@ TEST(BenchScenario, SameCellTwiceRunsOnceOrIsAnError) {
   EXPECT_NE(err.find("\"a\" (line 3)"), std::string::npos) << err;
 }
 
+// pairs = [...]: one local sendrec cell per count (the matrix's count split over the pairs), n
+// pairs compared with one pair by rate; a matrix without the key keeps its single-pair ids.
+TEST(BenchScenario, ConcurrentPairsPlanOneCellPerCount) {
+  const Scenario s = parse_ok(R"(
+[scenario]
+name = "x"
+[[matrix]]
+pairs = [8, 1, 2]
+block_samples = 1000
+samples = 4000
+name = "pairs"
+primitives = ["sendrec"]
+placements = ["unpinned"]
+waits = ["block", "spin-then-block"]
+)");
+  ASSERT_EQ(s.matrices[0].pairs, (std::vector<int>{1, 2, 8}));
+  const Plan p = plan_ok(s);
+  EXPECT_EQ(item(p, "local/dvs/sendrec_reply/block/unpinned"), nullptr) << "only pairs cells";
+  const auto* one = item(p, "local/dvs/sendrec_reply/pairs1/block/unpinned");
+  const auto* eight = item(p, "local/dvs/sendrec_reply/pairs8/block/unpinned");
+  const auto* eight_stb = item(p, "local/dvs/sendrec_reply/pairs8/spin-then-block/unpinned");
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(eight, nullptr);
+  ASSERT_NE(eight_stb, nullptr);
+  EXPECT_EQ(one->cell.baseline, "baseline/pipe/block/unpinned");
+  EXPECT_FALSE(one->cell.ratio_of_rates);
+  EXPECT_EQ(eight->cell.baseline, "local/dvs/sendrec_reply/pairs1/block/unpinned");
+  EXPECT_TRUE(eight->cell.ratio_of_rates);
+  EXPECT_EQ(eight->cell.iterations, 1000u) << "125 round trips per client, 8 clients";
+  EXPECT_EQ(eight_stb->cell.iterations, 4000u);
+  EXPECT_EQ(eight->row_fields.at("pairs"), 8);
+  EXPECT_EQ(eight->cell.label, "8 concurrent sendrec pairs");
+  size_t pairs_cells = 0;
+  for (const auto& it : p.items) pairs_cells += it.cell.id.find("/pairs") != std::string::npos;
+  EXPECT_EQ(pairs_cells, 6u);
+}
+
 // Each bad file: the error starts with t.toml:<line>: and names the key.
 TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
   const std::string head = "[scenario]\nname = \"x\"\n";  // lines 1-2
@@ -300,6 +337,10 @@ TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
       {"[[matrix]]\n", 1, "needs a [scenario] table"},
       {head, 1, "no [[matrix]] table"},
       {"matrix = 3\n" + head, 1, "'matrix' must be an array of tables"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = [1, 9]\n", 5, "'pairs[1]' = 9 is out of range 1..8"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = [2, 2]\n", 5, "'pairs[1]' repeats 2"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = []\n", 5, "'pairs' must be a non-empty array"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\", \"notify\"]\npairs = [1]\n", 5, "'pairs' needs transports"},
   };
   for (const auto& c : cases) {
     const std::string err = parse_err(c.text);

@@ -2,7 +2,7 @@
 // to cpus.client_cpu, as the single-pair runs), all clients released together once every one is
 // set up, the whole run bounded by timeout_ms. The parent only forks, releases and waits.
 //
-// Used by the remote dvs pairs (workloads/remote), dvs reproduce's local pairs and the raw
+// Used by the remote dvs pairs (workloads/remote), the local dvs pairs (workloads/pingpong/local_pairs.hpp) and the raw
 // ping-pong pairs of workloads/baselines: the callbacks hold what differs (sessions, sockets).
 #ifndef DVS_HARNESS_MEASURE_PAIRS_HPP
 #define DVS_HARNESS_MEASURE_PAIRS_HPP
@@ -24,6 +24,20 @@ struct PairsConfig {
   uint64_t bytes_per_op = 64;
   std::function<void()> parent_after_fork;  // e.g. close the parent's copies of the children's fds
 };
+
+// The PairsConfig of n message ping-pong pairs run with a loop's config (cfg.cpus, timeout_ms,
+// setup_timeout_ms): a ready client waits for the others up to its setup timeout + 5 s; each
+// operation moves one dvs message.
+template <class LoopConfigT>
+PairsConfig message_pairs_config(int n, const LoopConfigT& cfg, uint64_t message_bytes) {
+  PairsConfig pc;
+  pc.n = n;
+  pc.cpus = cfg.cpus;
+  pc.timeout_ms = cfg.timeout_ms;
+  pc.release_timeout_ms = cfg.setup_timeout_ms + 5'000;
+  pc.bytes_per_op = message_bytes;
+  return pc;
+}
 
 // Server k, in its child: set up, serve until the client's stop, return 0 (or ctx.fail()).
 using PairServerFn = std::function<int(ChildCtx& ctx, int k)>;

@@ -24,12 +24,7 @@ measure::TwoProcessOutcome run_remote_pairs(int n, const RemoteConfig& cfg) {
     out.error = fmt::format("mmap: {}", strerror(errno));
     return out;
   }
-  measure::PairsConfig pc;
-  pc.n = n;
-  pc.cpus = cfg.cpus;
-  pc.timeout_ms = cfg.timeout_ms;
-  pc.release_timeout_ms = cfg.setup_timeout_ms + 5'000;
-  pc.bytes_per_op = DVS_MSG_SIZE;
+  measure::PairsConfig pc = measure::message_pairs_config(n, cfg, DVS_MSG_SIZE);
   auto server = [&](measure::ChildCtx& ctx, int k) -> int {
     const int sp = cfg.server_p_nr + k, cp = cfg.client_p_nr + k;
     if (server_session(ctx, cfg, sp, &sync->server_ready[k]) < 0) {
