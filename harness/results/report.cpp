@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/results/machine_info.hpp"
 #include "workloads/measure/nonparametric.hpp"
 
 namespace dvs::cli {
@@ -331,6 +332,31 @@ bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::s
   }
   *err = "too many runs with the same id";
   return false;
+}
+
+bool make_named_run_dir(const std::string& source_dir, const std::string& out_dir, const std::string& name,
+                        const std::string& scenario_file, RunContext* ctx, std::string* err) {
+  const std::string parent = out_dir.empty() ? source_dir + "/results/runs" : out_dir;
+  if (!make_run_dir(parent, fmt::format("{}-{}-{}", utc_stamp(), short_git_sha(source_dir), name), &ctx->run_id,
+                    &ctx->run_dir, err))
+    return false;
+  if (!scenario_file.empty()) {
+    std::error_code ec;
+    std::filesystem::copy_file(scenario_file, ctx->run_dir + "/scenario.toml", ec);
+  }
+  return true;
+}
+
+bool finish_run_files(ResultsWriter* writer, nlohmann::json* meta, const RunContext& ctx, const std::string& command,
+                      bool earlier_write_failed) {
+  finish_machine_info(*meta);
+  (*meta)["finished"] = true;
+  std::string err;
+  const bool written = writer->write_meta(*meta, &err) && writer->close(&err) && !earlier_write_failed;
+  fmt::print("results: {}/ (meta.json, runs.jsonl, runs.csv, histograms.jsonl)\n", ctx.run_dir);
+  std::fflush(stdout);
+  if (!written) fmt::print(stderr, "{}: error: cannot write the results in {}\n", command, ctx.run_dir);
+  return written;
 }
 
 nlohmann::json run_conventions() {

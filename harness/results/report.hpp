@@ -61,6 +61,11 @@ std::string runs_csv_line(const nlohmann::json& row);
 // Creates <out_dir>/<base_id> (or <base_id>-2, -3... if taken): *run_id and *dir; false with *err.
 bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::string* run_id,
                   std::string* dir, std::string* err);
+// The run directory of a named run: <out_dir>/<UTC stamp>-<short git sha of source_dir>-<name>
+// (make_run_dir; out_dir "" = <source_dir>/results/runs), with scenario_file (unless "") copied
+// into it as scenario.toml. Fills ctx->run_id and ctx->run_dir; false with *err.
+bool make_named_run_dir(const std::string& source_dir, const std::string& out_dir, const std::string& name,
+                        const std::string& scenario_file, RunContext* ctx, std::string* err);
 
 // meta.json "conventions": what an RTT, msgs/s, MB/s and a sample are.
 nlohmann::json run_conventions();
@@ -81,6 +86,13 @@ class ResultsWriter {
   std::string dir_;
   std::ofstream runs_, csv_, hist_;
 };
+
+// The end of a named run (dvs rpc, dvs web bench): finish_machine_info, meta "finished": true,
+// meta.json rewritten and the writer closed, then "results: DIR/ (...)" on stdout. False, with
+// "COMMAND: error: cannot write the results in DIR" on stderr, when a file could not be written
+// here or before (earlier_write_failed: an append failed).
+bool finish_run_files(ResultsWriter* writer, nlohmann::json* meta, const RunContext& ctx, const std::string& command,
+                      bool earlier_write_failed);
 
 
 }  // namespace dvs::cli
