@@ -758,10 +758,6 @@ int run_reproduce(const ReproduceOptions& o) {
     f << meta.dump(2) << "\n";
   }
   {
-    RunOptions ro;
-    ro.warmup = kWarmup;
-    ro.spin_ns = kSpinNs;
-    ro.quick = o.quick;
     std::ofstream f(run_dir + "/runs.jsonl");
     for (const auto& s : sections)
       for (const Measured* x : s)
@@ -770,7 +766,8 @@ int run_reproduce(const ReproduceOptions& o) {
           ctx.run_id = run_id;
           ctx.run_dir = run_dir;
           ctx.placement = x->placement;
-          ctx.options = &ro;
+          ctx.warmup = kWarmup;
+          ctx.spin_ns = kSpinNs;
           json row = row_json(ctx, x->reps[i]);
           row["rep"] = i + 1;
           row["median_rep"] = &x->reps[i] == x->median_rep;

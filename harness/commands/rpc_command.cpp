@@ -160,7 +160,6 @@ json rpc_row(const cli::RunContext& ctx, const Options& o, const wl::RpcConfig& 
                                                  : "clients on node 0, servers on node 1, unpinned";
   j["transport"] = o.transport;
   j["primitive"] = "rcvrqst_reply";
-  j["warmup"] = 1;  // one untimed round trip per client endpoint
   j["iterations_planned"] = nullptr;
   j["stop"] = "duration";
   j["duration_s"] = c.duration_s;
@@ -224,9 +223,8 @@ int run(Options& o, wl::RpcConfig cfg) {
     return 1;
   }
   cli::RunContext ctx;
-  cli::RunOptions run_opts;
-  run_opts.spin_ns = o.spin_ns;
-  ctx.options = &run_opts;
+  ctx.spin_ns = o.spin_ns;
+  ctx.warmup = 1;  // one untimed round trip per client endpoint
   if (!cli::make_named_run_dir(source_dir, o.out_dir, o.name, o.scenario, &ctx, &err)) {
     fmt::print(stderr, "dvs rpc: error: {}\n", err);
     return 1;

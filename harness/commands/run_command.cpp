@@ -51,7 +51,8 @@ int run_command(const RunOptions& o) {
   const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;
 
   RunContext ctx;
-  ctx.options = &o;
+  ctx.warmup = o.warmup;
+  ctx.spin_ns = o.spin_ns;
   ctx.placement = cpus.describe();
   ctx.placement_note = cpus.note;
   std::string err;
@@ -151,7 +152,7 @@ int run_command(const RunOptions& o) {
   meta["finished"] = true;
   if (!writer.write_meta(meta, &err) || !writer.close(&err)) out.write_error = err;
 
-  print_table(stdout, ctx, results);
+  print_table(stdout, ctx, o, results);
   if (o.repeat > 1)
     fmt::print("each row: the cell's median repetition by p50 of {} (interleaved by repetition; every "
                "repetition is a row of runs.jsonl)\n", o.repeat);

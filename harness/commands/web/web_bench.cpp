@@ -38,7 +38,6 @@ struct Bench {
   const BenchOptions& o;
   std::string dir, bin, path, root;
   cli::RunContext ctx;
-  cli::RunOptions run_opts;
   cli::ResultsWriter writer;
   json meta;
   json nodes_started = json::array();
@@ -182,6 +181,7 @@ struct Bench {
             b.tcp_server_netns = nodes->pair().netns_name(1);
           }
           StreamRows t = tcp_stream_rows(ctx, t_id, block, baselines::tcp_stream(b), network, rep, o.repetitions);
+          t.row["warmup"] = b.loop.warmup;
           tmb = t.mb_per_s;
           terr = t.error;
           append(t.row, t.histogram.is_null() ? nullptr : &t.histogram);
@@ -257,8 +257,6 @@ struct Bench {
     }
     const std::string layouts = !o.layouts.empty() ? o.layouts : o.large ? "DEF" : "B";
     const std::string source_dir = DVS_SOURCE_DIR;
-    run_opts.spin_ns = DVS_DEFAULT_SPIN_NS;
-    ctx.options = &run_opts;
     if (!cli::make_named_run_dir(source_dir, o.out_dir, o.name, o.scenario, &ctx, &err)) {
       fmt::print(stderr, "dvs web bench: error: {}\n", err);
       return 1;
