@@ -10,6 +10,7 @@
 #include "harness/commands/common_options.hpp"
 #include "harness/plan/cells.hpp"
 #include "harness/plan/remote_cells.hpp"
+#include "harness/results/criteria.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
 #include "harness/run/interrupt.hpp"
@@ -167,7 +168,11 @@ int run_command(const RunOptions& o) {
              bin.empty() ? "" : ", dvsd.log");
   std::fflush(stdout);
   if (out.interrupted) return bench::kExitInterrupted;
-  return failed ? 1 : 0;
+  // The remote criteria are printed (print_remote_section) when the remote section ran.
+  const nlohmann::json criteria = o.no_remote ? nlohmann::json::array() : meta["remote"]["criteria"];
+  const int status = criteria_exit_status(failed ? 1 : 0, o.fail_on_criteria, criteria);
+  if (status == 1 && !failed) fmt::print(stderr, "dvs run: --fail-on-criteria: a remote criterion was MISSED (exit 1)\n");
+  return status;
 }
 
 namespace {
@@ -212,6 +217,7 @@ void add_run_options(CLI::App* run, RunOptions& o) {
                   "one (default 1; dvs compare tests per-repetition medians from 5)")
       ->check(CLI::Range(1, 1000));
   add_out_option(run, &o.out_dir, "results/runs");
+  add_fail_on_criteria_option(run, &o.fail_on_criteria);
   add_dvsd_option(run, &o.dvsd_path);
   // The remote section (two dvsd nodes over tcp on loopback; harness/plan/remote_cells.hpp).
   auto* no_remote = run->add_flag("--no-remote", o.no_remote,

@@ -16,6 +16,7 @@
 #include "harness/commands/web/web_nodes.hpp"
 #include "harness/commands/web/web_print.hpp"
 #include "harness/commands/web/web_rows.hpp"
+#include "harness/results/criteria.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/ratio.hpp"
 #include "harness/results/report.hpp"
@@ -128,6 +129,7 @@ struct Bench {
       if (!ratio.empty()) {
         print_small_medians(l, d_rps, n_rps, ratio);
         summary.push_back(small_summary(l, cfg, d_rps, n_rps, ratio, disk_per));
+        print_criterion(summary.back());
       }
     }
     meta["summary"] = summary;
@@ -219,6 +221,7 @@ struct Bench {
       if (!d_mb.empty()) {
         print_large_medians(l, d_mb, t_mb, ratio);
         summary.push_back(large_summary(l, d_mb, t_mb, ratio));
+        print_criterion(summary.back());
       }
     }
     meta["summary"] = summary;
@@ -290,7 +293,10 @@ struct Bench {
     meta["loops_run"] = rows;
     if (!cli::finish_run_files(&writer, &meta, ctx, "dvs web bench", write_failed)) return 1;
     if (o.dir.empty()) std::filesystem::remove_all(dir, ec);
-    return rc != 0 || any_failed ? 1 : 0;
+    const int status = cli::criteria_exit_status(rc != 0 || any_failed ? 1 : 0, o.fail_on_criteria, meta["summary"]);
+    if (status == 1 && rc == 0 && !any_failed)
+      fmt::print(stderr, "dvs web bench: --fail-on-criteria: a criterion was MISSED (exit 1)\n");
+    return status;
   }
 };
 

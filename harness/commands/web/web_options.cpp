@@ -104,6 +104,7 @@ void add_bench_options(CLI::App* bc, BenchOptions* b) {
   bc->add_flag("--no-netns", b->no_netns, "--large: nodes on loopback instead of separate network namespaces");
   bc->add_option("--name", b->name, "Run id suffix (default web; a scenario's [scenario] name)");
   cli::add_out_option(bc, &b->out_dir, "results/runs");
+  cli::add_fail_on_criteria_option(bc, &b->fail_on_criteria);
   bc->add_option("--dir", b->dir, "Work directory: served root, sockets, logs, nginx (default /tmp/dvs-web-bench-<pid>, "
                                   "removed at the end)");
   cli::add_dvsd_option(bc, &b->dvsd_path);

@@ -49,6 +49,7 @@ struct BenchOptions {
   uint64_t large_bytes = 100u << 20;
   double duration_s = 5;
   bool large = false, no_netns = false;
+  bool fail_on_criteria = false;  // exit 1 when a layout's criterion is MISSED (--fail-on-criteria)
 };
 
 void add_serve_options(CLI::App* cmd, ServeOptions* o);

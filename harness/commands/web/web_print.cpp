@@ -63,6 +63,13 @@ void print_large_medians(char l, const std::vector<double>& d_mb, const std::vec
   std::fflush(stdout);
 }
 
+void print_criterion(const nlohmann::json& s) {
+  if (!s.contains("criterion") || !s["met"].is_boolean()) return;
+  fmt::print("  {:<6} criterion: {}: {}\n", s["layout"].get<std::string>(), s["criterion"].get<std::string>(),
+             s["met"].get<bool>() ? "met" : "MISSED");
+  std::fflush(stdout);
+}
+
 void print_failed_rep(char l, int rep, const std::string& why) {
   fmt::print("  {:<6} {:>4} FAILED: {}\n", l, rep, why);
   std::fflush(stdout);

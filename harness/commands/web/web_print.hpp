@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/commands/web/web_options.hpp"
 #include "workloads/web/wrk.hpp"
 
@@ -24,6 +26,10 @@ void print_large_header(const std::string& run_id, const BenchOptions& o, const 
 void print_large_rep(char layout, int rep, double dvs_mb, double tcp_mb);
 void print_large_medians(char layout, const std::vector<double>& dvs_mb, const std::vector<double>& tcp_mb,
                          const std::vector<double>& ratio);
+
+// A layout's criterion and its verdict ("met" / "MISSED"), from its meta.json summary entry
+// (web_rows.hpp); nothing for an entry without a criterion.
+void print_criterion(const nlohmann::json& summary_entry);
 
 // A repetition that failed, and why.
 void print_failed_rep(char layout, int rep, const std::string& why);
