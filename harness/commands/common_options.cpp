@@ -52,4 +52,11 @@ CLI::Option* add_placement_option(CLI::App* cmd, std::string* placement) {
       ->check(CLI::IsMember(measure::kPlacementArgs));
 }
 
+CLI::Option* add_fail_on_criteria_option(CLI::App* cmd, bool* fail) {
+  return cmd->add_flag("--fail-on-criteria", *fail,
+                       "Exit status 1 when a criterion printed in this run is MISSED (a criterion that could not "
+                       "be judged, e.g. its rows did not run, does not fail; a failed run exits 1 anyway). "
+                       "Default: the criteria do not change the exit status");
+}
+
 }  // namespace dvs::cli

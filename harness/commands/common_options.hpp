@@ -41,6 +41,11 @@ CLI::Option* add_spin_ns_option(CLI::App* cmd, uint32_t* spin_ns);
 // measure::kPlacementArgs.
 CLI::Option* add_placement_option(CLI::App* cmd, std::string* placement);
 
+// `--fail-on-criteria`: the exit status is 1 when a criterion the command printed in this run is
+// MISSED (harness/results/criteria.hpp); one that could not be judged does not fail. Off: the
+// criteria do not change the exit status.
+CLI::Option* add_fail_on_criteria_option(CLI::App* cmd, bool* fail);
+
 }  // namespace dvs::cli
 
 #endif

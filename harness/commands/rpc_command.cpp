@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -57,15 +56,6 @@ struct Options {
   SweepOptions sw;
   std::string out_dir, dvsd_path, argv_line, description;
 };
-
-// The command line as given (meta.json options.argv), from /proc/self/cmdline.
-std::string command_line() {
-  std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()), line;
-  for (char ch : all) line += ch == '\0' ? ' ' : ch;
-  while (!line.empty() && line.back() == ' ') line.pop_back();
-  return line;
-}
 
 std::string format_rate(double rps) {
   return rps >= 1e4 ? fmt::format("{:.1f}k", rps / 1e3) : fmt::format("{:.0f}", rps);
@@ -172,7 +162,6 @@ json rpc_row(const cli::RunContext& ctx, const Options& o, const wl::RpcConfig& 
                                                  : "clients on node 0, servers on node 1, unpinned";
   j["transport"] = o.transport;
   j["primitive"] = "rcvrqst_reply";
-  j["warmup"] = 1;  // one untimed round trip per client endpoint
   j["iterations_planned"] = nullptr;
   j["stop"] = "duration";
   j["duration_s"] = c.duration_s;
@@ -229,7 +218,6 @@ void print_run(const wl::RpcConfig& c, const wl::RpcResult& r, bool per_second) 
 
 int run(Options& o, wl::RpcConfig cfg) {
   const std::string source_dir = DVS_SOURCE_DIR;
-  const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;
   std::string tried, err;
   const std::string bin = cli::find_dvsd(o.dvsd_path, &tried);
   if (bin.empty()) {
@@ -237,17 +225,11 @@ int run(Options& o, wl::RpcConfig cfg) {
     return 1;
   }
   cli::RunContext ctx;
-  cli::RunOptions run_opts;
-  run_opts.spin_ns = o.spin_ns;
-  ctx.options = &run_opts;
-  if (!cli::make_run_dir(out_dir, fmt::format("{}-{}-{}", cli::utc_stamp(), cli::short_git_sha(source_dir), o.name),
-                         &ctx.run_id, &ctx.run_dir, &err)) {
+  ctx.spin_ns = o.spin_ns;
+  ctx.warmup = 1;  // one untimed round trip per client endpoint
+  if (!cli::make_named_run_dir(source_dir, o.out_dir, o.name, o.scenario, &ctx, &err)) {
     fmt::print(stderr, "dvs rpc: error: {}\n", err);
     return 1;
-  }
-  if (!o.scenario.empty()) {
-    std::error_code ec;
-    std::filesystem::copy_file(o.scenario, ctx.run_dir + "/scenario.toml", ec);
   }
   // Nodes: the copy limit of DC 0 is raised when a payload needs it.
   const uint64_t copylen = std::max<uint64_t>({o.request_bytes, o.reply_bytes, uint64_t{1} << 20});
@@ -357,16 +339,8 @@ int run(Options& o, wl::RpcConfig cfg) {
   }
   local.stop();
   pair.stop();
-  cli::finish_machine_info(meta);
   meta["loops_run"] = rep;
-  meta["finished"] = true;
-  if (!writer.write_meta(meta, &err) || !writer.close(&err)) write_failed = true;
-  fmt::print("results: {}/ (meta.json, runs.jsonl, runs.csv, histograms.jsonl)\n", ctx.run_dir);
-  std::fflush(stdout);
-  if (write_failed) {
-    fmt::print(stderr, "dvs rpc: error: cannot write the results in {}\n", ctx.run_dir);
-    return 1;
-  }
+  if (!cli::finish_run_files(&writer, &meta, ctx, "dvs rpc", write_failed)) return 1;
   return any_failed || objective_missed ? 1 : 0;
 }
 
@@ -418,7 +392,7 @@ int run_rpc_command(CLI::App* cmd, Options& o) {
     fmt::print(stderr, "dvs rpc: error: {}\n", e);
     return 2;
   };
-  o.argv_line = command_line();
+  o.argv_line = cli::own_command_line();
   if (!o.scenario.empty())
     if (auto e = apply_scenario(cmd, o); !e.empty()) return usage(e);
   wl::RpcConfig cfg;

@@ -10,6 +10,7 @@
 #include "harness/commands/common_options.hpp"
 #include "harness/plan/cells.hpp"
 #include "harness/plan/remote_cells.hpp"
+#include "harness/results/criteria.hpp"
 #include "harness/results/machine_info.hpp"
 #include "harness/results/report.hpp"
 #include "harness/run/interrupt.hpp"
@@ -51,7 +52,8 @@ int run_command(const RunOptions& o) {
   const std::string out_dir = o.out_dir.empty() ? source_dir + "/results/runs" : o.out_dir;
 
   RunContext ctx;
-  ctx.options = &o;
+  ctx.warmup = o.warmup;
+  ctx.spin_ns = o.spin_ns;
   ctx.placement = cpus.describe();
   ctx.placement_note = cpus.note;
   std::string err;
@@ -151,7 +153,7 @@ int run_command(const RunOptions& o) {
   meta["finished"] = true;
   if (!writer.write_meta(meta, &err) || !writer.close(&err)) out.write_error = err;
 
-  print_table(stdout, ctx, results);
+  print_table(stdout, ctx, o, results);
   if (o.repeat > 1)
     fmt::print("each row: the cell's median repetition by p50 of {} (interleaved by repetition; every "
                "repetition is a row of runs.jsonl)\n", o.repeat);
@@ -166,7 +168,11 @@ int run_command(const RunOptions& o) {
              bin.empty() ? "" : ", dvsd.log");
   std::fflush(stdout);
   if (out.interrupted) return bench::kExitInterrupted;
-  return failed ? 1 : 0;
+  // The remote criteria are printed (print_remote_section) when the remote section ran.
+  const nlohmann::json criteria = o.no_remote ? nlohmann::json::array() : meta["remote"]["criteria"];
+  const int status = criteria_exit_status(failed ? 1 : 0, o.fail_on_criteria, criteria);
+  if (status == 1 && !failed) fmt::print(stderr, "dvs run: --fail-on-criteria: a remote criterion was MISSED (exit 1)\n");
+  return status;
 }
 
 namespace {
@@ -211,6 +217,7 @@ void add_run_options(CLI::App* run, RunOptions& o) {
                   "one (default 1; dvs compare tests per-repetition medians from 5)")
       ->check(CLI::Range(1, 1000));
   add_out_option(run, &o.out_dir, "results/runs");
+  add_fail_on_criteria_option(run, &o.fail_on_criteria);
   add_dvsd_option(run, &o.dvsd_path);
   // The remote section (two dvsd nodes over tcp on loopback; harness/plan/remote_cells.hpp).
   auto* no_remote = run->add_flag("--no-remote", o.no_remote,

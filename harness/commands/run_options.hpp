@@ -30,6 +30,7 @@ struct RunOptions {
   std::string dvsd_path;          // "" = $DVSD_BIN, else beside this binary
   std::string argv_line;          // the command line as given (recorded in meta.json)
   int repeat = 1;                 // repetitions of every cell, interleaved (rows tagged "rep")
+  bool fail_on_criteria = false;  // exit 1 when a remote criterion is MISSED (--fail-on-criteria)
   // The remote section: two dvsd nodes linked over tcp on loopback (harness/plan/remote_cells).
   bool no_remote = false;                   // skip it
   bool remote_only = false;                 // run only it

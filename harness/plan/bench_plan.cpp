@@ -166,7 +166,6 @@ class Planner {
   std::string run_id_;
   Plan* out_;
   const MatrixSpec* m_ = nullptr;
-  cli::RunOptions* opts_ = nullptr;
   std::map<std::string, Known> known_;
   std::vector<RunItem> baselines_, dvs_, peers_;
   std::string err_;
@@ -179,7 +178,8 @@ RunItem Planner::base(const std::string& id, const Where& w, Count c, Loop* loop
   it.ctx.run_id = run_id_;
   it.ctx.placement = w.describe();
   it.ctx.placement_note = w.cpus.note;
-  it.ctx.options = opts_;
+  it.ctx.warmup = st.warmup;
+  it.ctx.spin_ns = st.spin_ns;
   it.repetitions = st.repetitions;
   it.row_fields = {{"scenario", s_.name}, {"matrix", m_->name}};
   if (!w.cpus.note.empty()) it.row_fields["placement_note"] = w.cpus.note;
@@ -204,11 +204,10 @@ RunItem Planner::base(const std::string& id, const Where& w, Count c, Loop* loop
 }
 
 bool Planner::add(RunItem it, std::vector<RunItem>* into) {
-  const auto& o = *it.ctx.options;
   const std::string sig = fmt::format(
       "{}, warm-up {}, spin_ns {}, {} repetition(s), cell budget {} s, {}",
       it.duration_s > 0 ? fmt::format("{} s", it.duration_s) : fmt::format("{} samples", it.cell.iterations),
-      o.warmup, o.spin_ns, it.repetitions, o.cell_budget_s, it.ctx.placement);
+      it.ctx.warmup, it.ctx.spin_ns, it.repetitions, m_->settings.cell_budget_s, it.ctx.placement);
   if (const auto k = known_.find(it.cell.id); k != known_.end()) {
     if (k->second.signature == sig) return true;  // the same cell: measured once
     err_ = fmt::format("{}:{}: [[matrix]] \"{}\": cell {} is also planned by [[matrix]] \"{}\" (line {}) "
@@ -417,12 +416,6 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
 
 std::string Planner::add_matrix(const MatrixSpec& m) {
   m_ = &m;
-  auto opts = std::make_unique<cli::RunOptions>();
-  opts->warmup = m.settings.warmup;
-  opts->spin_ns = m.settings.spin_ns;
-  opts->cell_budget_s = m.settings.cell_budget_s;
-  opts_ = opts.get();
-  out_->options.push_back(std::move(opts));
   baselines_.clear();
   dvs_.clear();
   peers_.clear();

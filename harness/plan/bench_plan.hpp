@@ -24,7 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "harness/commands/run_options.hpp"
 #include "harness/plan/scenario.hpp"
 #include "harness/run/bench_nodes.hpp"
 #include "harness/run/runner.hpp"
@@ -36,7 +35,6 @@ inline constexpr uint64_t kDurationCap = uint64_t{1} << 40;
 
 struct Plan {
   std::vector<RunItem> items;
-  std::vector<std::unique_ptr<cli::RunOptions>> options;  // per matrix (warm-up, spin_ns of its rows)
   uint64_t local_copylen = 0;   // largest local vcopy (0: none)
   uint64_t remote_copylen = 0;  // largest cross-node vcopy (0: none)
 };

@@ -384,13 +384,12 @@ nlohmann::json remote_criteria(const std::vector<CellResult>& results, const std
   return out;
 }
 
-void print_remote_section(std::FILE* out, const RunContext& ctx,
+void print_remote_section(std::FILE* out, const RunContext& ctx, const RunOptions& o,
                           const std::vector<CellResult>& results) {
   std::vector<const CellResult*> rows;
   for (const auto& r : results)
     if (r.cell->section == kRemoteSection) rows.push_back(&r);
   if (rows.empty()) return;
-  const RunOptions& o = *ctx.options;
   constexpr const char* kFmt = "{:<46} {:<8} {:<11} {:>7} {:>10} {:>10} {:>10}  {}\n";
   const std::string line(132, '-');
   const std::string pl = short_placement(ctx.placement);

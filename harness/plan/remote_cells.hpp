@@ -105,7 +105,7 @@ std::vector<Cell> plan_remote_cells(const RunOptions& o, const measure::CpuPair&
 nlohmann::json remote_criteria(const std::vector<CellResult>& results, const std::string& endpoint_wait);
 
 // The section of the table (nothing if no remote cells ran or were planned).
-void print_remote_section(std::FILE* out, const RunContext& ctx,
+void print_remote_section(std::FILE* out, const RunContext& ctx, const RunOptions& o,
                           const std::vector<CellResult>& results);
 
 }  // namespace dvs::cli

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -97,6 +98,14 @@ std::string utc_stamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
   return buf;
+}
+
+std::string own_command_line() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()), line;
+  for (char ch : all) line += ch == '\0' ? ' ' : ch;
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
 }
 
 std::string short_git_sha(const std::string& source_dir) {

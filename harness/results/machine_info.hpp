@@ -30,6 +30,10 @@ std::string short_git_sha(const std::string& source_dir);
 // "20261122-031500" (UTC).
 std::string utc_stamp();
 
+// This process's command line as given, arguments joined by spaces (/proc/self/cmdline; ""
+// if unreadable): meta.json's options.argv.
+std::string own_command_line();
+
 }  // namespace dvs::cli
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/results/machine_info.hpp"
 #include "workloads/measure/nonparametric.hpp"
 
 namespace dvs::cli {
@@ -72,12 +73,11 @@ std::string ratio_column(const std::vector<const CellResult*>& reps) {
   return note != nullptr ? "-- " + note->ratio_note : "";
 }
 
-void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellResult>& results) {
-  const RunOptions& o = *ctx.options;
+void print_table(std::FILE* out, const RunContext& ctx, const RunOptions& o, const std::vector<CellResult>& results) {
   fmt::print(out, "dvs run {}  ({})\n", ctx.run_id, ctx.dvsd);
   fmt::print(out, "placement: {}{}{}; warm-up {} iterations; spin-then-block spin budget {} ns\n",
              ctx.placement, ctx.placement_note.empty() ? "" : " -- ", ctx.placement_note,
-             o.warmup, o.spin_ns);
+             ctx.warmup, ctx.spin_ns);
   fmt::print(out, "load average at start: {} (other work on these CPUs shows up as tails and low "
                   "msgs/s)\n", ctx.loadavg_start);
   fmt::print(out, "RTT = round trip of one 64-byte message each way (dvs message: one cache line; "
@@ -86,7 +86,7 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
   const std::string pl = short_placement(ctx.placement);
   if (std::none_of(results.begin(), results.end(),
                    [](const CellResult& r) { return r.cell->section.empty(); })) {
-    print_remote_section(out, ctx, results);  // e.g. --remote-only: no main table
+    print_remote_section(out, ctx, o, results);  // e.g. --remote-only: no main table
     return;
   }
   fmt::print(out, kRowFmt, "primitive / mechanism", "wait", "placement", "n", "p50 RTT",
@@ -125,12 +125,11 @@ void print_table(std::FILE* out, const RunContext& ctx, const std::vector<CellRe
              "sendrec whose endpoints block.\n"
              "Blocking cross-core wake-ups dominate the block rows on VMs: quote medians and "
              "same-run ratios, not one absolute time.\n", kRatioLegend);
-  print_remote_section(out, ctx, results);
+  print_remote_section(out, ctx, o, results);
 }
 
 nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   const Cell& c = *r.cell;
-  const RunOptions& o = *ctx.options;
   nlohmann::json j;
   j["schema_version"] = kResultsSchemaVersion;
   j["run_id"] = ctx.run_id;
@@ -139,10 +138,10 @@ nlohmann::json row_json(const RunContext& ctx, const CellResult& r) {
   j["mechanism"] = c.dvs ? "dvs" : c.peer ? "peer" : "baseline";
   j["label"] = c.label;
   j["wait"] = c.wait;
-  if (c.wait == "spin-then-block") j["spin_ns"] = o.spin_ns;
+  if (c.wait == "spin-then-block") j["spin_ns"] = ctx.spin_ns;
   j["placement"] = short_placement(ctx.placement);
   j["placement_detail"] = ctx.placement;
-  j["warmup"] = o.warmup;
+  j["warmup"] = ctx.warmup;
   j["iterations_planned"] = c.iterations;
   for (const auto& [k, v] : c.row_extra.items())
     if (!j.contains(k)) j[k] = v;
@@ -331,6 +330,31 @@ bool make_run_dir(const std::string& out_dir, const std::string& base_id, std::s
   }
   *err = "too many runs with the same id";
   return false;
+}
+
+bool make_named_run_dir(const std::string& source_dir, const std::string& out_dir, const std::string& name,
+                        const std::string& scenario_file, RunContext* ctx, std::string* err) {
+  const std::string parent = out_dir.empty() ? source_dir + "/results/runs" : out_dir;
+  if (!make_run_dir(parent, fmt::format("{}-{}-{}", utc_stamp(), short_git_sha(source_dir), name), &ctx->run_id,
+                    &ctx->run_dir, err))
+    return false;
+  if (!scenario_file.empty()) {
+    std::error_code ec;
+    std::filesystem::copy_file(scenario_file, ctx->run_dir + "/scenario.toml", ec);
+  }
+  return true;
+}
+
+bool finish_run_files(ResultsWriter* writer, nlohmann::json* meta, const RunContext& ctx, const std::string& command,
+                      bool earlier_write_failed) {
+  finish_machine_info(*meta);
+  (*meta)["finished"] = true;
+  std::string err;
+  const bool written = writer->write_meta(*meta, &err) && writer->close(&err) && !earlier_write_failed;
+  fmt::print("results: {}/ (meta.json, runs.jsonl, runs.csv, histograms.jsonl)\n", ctx.run_dir);
+  std::fflush(stdout);
+  if (!written) fmt::print(stderr, "{}: error: cannot write the results in {}\n", command, ctx.run_dir);
+  return written;
 }
 
 nlohmann::json run_conventions() {
