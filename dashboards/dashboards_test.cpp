@@ -22,6 +22,9 @@
 
 #include "core/testkit/metrics_testing.hpp"
 #include "harness/cluster/cluster_test_util.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/test_message.hpp"
 
 #ifndef DVS_DASHBOARDS_DIR
 #define DVS_DASHBOARDS_DIR "dashboards"

@@ -25,7 +25,12 @@
 #include <vector>
 
 #include "core/ipc/control.hpp"
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
+#include "core/testkit/test_message.hpp"
 #include "core/testkit/raw_control.hpp"
 #include "dvs/dvs.h"
 

@@ -7,7 +7,11 @@
 #include <cctype>
 #include <string>
 
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/test_message.hpp"
 #include "dvs/dvs.h"
 
 namespace {

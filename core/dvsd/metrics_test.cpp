@@ -11,7 +11,11 @@
 #include "core/ipc/shm_table.hpp"
 #include "core/ipc/slot_stats.hpp"
 #include "core/libdvs/libdvs_internal.h"
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/test_message.hpp"
 #include "core/testkit/metrics_testing.hpp"
 
 namespace {

@@ -11,7 +11,10 @@
 #include "core/ipc/primitives.hpp"
 #include "core/ipc/shm_table.hpp"
 #include "core/libdvs/libdvs_internal.h"
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
 
 namespace dvs::core {
 namespace {

@@ -5,7 +5,11 @@
 
 #include <vector>
 
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/test_message.hpp"
 #include "dvs/dvs.h"
 
 namespace {

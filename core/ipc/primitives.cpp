@@ -625,10 +625,7 @@ int ipc_wakeup(DcTable& t, int ep) {
       }
       unlink(t, d, x);
     }
-    s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-    s.sendto.store(kNoSlot, kRelaxed);
-    s.getfrom.store(DVS_NONE, kRelaxed);
-    bool need_ring = wake_with(s, EDVSWOKENUP);
+    bool need_ring = end_wait_with(s, EDVSWOKENUP);
     if (d != kNoSlot)
       unlock_pair(t, x, d);
     else

@@ -9,7 +9,12 @@
 #include <set>
 #include <vector>
 
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
+#include "core/testkit/test_message.hpp"
 #include "dvs/dvs.h"
 
 namespace {

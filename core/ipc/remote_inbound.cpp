@@ -12,8 +12,8 @@ namespace dvs::core {
 
 namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
+}  // namespace
 
-// Takes surrogate e out of whatever it waits in (its remote caller moved on).
 void abandon_surrogate_op(DcTable& t, int e) {
   Slot& es = t.slot(e);
   int d = es.sendto.load(kRelaxed);
@@ -30,7 +30,6 @@ void abandon_surrogate_op(DcTable& t, int e) {
     unlock_slot(es);
   }
 }
-}  // namespace
 
 int index_of_endpoint_public(DcTable& t, int ep, int* index) { return index_of_endpoint(t, ep, index); }
 
@@ -68,17 +67,9 @@ int admin_bind_remote(DcTable& t, int ep, int node) {
     s.lpid.store(0, kRelaxed);
     s.tid.store(0, kRelaxed);
     s.misc.store(0, kRelaxed);
-    s.getfrom.store(DVS_NONE, kRelaxed);
-    s.sendto.store(kNoSlot, kRelaxed);
-    s.q_head.store(kNoSlot, kRelaxed);
-    s.q_tail.store(kNoSlot, kRelaxed);
-    s.q_next.store(kNoSlot, kRelaxed);
-    s.rmt_cmd.store(kCmdNone, kRelaxed);
-    s.wake.store(1, kRelaxed);
+    reset_call_state(s);
     int level = t.geometry().is_system_index(x) ? DVS_LEVEL_SERVER : DVS_LEVEL_USER;
     s.priv_level.store(level, kRelaxed);
-    for (auto& w : s.ipc_to) w.store(~uint64_t{0}, kRelaxed);
-    for (auto& w : s.notify_pending) w.store(0, kRelaxed);
     s.flags.store(DVS_REMOTE, std::memory_order_release);
   }
   unlock_slot(s);

@@ -54,6 +54,12 @@ struct InboundAnswer {
 // the dispatcher (queue_remote_answer).
 InboundAnswer handle_inbound(DcTable& t, int node, const InboundCommand& c, bool reply_acks);
 
+// Takes surrogate e (a remote caller's descriptor) out of whatever it waits in: out of the queue
+// of the local slot it sends to, its blocked state and pending remote command cleared. For when
+// its remote caller moved on or the link to its node went down. Takes the locks it needs (the
+// caller holds none); a lock it cannot take leaves that part as it is.
+void abandon_surrogate_op(DcTable& t, int e);
+
 // index_of_endpoint (slot_ops.hpp) for dvsd: endpoint -> slot index, EDVSENDPOINT if malformed.
 int index_of_endpoint_public(DcTable& t, int ep, int* index);
 

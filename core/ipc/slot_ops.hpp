@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/ipc/primitives.hpp"
+#include "core/ipc/remote.hpp"
 #include "core/ipc/shm_table.hpp"
 #include "core/ipc/waiter.hpp"
 
@@ -43,6 +44,31 @@ inline bool awaits_reply_from(Slot& s, int32_t from_ep) {
 [[nodiscard]] inline bool wake_with(Slot& s, int result) {
   bool need_ring = false;
   return complete_call(s, result, &need_ring) && need_ring;
+}
+
+// (s locked, being bound) The call state a new binding starts with: no call, no remote command,
+// no queue of senders, nothing pending to notify, a woken wait word, and may IPC to every slot.
+inline void reset_call_state(Slot& s) {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  s.rmt_cmd.store(kCmdNone, relaxed);
+  s.getfrom.store(DVS_NONE, relaxed);
+  s.sendto.store(kNoSlot, relaxed);
+  s.q_head.store(kNoSlot, relaxed);
+  s.q_tail.store(kNoSlot, relaxed);
+  s.q_next.store(kNoSlot, relaxed);
+  s.wake.store(1, relaxed);
+  for (auto& w : s.notify_pending) w.store(0, relaxed);
+  for (auto& w : s.ipc_to) w.store(~uint64_t{0}, relaxed);
+}
+
+// Ends the wait of s (locked), whatever it waited in, and completes its call with result if it
+// still waits: clears its blocked flags, its send target and its source. True if s must be rung
+// after unlocking (as wake_with).
+[[nodiscard]] inline bool end_wait_with(Slot& s, int result) {
+  s.flags.store(s.flags.load(std::memory_order_relaxed) & ~kBlockedMask, std::memory_order_relaxed);
+  s.sendto.store(kNoSlot, std::memory_order_relaxed);
+  s.getfrom.store(DVS_NONE, std::memory_order_relaxed);
+  return wake_with(s, result);
 }
 
 // (any lock, or the slot's owner) The slot is bound to exactly ep, locally.

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/poll_until.hpp"
+#include "core/testkit/rc_str.hpp"
+#include "core/testkit/test_message.hpp"
 #include "dvs/dvs.h"
 
 namespace {

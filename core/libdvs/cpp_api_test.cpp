@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
 #include "dvs/dvs.hpp"
 
 namespace {

@@ -293,6 +293,7 @@ int call(Request& rq, Reply* rp) {
   return call_locked(s, rq, rp, nullptr);
 }
 
+// A request of kind op about DC dcid (the other fields at their defaults).
 Request request(Op op, int dcid) {
   Request rq;
   rq.op = static_cast<uint32_t>(op);
@@ -347,9 +348,7 @@ int bind_common(int dcid, int p_nr, bool thread) {
   std::lock_guard<std::mutex> g(s.mu);
   Binding& target = thread ? t_binding.b : s.process;
   if (target.bound && (thread || s.owner == getpid())) return EDVSBUSY;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::Bind);
-  rq.dcid = dcid;
+  Request rq = request(Op::Bind, dcid);
   rq.p_nr = p_nr;
   rq.tid = static_cast<int32_t>(gettid());
   rq.is_thread = thread ? 1 : 0;
@@ -424,9 +423,7 @@ static int call_for_endpoint(Request& rq) {
 }
 
 int dvs_lclbind(int dcid, pid_t pid, int p_nr) {
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::LclBind);
-  rq.dcid = dcid;
+  Request rq = request(Op::LclBind, dcid);
   rq.pid = pid;
   rq.p_nr = p_nr;
   return call_for_endpoint(rq);
@@ -474,9 +471,7 @@ int dvs_wait4bindep_T(int dcid, int ep, long timeout_ms) {
   if (sock_path.empty() && path) sock_path = path;
   int fd = -1;
   if (int rc = open_control_socket(sock_path.c_str(), &fd); rc != 0) return rc;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::Wait4BindEp);
-  rq.dcid = dcid;
+  Request rq = request(Op::Wait4BindEp, dcid);
   rq.ep = ep;
   rq.timeout_ms = timeout_ms;
   Reply rp;
@@ -499,9 +494,7 @@ int dvs_unbind(int dcid, int ep) {
         b->caller.links = nullptr;
       }
   }
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::Unbind);
-  rq.dcid = dcid;
+  Request rq = request(Op::Unbind, dcid);
   rq.ep = ep;
   Reply rp;
   int rc = call(rq, &rp);
@@ -515,9 +508,7 @@ int dvs_unbind(int dcid, int ep) {
 }
 
 int dvs_rmtbind(int dcid, int ep, int nodeid) {
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::RmtBind);
-  rq.dcid = dcid;
+  Request rq = request(Op::RmtBind, dcid);
   rq.ep = ep;
   rq.node = nodeid;
   Reply rp;
@@ -526,9 +517,7 @@ int dvs_rmtbind(int dcid, int ep, int nodeid) {
 
 namespace {
 int node_op(Op op, int dcid, int nodeid) {
-  Request rq;
-  rq.op = static_cast<uint32_t>(op);
-  rq.dcid = dcid;
+  Request rq = request(op, dcid);
   rq.node = nodeid;
   Reply rp;
   return call(rq, &rp);
@@ -629,9 +618,7 @@ int dvs_getpriv(int dcid, int ep, dvs_priv_t* out) {
 
 int dvs_setpriv(int dcid, int ep, const dvs_priv_t* priv) {
   if (!priv) return EDVSFAULT;
-  Request rq;
-  rq.op = static_cast<uint32_t>(Op::SetPriv);
-  rq.dcid = dcid;
+  Request rq = request(Op::SetPriv, dcid);
   rq.ep = ep;
   rq.priv = *priv;
   Reply rp;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/ipc/control.hpp"
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/test_time.hpp"
 
 namespace dvs::testing {
 

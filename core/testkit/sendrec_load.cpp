@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "dvs/dvs.h"
 
 namespace dvs::testing {

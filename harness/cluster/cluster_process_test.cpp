@@ -15,6 +15,10 @@
 #include <tuple>
 
 #include "harness/cluster/cluster_test_util.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
+#include "core/testkit/test_message.hpp"
 
 namespace {
 

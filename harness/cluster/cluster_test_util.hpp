@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/caller_state.hpp"
 #include "dvs/dvs.h"
 #include "harness/cluster/cluster.hpp"
 #include "harness/cluster/cluster_file.hpp"

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "core/testkit/test_shell.hpp"
 #include "core/testkit/test_temp_dir.hpp"
 #include "harness/commands/web_command.hpp"

@@ -30,6 +30,7 @@
 
 #include "core/dvsd/table_admin.hpp"
 #include "core/dvsd/wire/wire.hpp"
+#include "core/dvsd/wire/wire_samples.hpp"
 #include "core/ipc/primitives.hpp"
 #include "core/ipc/shm_table.hpp"
 #include "dvs/dvs.h"
@@ -113,23 +114,10 @@ struct Wire {
   std::vector<std::byte> frame;
   dvs::wire::DecodedFrame decoded;
 
-  static dvs::wire::Command message_cmd(uint16_t cmd, uint64_t n) {
-    dvs::wire::Command c;
-    c.hdr.command = cmd;
-    c.hdr.src_node = 0;
-    c.hdr.dst_node = 1;
-    c.hdr.src_ep = DVS_ENDPOINT(1, 40);
-    c.hdr.dst_ep = 3;
-    c.hdr.seq = n;
-    c.hdr.timestamp_ns = n * 1000;
-    c.msg.m_type = static_cast<int32_t>(n);
-    for (int i = 0; i < DVS_MSG_PAYLOAD; ++i) c.msg.m_u.raw[i] = static_cast<uint8_t>(i + n);
-    return c;
-  }
   Wire() {
-    one = message_cmd(dvs::wire::CMD_SEND_MSG, 1);
+    one = dvs::wire::message_command(dvs::wire::CMD_SEND_MSG, 1);
     for (uint64_t i = 0; i < 32; ++i)
-      batch.push_back(message_cmd(i % 2 ? dvs::wire::CMD_NTFY_MSG : dvs::wire::CMD_SEND_MSG, i + 1));
+      batch.push_back(dvs::wire::message_command(i % 2 ? dvs::wire::CMD_NTFY_MSG : dvs::wire::CMD_SEND_MSG, i + 1));
     frame.reserve(64 * 1024);
   }
 };

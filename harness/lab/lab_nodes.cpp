@@ -1,5 +1,8 @@
 // Helpers of the lab's multi-node tests: see lab_nodes.hpp.
 #include "harness/lab/lab_nodes.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/caller_state.hpp"
+#include "core/testkit/test_message.hpp"
 
 #include <fcntl.h>
 #include <sched.h>

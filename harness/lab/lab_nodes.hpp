@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/pipe.hpp"
 
 namespace dvs::lab::testing {
 

@@ -5,7 +5,8 @@
 
 #include <atomic>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/poll_until.hpp"
+#include "core/testkit/rc_str.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

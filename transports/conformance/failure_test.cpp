@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

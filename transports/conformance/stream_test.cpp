@@ -8,7 +8,8 @@
 #include <mutex>
 #include <thread>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/rc_str.hpp"
+#include "core/testkit/test_time.hpp"
 #include "transports/conformance/conformance.hpp"
 
 namespace dvs::transport::conformance {

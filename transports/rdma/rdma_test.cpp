@@ -16,7 +16,7 @@
 #include <cstring>
 #include <thread>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "dvs/errors.h"
 #include "transports/rdma/rdma_frame.hpp"
 #include "transports/rdma/rdma_handshake.hpp"

@@ -15,7 +15,9 @@
 #include <fstream>
 #include <thread>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "dvs/errors.h"
 #include "transports/shm/shm_link.hpp"
 #include "transports/shm/shm_socket.hpp"

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/ipc/control.hpp"
 #include "dvs/errors.h"
 #include "transports/shm/shm_layout.hpp"
 
@@ -22,25 +23,8 @@ bool abstract_address(std::string_view name, sockaddr_un* addr, socklen_t* len) 
 }
 
 int send_hello(int sock, int fd) {
-  Hello h{kMagic, kVersion, 0};
-  iovec iov{&h, sizeof h};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  for (;;) {
-    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(sizeof h)) return 0;
-    if (n < 0 && errno == EINTR) continue;
-    return EDVSNOTCONN;
-  }
+  const Hello h{kMagic, kVersion, 0};
+  return dvs::core::send_record(sock, &h, sizeof h, fd) == 0 ? 0 : EDVSNOTCONN;
 }
 
 int recv_hello(int sock, int* fd) {

@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/test_time.hpp"
 #include "dvs/errors.h"
 #include "transports/registry.hpp"
 #include "transports/tipc/tipc_transport.hpp"

@@ -1,6 +1,7 @@
 // NNG req0/rep0 ping-pong: see baseline.hpp (nng_pingpong) and peer_pingpong.hpp (the halves).
 // nng_send / nng_recv with the caller's buffer, flags 0: the library's blocking calls.
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <nng/nng.h>
@@ -33,6 +34,20 @@ int recv_exact(nng_socket s, void* buf, size_t len, size_t* got) {
   return *got == len ? 0 : -1;
 }
 
+// Opens sock with open_fn (named open_name in errors) and bounds its receives and sends by
+// cfg.recv_timeout_ms (a send blocks only without a peer). "" or the reason.
+std::string open_socket(NngSocket& sock, int (*open_fn)(nng_socket*), const char* open_name,
+                        const BaselineConfig& cfg) {
+  int rv = open_fn(&sock.s);
+  if (rv != 0) return fmt::format("{}: {}", open_name, nng_strerror(rv));
+  sock.open = true;
+  rv = nng_socket_set_ms(sock.s, NNG_OPT_RECVTIMEO, cfg.recv_timeout_ms);
+  if (rv != 0) return fmt::format("set NNG_OPT_RECVTIMEO: {}", nng_strerror(rv));
+  rv = nng_socket_set_ms(sock.s, NNG_OPT_SENDTIMEO, cfg.recv_timeout_ms);
+  if (rv != 0) return fmt::format("set NNG_OPT_SENDTIMEO: {}", nng_strerror(rv));
+  return "";
+}
+
 std::string recv_error(int rv, size_t got, const BaselineConfig& cfg) {
   if (rv == -1) return fmt::format("a {} B message instead of {} B", got, cfg.msg_bytes);
   if (rv == NNG_ETIMEDOUT)
@@ -45,15 +60,10 @@ std::string recv_error(int rv, size_t got, const BaselineConfig& cfg) {
 int nng_echo_server(measure::ChildCtx& ctx, const std::string& url, const BaselineConfig& cfg,
                     const std::function<bool(const std::string&)>& published) {
   NngSocket sock;
-  int rv = nng_rep0_open(&sock.s);
-  if (rv != 0) return ctx.fail("nng server: nng_rep0_open: %s", nng_strerror(rv));
-  sock.open = true;
-  rv = nng_socket_set_ms(sock.s, NNG_OPT_RECVTIMEO, cfg.recv_timeout_ms);
-  if (rv != 0) return ctx.fail("nng server: set NNG_OPT_RECVTIMEO: %s", nng_strerror(rv));
-  rv = nng_socket_set_ms(sock.s, NNG_OPT_SENDTIMEO, cfg.recv_timeout_ms);  // a send blocks only without a peer
-  if (rv != 0) return ctx.fail("nng server: set NNG_OPT_SENDTIMEO: %s", nng_strerror(rv));
+  if (const std::string e = open_socket(sock, nng_rep0_open, "nng_rep0_open", cfg); !e.empty())
+    return ctx.fail("nng server: %s", e.c_str());
   nng_listener l;
-  rv = nng_listen(sock.s, url.c_str(), &l, 0);
+  int rv = nng_listen(sock.s, url.c_str(), &l, 0);
   if (rv != 0) return ctx.fail("nng server: listen %s: %s", url.c_str(), nng_strerror(rv));
   std::string bound = url;
   if (url.rfind("tcp://", 0) == 0) {
@@ -77,14 +87,9 @@ int nng_echo_server(measure::ChildCtx& ctx, const std::string& url, const Baseli
 int nng_ping_client(measure::ChildCtx& ctx, const std::string& url, const BaselineConfig& cfg,
                     measure::LoopResult& res) {
   NngSocket sock;
-  int rv = nng_req0_open(&sock.s);
-  if (rv != 0) return ctx.fail("nng client: nng_req0_open: %s", nng_strerror(rv));
-  sock.open = true;
-  rv = nng_socket_set_ms(sock.s, NNG_OPT_RECVTIMEO, cfg.recv_timeout_ms);
-  if (rv != 0) return ctx.fail("nng client: set NNG_OPT_RECVTIMEO: %s", nng_strerror(rv));
-  rv = nng_socket_set_ms(sock.s, NNG_OPT_SENDTIMEO, cfg.recv_timeout_ms);  // a send blocks only without a peer
-  if (rv != 0) return ctx.fail("nng client: set NNG_OPT_SENDTIMEO: %s", nng_strerror(rv));
-  rv = nng_dial(sock.s, url.c_str(), nullptr, 0);  // synchronous: the server listens already
+  if (const std::string e = open_socket(sock, nng_req0_open, "nng_req0_open", cfg); !e.empty())
+    return ctx.fail("nng client: %s", e.c_str());
+  int rv = nng_dial(sock.s, url.c_str(), nullptr, 0);  // synchronous: the server listens already
   if (rv != 0) return ctx.fail("nng client: dial %s: %s", url.c_str(), nng_strerror(rv));
   std::vector<unsigned char> m(cfg.msg_bytes, 0xa5);
   m[0] = 'P';

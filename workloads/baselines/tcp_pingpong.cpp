@@ -10,12 +10,8 @@ namespace dvs::baselines {
 measure::TwoProcessOutcome tcp_pingpong(const BaselineConfig& cfg) {
   int c = -1, s = -1;
   std::string err;
-  if (make_tcp_pair(cfg.tcp_host, &c, &s, &err, cfg.tcp_client_netns, cfg.tcp_server_netns) != 0) {
-    measure::TwoProcessOutcome o;
-    o.result = std::make_unique<measure::LoopResult>();
-    o.error = err;
-    return o;
-  }
+  if (make_tcp_pair(cfg.tcp_host, &c, &s, &err, cfg.tcp_client_netns, cfg.tcp_server_netns) != 0)
+    return measure::failed_outcome(err);
   // A socket is both read and write end: dup so each side owns two fds (as unix_pingpong).
   const int c2 = dup(c);
   const int s2 = dup(s);

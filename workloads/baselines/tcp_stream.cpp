@@ -15,12 +15,8 @@ namespace dvs::baselines {
 measure::TwoProcessOutcome tcp_stream(const BaselineConfig& cfg) {
   int c = -1, s = -1;
   std::string err;
-  if (make_tcp_pair(cfg.tcp_host, &c, &s, &err, cfg.tcp_client_netns, cfg.tcp_server_netns) != 0) {
-    measure::TwoProcessOutcome o;
-    o.result = std::make_unique<measure::LoopResult>();
-    o.error = err;
-    return o;
-  }
+  if (make_tcp_pair(cfg.tcp_host, &c, &s, &err, cfg.tcp_client_netns, cfg.tcp_server_netns) != 0)
+    return measure::failed_outcome(err);
   return fd_stream(cfg, c, s);
 }
 

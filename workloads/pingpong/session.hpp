@@ -8,6 +8,12 @@
 
 namespace dvs::workloads {
 
+// dvs_open(socket_path), dvs_bind(dc, p_nr) (retried for up to setup_timeout_ms while the slot is
+// still held), dvs_set_wait(wait, spin_ns): the session without the wait for the peer.
+// Returns the caller's endpoint (>= 0), or -1 after ctx.fail() (messages prefixed with role).
+int open_and_bind(measure::ChildCtx& ctx, const std::string& socket_path, int dc, int p_nr, dvs_wait_mode_t wait,
+                  uint32_t spin_ns, int setup_timeout_ms, const char* role);
+// open_and_bind, then waits (setup_timeout_ms) until peer_p_nr is bound.
 // Returns the caller's endpoint (>= 0), or -1 after ctx.fail().
 int open_session(measure::ChildCtx& ctx, const PingpongConfig& cfg, int p_nr, int peer_p_nr,
                  const char* role);

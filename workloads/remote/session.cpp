@@ -36,35 +36,14 @@ std::string enter_netns(const std::string& name) {
   return rc == 0 ? "" : "cannot enter network namespace " + name + ": " + strerror(err);
 }
 
-int open_and_bind(measure::ChildCtx& ctx, const RemoteConfig& cfg, const std::string& sock,
-                  const std::string& netns, int p_nr, const char* role) {
+int open_in_netns(measure::ChildCtx& ctx, const RemoteConfig& cfg, const std::string& sock,
+                   const std::string& netns, int p_nr, const char* role) {
   if (!netns.empty())
     if (std::string e = enter_netns(netns); !e.empty()) {
       ctx.fail("%s: %s", role, e.c_str());
       return -1;
     }
-  int rc = dvs_open(sock.c_str());
-  if (rc < 0) {
-    ctx.fail("%s: dvs_open(%s): %s", role, sock.c_str(), dvs_err(rc));
-    return -1;
-  }
-  const uint64_t deadline = deadline_after(cfg.setup_timeout_ms);
-  int ep;
-  for (;;) {
-    ep = dvs_bind(cfg.dc, p_nr);
-    if (ep != EDVSSLOTUSED || measure::now_ns() > deadline) break;
-    sleep_us(2000);  // the previous loop's process may still be leaving
-  }
-  if (ep < 0) {
-    ctx.fail("%s: dvs_bind(dc %d, p_nr %d): %s", role, cfg.dc, p_nr, dvs_err(ep));
-    return -1;
-  }
-  rc = dvs_set_wait(cfg.wait, cfg.spin_ns);
-  if (rc < 0) {
-    ctx.fail("%s: dvs_set_wait(%s): %s", role, wait_name(cfg.wait), dvs_err(rc));
-    return -1;
-  }
-  return ep;
+  return workloads::open_and_bind(ctx, sock, cfg.dc, p_nr, cfg.wait, cfg.spin_ns, cfg.setup_timeout_ms, role);
 }
 }  // namespace
 
@@ -97,7 +76,7 @@ bool wait_flag(const std::atomic<uint32_t>* flag, const std::atomic<uint32_t>* a
 
 int server_session(measure::ChildCtx& ctx, const RemoteConfig& cfg, int p_nr,
                    std::atomic<uint32_t>* ready) {
-  const int ep = open_and_bind(ctx, cfg, cfg.server_socket, cfg.server_netns, p_nr, "server");
+  const int ep = open_in_netns(ctx, cfg, cfg.server_socket, cfg.server_netns, p_nr, "server");
   if (ep >= 0 && ready != nullptr) ready->store(1, std::memory_order_release);
   return ep;
 }
@@ -118,7 +97,7 @@ int drain_probe(measure::ChildCtx& ctx, const RemoteConfig& cfg, int client_ep,
 int client_session(measure::ChildCtx& ctx, const RemoteConfig& cfg, int p_nr, int server_p_nr,
                    const std::atomic<uint32_t>* server_ready,
                    const std::atomic<uint32_t>* probe_taken, const std::atomic<uint32_t>* abort) {
-  const int ep = open_and_bind(ctx, cfg, cfg.client_socket, cfg.client_netns, p_nr, "client");
+  const int ep = open_in_netns(ctx, cfg, cfg.client_socket, cfg.client_netns, p_nr, "client");
   if (ep < 0) return -1;
   int rc = dvs_rmtbind(cfg.dc, server_p_nr, cfg.server_node);
   if (rc < 0) {

@@ -14,7 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/poll_until.hpp"
 #include "core/testkit/metrics_testing.hpp"
 #include "core/testkit/sendrec_load.hpp"
 #include "dvs/dvs.h"

@@ -10,7 +10,10 @@
 
 #include "core/dvsd/proxy/link_player_testing.hpp"
 #include "core/dvsd/wire/wire.hpp"
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
 #include "dvs/dvs.h"
 #include "dvs/errors.h"
 

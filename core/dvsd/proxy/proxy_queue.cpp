@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "core/dvsd/table_admin.hpp"
+#include "core/ipc/remote_inbound.hpp"
 #include "core/ipc/slot_ops.hpp"
 #include "core/ipc/waiter.hpp"
 
@@ -105,12 +106,7 @@ void proxy_set_up(DcTable& t, int node, bool up) {
     if (is_remote(xs)) continue;
     if (lock_slot(xs) != 0) continue;
     bool need_ring = false;
-    if (xs.wake.load(kRelaxed) == 0) {
-      xs.flags.store(xs.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-      xs.sendto.store(kNoSlot, kRelaxed);
-      xs.getfrom.store(DVS_NONE, kRelaxed);
-      need_ring = wake_with(xs, EDVSNOTCONN);
-    }
+    if (xs.wake.load(kRelaxed) == 0) need_ring = end_wait_with(xs, EDVSNOTCONN);
     unlock_slot(xs);
     if (need_ring) ring(xs);
   }
@@ -119,31 +115,14 @@ void proxy_set_up(DcTable& t, int node, bool up) {
   for (int i = 0; i < t.geometry().nr_slots(); ++i) {
     Slot& s = t.slot(i);
     if (is_remote(s) && s.node.load(kRelaxed) == node) {
-      uint32_t f = s.flags.load(kRelaxed);
-      int d = s.sendto.load(kRelaxed);
-      if ((f & DVS_SENDING) && t.valid_index(d) && d != i && lock_pair(t, i, d) == 0) {
-        unlink(t, d, i);
-        unlock_pair(t, i, d);
-      }
-      if (lock_slot(s) == 0) {
-        s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-        s.sendto.store(kNoSlot, kRelaxed);
-        s.getfrom.store(DVS_NONE, kRelaxed);
-        s.rmt_cmd.store(kCmdNone, kRelaxed);
-        unlock_slot(s);
-      }
+      abandon_surrogate_op(t, i);
       // What its frames auto-bound goes with the link: a peer that leaves takes no slots along.
       if (s.misc.load(kRelaxed) & kMiscAutoBound) (void)admin_unbind(t, i);
       continue;
     }
     if (!waits_on_node(t, s, node) || lock_slot(s) != 0) continue;
     bool need_ring = false;
-    if (waits_on_node(t, s, node)) {
-      s.flags.store(s.flags.load(kRelaxed) & ~kBlockedMask, kRelaxed);
-      s.sendto.store(kNoSlot, kRelaxed);
-      s.getfrom.store(DVS_NONE, kRelaxed);
-      need_ring = wake_with(s, EDVSNOTCONN);
-    }
+    if (waits_on_node(t, s, node)) need_ring = end_wait_with(s, EDVSNOTCONN);
     unlock_slot(s);
     if (need_ring) ring(s);
   }

@@ -12,7 +12,11 @@
 #include <map>
 #include <string>
 
+#include "core/testkit/caller_state.hpp"
 #include "core/testkit/dvsd_process.hpp"
+#include "core/testkit/forked_child.hpp"
+#include "core/testkit/pipe.hpp"
+#include "core/testkit/test_message.hpp"
 #include "transports/registry.hpp"
 #include "transports/transport_testing.hpp"
 

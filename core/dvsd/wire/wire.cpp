@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "dvs/dvs.h"
 #include "dvs/errors.h"
@@ -17,36 +18,70 @@ namespace {
 
 // ---- little-endian field access (shifts, so the result does not depend on the host) --------
 
-inline void put8(std::byte* p, uint8_t v) { p[0] = std::byte{v}; }
-inline void put16(std::byte* p, uint16_t v) {
-  p[0] = std::byte(v & 0xff);
-  p[1] = std::byte(v >> 8);
+// The integer v of type T at p, in sizeof(T) bytes: what the field tables below visit, and what
+// the named widths after them are.
+template <class T>
+void put_field(std::byte* p, T v) {
+  const auto u = static_cast<std::make_unsigned_t<T>>(v);
+  for (size_t i = 0; i < sizeof(T); ++i) p[i] = std::byte(static_cast<uint8_t>(u >> (8 * i)));
 }
-inline void put32(std::byte* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = std::byte((v >> (8 * i)) & 0xff);
+template <class T>
+void get_field(const std::byte* p, T& v) {
+  std::make_unsigned_t<T> u = 0;
+  for (size_t i = sizeof(T); i-- > 0;)
+    u = static_cast<std::make_unsigned_t<T>>((u << 8) | std::to_integer<std::make_unsigned_t<T>>(p[i]));
+  v = static_cast<T>(u);
 }
-inline void put64(std::byte* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xff);
+template <class T>
+T get_le(const std::byte* p) {
+  T v;
+  get_field(p, v);
+  return v;
 }
-inline void puti32(std::byte* p, int32_t v) { put32(p, static_cast<uint32_t>(v)); }
 
-inline uint8_t get8(const std::byte* p) { return std::to_integer<uint8_t>(p[0]); }
-inline uint16_t get16(const std::byte* p) {
-  return static_cast<uint16_t>(std::to_integer<uint16_t>(p[0]) | (std::to_integer<uint16_t>(p[1]) << 8));
-}
-inline uint32_t get32(const std::byte* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<uint32_t>(p[i]);
-  return v;
-}
-inline uint64_t get64(const std::byte* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<uint64_t>(p[i]);
-  return v;
-}
-inline int32_t geti32(const std::byte* p) { return static_cast<int32_t>(get32(p)); }
+inline void put32(std::byte* p, uint32_t v) { put_field(p, v); }
+inline void puti32(std::byte* p, int32_t v) { put_field(p, v); }
+inline uint32_t get32(const std::byte* p) { return get_le<uint32_t>(p); }
+inline int32_t geti32(const std::byte* p) { return get_le<int32_t>(p); }
 
 constexpr size_t kChecksumOffset = 60;
+
+// The wire layout of the header and of the vcopy descriptor: each field at its byte offset, the
+// one table both the encoder and the reader walk (visit(offset, field) once per field, in order).
+template <class Header, class Visit>
+void header_fields(Header& h, Visit&& visit) {
+  visit(0, h.magic);
+  visit(4, h.version);
+  visit(5, h.header_size);
+  visit(6, h.flags);
+  visit(8, h.command);
+  visit(10, h.batch_count);
+  visit(12, h.dcid);
+  visit(13, h.src_node);
+  visit(14, h.dst_node);
+  visit(15, h.reserved);
+  visit(16, h.src_ep);
+  visit(20, h.dst_ep);
+  visit(24, h.seq);
+  visit(32, h.ack_seq);
+  visit(40, h.rcode);
+  visit(44, h.payload_len);
+  visit(48, h.timestamp_ns);
+  visit(56, h.raw_len);
+  visit(kChecksumOffset, h.checksum);
+}
+template <class Desc, class Visit>
+void vcopy_fields(Desc& v, Visit&& visit) {
+  visit(0, v.src_ep);
+  visit(4, v.dst_ep);
+  visit(8, v.rqtr_ep);
+  visit(12, v.chunk_len);
+  visit(16, v.src_addr);
+  visit(24, v.dst_addr);
+  visit(32, v.bytes);
+  visit(40, v.offset);
+}
+
 
 // ---- the command table ---------------------------------------------------------------------
 
@@ -423,49 +458,13 @@ bool plausible_endpoint(int32_t e) {
 
 void encode_header(const WireHeader& h, std::span<std::byte, kHeaderSize> out) {
   std::byte* p = out.data();
-  put32(p + 0, h.magic);
-  put8(p + 4, h.version);
-  put8(p + 5, h.header_size);
-  put16(p + 6, h.flags);
-  put16(p + 8, h.command);
-  put16(p + 10, h.batch_count);
-  put8(p + 12, h.dcid);
-  put8(p + 13, h.src_node);
-  put8(p + 14, h.dst_node);
-  put8(p + 15, h.reserved);
-  puti32(p + 16, h.src_ep);
-  puti32(p + 20, h.dst_ep);
-  put64(p + 24, h.seq);
-  put64(p + 32, h.ack_seq);
-  puti32(p + 40, h.rcode);
-  put32(p + 44, h.payload_len);
-  put64(p + 48, h.timestamp_ns);
-  put32(p + 56, h.raw_len);
-  put32(p + 60, h.checksum);
+  header_fields(h, [p](size_t at, auto v) { put_field(p + at, v); });
 }
 
 WireHeader read_header(std::span<const std::byte, kHeaderSize> in) {
   const std::byte* p = in.data();
   WireHeader h;
-  h.magic = get32(p + 0);
-  h.version = get8(p + 4);
-  h.header_size = get8(p + 5);
-  h.flags = get16(p + 6);
-  h.command = get16(p + 8);
-  h.batch_count = get16(p + 10);
-  h.dcid = get8(p + 12);
-  h.src_node = get8(p + 13);
-  h.dst_node = get8(p + 14);
-  h.reserved = get8(p + 15);
-  h.src_ep = geti32(p + 16);
-  h.dst_ep = geti32(p + 20);
-  h.seq = get64(p + 24);
-  h.ack_seq = get64(p + 32);
-  h.rcode = geti32(p + 40);
-  h.payload_len = get32(p + 44);
-  h.timestamp_ns = get64(p + 48);
-  h.raw_len = get32(p + 56);
-  h.checksum = get32(p + 60);
+  header_fields(h, [p](size_t at, auto& v) { get_field(p + at, v); });
   return h;
 }
 
@@ -487,27 +486,13 @@ dvs_message_t read_message(std::span<const std::byte, kMessageSize> in) {
 
 void encode_vcopy(const VcopyDesc& v, std::span<std::byte, kVcopyDescSize> out) {
   std::byte* p = out.data();
-  puti32(p + 0, v.src_ep);
-  puti32(p + 4, v.dst_ep);
-  puti32(p + 8, v.rqtr_ep);
-  put32(p + 12, v.chunk_len);
-  put64(p + 16, v.src_addr);
-  put64(p + 24, v.dst_addr);
-  put64(p + 32, v.bytes);
-  put64(p + 40, v.offset);
+  vcopy_fields(v, [p](size_t at, auto f) { put_field(p + at, f); });
 }
 
 VcopyDesc read_vcopy(std::span<const std::byte, kVcopyDescSize> in) {
   const std::byte* p = in.data();
   VcopyDesc v;
-  v.src_ep = geti32(p + 0);
-  v.dst_ep = geti32(p + 4);
-  v.rqtr_ep = geti32(p + 8);
-  v.chunk_len = get32(p + 12);
-  v.src_addr = get64(p + 16);
-  v.dst_addr = get64(p + 24);
-  v.bytes = get64(p + 32);
-  v.offset = get64(p + 40);
+  vcopy_fields(v, [p](size_t at, auto& f) { get_field(p + at, f); });
   return v;
 }
 

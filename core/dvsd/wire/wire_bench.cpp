@@ -5,26 +5,14 @@
 #include <string>
 
 #include "core/dvsd/wire/wire.hpp"
+#include "core/dvsd/wire/wire_samples.hpp"
 #include "dvs/dvs.h"
 
 namespace {
 
 using namespace dvs::wire;
 
-Command message_cmd(uint64_t n) {
-  Command c;
-  c.hdr.command = CMD_SEND_MSG;
-  c.hdr.dcid = 0;
-  c.hdr.src_node = 0;
-  c.hdr.dst_node = 1;
-  c.hdr.src_ep = DVS_ENDPOINT(1, 40);
-  c.hdr.dst_ep = 3;
-  c.hdr.seq = n;
-  c.hdr.timestamp_ns = n * 1000;
-  c.msg.m_type = static_cast<int32_t>(n);
-  for (int i = 0; i < DVS_MSG_PAYLOAD; ++i) c.msg.m_u.raw[i] = static_cast<uint8_t>(i + n);
-  return c;
-}
+Command message_cmd(uint64_t n) { return message_command(CMD_SEND_MSG, n); }
 
 void BM_MessageFrameEncodeDecode(benchmark::State& state) {
   const bool checksum = state.range(0) != 0;

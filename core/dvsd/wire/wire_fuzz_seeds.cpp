@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dvsd/wire/wire.hpp"
+#include "core/dvsd/wire/wire_samples.hpp"
 #include "dvs/dvs.h"
 #include "dvs/errors.h"
 
@@ -21,12 +22,6 @@ namespace {
 
 using namespace dvs::wire;
 using Bytes = std::vector<std::byte>;
-
-const uint16_t kAll[] = {CMD_SEND_MSG,    CMD_NTFY_MSG,     CMD_SNDREC_MSG,   CMD_REPLY_MSG,  CMD_COPYIN_DATA,
-                         CMD_COPYOUT_RQST, CMD_COPYLCL_RQST, CMD_COPYRMT_RQST, CMD_COPYIN_RQST, CMD_HELLO,
-                         CMD_SHUTDOWN,    CMD_BIND,         CMD_UNBIND,       CMD_SEND_ACK,   CMD_NTFY_ACK,
-                         CMD_SNDREC_ACK,  CMD_REPLY_ACK,    CMD_COPYIN_ACK,   CMD_COPYOUT_DATA, CMD_COPYLCL_ACK,
-                         CMD_COPYRMT_ACK, CMD_HELLO_ACK,    CMD_BIND_ACK,     CMD_UNBIND_ACK};
 
 // Compressible data (text-like runs with some noise), as vcopy payloads often are.
 const Bytes& data() {
@@ -43,33 +38,7 @@ std::span<const std::byte> text(const std::string& s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
 
-Command make(uint16_t cmd, uint32_t chunk, uint64_t n) {
-  Command c;
-  const CommandInfo info = command_info(cmd);
-  c.hdr.command = cmd;
-  c.hdr.dcid = static_cast<uint8_t>(n % 32);
-  c.hdr.src_node = 1;
-  c.hdr.dst_node = 2;
-  c.hdr.src_ep = DVS_ENDPOINT(static_cast<int>(n % 3), 40);
-  c.hdr.dst_ep = static_cast<int32_t>(n % 29) - 5;
-  c.hdr.seq = 1000 + n;
-  c.hdr.ack_seq = 500 + n;
-  c.hdr.timestamp_ns = 1'700'000'000'000'000'000ull + n;
-  if (info.link_level) {
-    c.hdr.dcid = 0;
-    c.hdr.src_ep = c.hdr.dst_ep = DVS_NONE;
-  }
-  if (base_of(cmd) == CMD_BIND || base_of(cmd) == CMD_UNBIND) c.hdr.dst_ep = DVS_NONE;
-  if (cmd == CMD_SNDREC_ACK) c.hdr.rcode = EDVSDSTDIED;
-  if (info.body == Body::kMessage) {
-    c.msg.m_source = c.hdr.src_ep;
-    c.msg.m_type = static_cast<int32_t>(n);
-    for (int i = 0; i < DVS_MSG_PAYLOAD; ++i) c.msg.m_u.raw[i] = static_cast<uint8_t>(i * (n + 1));
-  }
-  if (info.body == Body::kVcopy) c.vcopy = VcopyDesc{1, 2, 3, chunk, 0x1000, 0x2000, uint64_t{chunk} * 3, chunk};
-  if (info.payload == PayloadKind::kData) c.payload = std::span(data()).first(chunk);
-  return c;
-}
+Command make(uint16_t cmd, uint32_t chunk, uint64_t n) { return sample_command(cmd, chunk, n, data()); }
 
 std::string lower(const char* s) {
   std::string r(s);
@@ -123,7 +92,7 @@ int main(int argc, char** argv) {
   uint64_t n = 1;
 
   // Every command, plain; the data commands with a small chunk.
-  for (uint16_t cmd : kAll) w.put("ok-" + lower(command_info(cmd).name) + ".frame", w.frame(make(cmd, 16, n++)));
+  for (uint16_t cmd : kAllCommands) w.put("ok-" + lower(command_info(cmd).name) + ".frame", w.frame(make(cmd, 16, n++)));
   // Options: LZ4 (compressible data), checksum, both.
   const EncodeOptions lz4{.lz4 = true}, crc{.checksum = true}, both{.lz4 = true, .checksum = true};
   w.put("ok-copyin-data-4k-lz4.frame", w.frame(make(CMD_COPYIN_DATA, 4096, n++), lz4));

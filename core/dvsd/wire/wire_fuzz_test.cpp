@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/dvsd/wire/wire.hpp"
+#include "core/dvsd/wire/wire_samples.hpp"
 #include "dvs/dvs.h"
 #include "dvs/errors.h"
 
@@ -38,30 +39,8 @@ struct Corpus {
 };
 
 Command make(uint16_t cmd, const Bytes& data, uint32_t chunk, uint64_t n) {
-  Command c;
-  const CommandInfo info = command_info(cmd);
-  c.hdr.command = cmd;
-  c.hdr.dcid = static_cast<uint8_t>(n % 32);
-  c.hdr.src_node = 4;
-  c.hdr.dst_node = 9;
-  c.hdr.src_ep = DVS_ENDPOINT(static_cast<int>(n % 5), 40);
-  c.hdr.dst_ep = static_cast<int32_t>(n % 29);
-  c.hdr.seq = n;
-  c.hdr.ack_seq = n / 2;
-  c.hdr.timestamp_ns = n * 1000;
-  if (info.link_level) {
-    c.hdr.dcid = 0;
-    c.hdr.src_ep = c.hdr.dst_ep = DVS_NONE;
-  }
-  if (base_of(cmd) == CMD_BIND || base_of(cmd) == CMD_UNBIND) c.hdr.dst_ep = DVS_NONE;
-  if (cmd == CMD_SNDREC_ACK) c.hdr.rcode = EDVSDSTDIED;
-  if (info.body == Body::kMessage) {
-    c.msg.m_type = static_cast<int32_t>(n);
-    for (int i = 0; i < DVS_MSG_PAYLOAD; ++i) c.msg.m_u.raw[i] = static_cast<uint8_t>(i * n);
-  }
-  if (info.body == Body::kVcopy) c.vcopy = VcopyDesc{1, 2, 3, chunk, 0x1000, 0x2000, uint64_t{chunk} * 3, chunk};
-  if (info.payload == PayloadKind::kData) c.payload = std::span(data).first(chunk);
-  if (info.payload == PayloadKind::kOpaque) c.payload = std::span(data).first(n % 64);
+  Command c = sample_command(cmd, chunk, n, data);
+  if (command_info(cmd).payload == PayloadKind::kOpaque) c.payload = std::span(data).first(n % 64);
   return c;
 }
 
@@ -69,13 +48,8 @@ Corpus build_corpus() {
   Corpus k;
   k.data.resize(16384);
   for (size_t i = 0; i < k.data.size(); ++i) k.data[i] = std::byte(static_cast<uint8_t>((i % 97) < 60 ? 'a' + i % 7 : i * 13));
-  const uint16_t all[] = {CMD_SEND_MSG,    CMD_NTFY_MSG,     CMD_SNDREC_MSG,   CMD_REPLY_MSG,  CMD_COPYIN_DATA,
-                          CMD_COPYOUT_RQST, CMD_COPYLCL_RQST, CMD_COPYRMT_RQST, CMD_COPYIN_RQST, CMD_HELLO,
-                          CMD_SHUTDOWN,    CMD_BIND,         CMD_UNBIND,       CMD_SEND_ACK,   CMD_NTFY_ACK,
-                          CMD_SNDREC_ACK,  CMD_REPLY_ACK,    CMD_COPYIN_ACK,   CMD_COPYOUT_DATA, CMD_COPYLCL_ACK,
-                          CMD_COPYRMT_ACK, CMD_HELLO_ACK,    CMD_BIND_ACK,     CMD_UNBIND_ACK};
   uint64_t n = 1;
-  for (uint16_t cmd : all) {
+  for (uint16_t cmd : kAllCommands) {
     for (uint32_t chunk : {1u, 200u, 8192u}) {
       for (int opt = 0; opt < 3; ++opt) {
         Bytes f;

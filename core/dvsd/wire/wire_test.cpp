@@ -1,6 +1,7 @@
 // Tests of the wire codec: round trips, exact little-endian bytes, every validation error,
 // batching and LZ4.
 #include "core/dvsd/wire/wire.hpp"
+#include "core/dvsd/wire/wire_samples.hpp"
 
 #include <gtest/gtest.h>
 #include <lz4.h>
@@ -19,13 +20,6 @@ namespace {
 using E = WireError;
 using Bytes = std::vector<std::byte>;
 
-const std::vector<uint16_t> kAllCommands = {
-    CMD_SEND_MSG,    CMD_NTFY_MSG,     CMD_SNDREC_MSG,  CMD_REPLY_MSG,   CMD_COPYIN_DATA,  CMD_COPYOUT_RQST,
-    CMD_COPYLCL_RQST, CMD_COPYRMT_RQST, CMD_COPYIN_RQST, CMD_HELLO,       CMD_SHUTDOWN,     CMD_BIND,
-    CMD_UNBIND,      CMD_SEND_ACK,     CMD_NTFY_ACK,    CMD_SNDREC_ACK,  CMD_REPLY_ACK,    CMD_COPYIN_ACK,
-    CMD_COPYOUT_DATA, CMD_COPYLCL_ACK, CMD_COPYRMT_ACK, CMD_HELLO_ACK,   CMD_BIND_ACK,     CMD_UNBIND_ACK,
-};
-
 const Bytes& data_block() {
   static const Bytes d = [] {
     Bytes b(size_t{kMaxPayload});
@@ -43,34 +37,8 @@ Bytes bytes_of(std::string_view s) {
 
 // A valid command of the given kind with every field set to something recognizable.
 Command make(uint16_t cmd, uint32_t chunk = 100, uint64_t n = 0) {
-  Command c;
-  const CommandInfo info = command_info(cmd);
-  c.hdr.command = cmd;
-  c.hdr.dcid = 3;
-  c.hdr.src_node = 1;
-  c.hdr.dst_node = 2;
-  c.hdr.src_ep = DVS_ENDPOINT(2, 40);
-  c.hdr.dst_ep = 7;
-  c.hdr.seq = 1000 + n;
-  c.hdr.ack_seq = 500 + n;
-  c.hdr.timestamp_ns = 1'700'000'000'000'000'000ull + n;
-  if (info.link_level) {
-    c.hdr.dcid = 0;
-    c.hdr.src_ep = c.hdr.dst_ep = DVS_NONE;
-  }
-  if (base_of(cmd) == CMD_BIND || base_of(cmd) == CMD_UNBIND) c.hdr.dst_ep = DVS_NONE;
-  if (cmd == CMD_SNDREC_ACK) c.hdr.rcode = EDVSDSTDIED;
-  if (info.body == Body::kMessage) {
-    c.msg.m_source = c.hdr.src_ep;
-    c.msg.m_type = static_cast<int32_t>(0x100 + n);
-    for (int i = 0; i < DVS_MSG_PAYLOAD; ++i) c.msg.m_u.raw[i] = static_cast<uint8_t>(i + n);
-  }
-  if (info.body == Body::kVcopy) {
-    c.vcopy = VcopyDesc{DVS_ENDPOINT(1, 30), DVS_ENDPOINT(3, 31), 5, chunk, 0x7f0000001000ull, 0x7f0000900000ull,
-                        uint64_t{chunk} * 4, uint64_t{chunk} * 2};
-  }
-  if (info.payload == PayloadKind::kData) c.payload = std::span(data_block()).first(chunk);
-  if (info.payload == PayloadKind::kOpaque) {
+  Command c = sample_command(cmd, chunk, n, data_block());
+  if (command_info(cmd).payload == PayloadKind::kOpaque) {
     static const Bytes hello = bytes_of("node 1 hello, caps=batch,lz4");
     c.payload = hello;
   }
@@ -160,7 +128,7 @@ TEST(WireCommands, TableMatchesTheOriginal) {
     EXPECT_EQ(command_info(c).is_ack, is_ack(c));
     names.insert(command_info(c).name);
   }
-  EXPECT_EQ(names.size(), kAllCommands.size());
+  EXPECT_EQ(names.size(), std::size(kAllCommands));
   for (uint16_t c : {0, 14, 15, 0x2000, 0x2009, 0x200b, 0x4001, 0x1001, 0xffff}) {
     EXPECT_FALSE(command_info(static_cast<uint16_t>(c)).known) << c;
   }
