@@ -1,4 +1,4 @@
-// PrivateDvsd: see dvsd_process.hpp.
+// PrivateDvsd: see private_dvsd.hpp.
 #include "harness/run/private_dvsd.hpp"
 
 #include <algorithm>
