@@ -221,9 +221,9 @@ TEST(DvsBench, InvalidScenarioIsOneLineExit2AndWritesNothing) {
   EXPECT_EQ(r.status, 2) << r.out << r.err;
   EXPECT_EQ(r.err, "dvs bench: error: " + (tmp / "bad.toml").string() +
                        ":7: [[matrix]] #1: unknown key 'wiats' (known here: name, transports, primitives, "
-                       "waits, placements, sizes, perturb, extra_baselines, remote_paths, link_security, pairs, repetitions, warmup, spin_ns, "
+                       "waits, placements, sizes, perturb, extra_baselines, remote_paths, link_security, pairs, dvsd_batch, repetitions, warmup, spin_ns, "
                        "cell_budget_s, samples, block_samples, copy_samples, remote_samples, "
-                       "remote_copy_samples, duration_s, cross_node_pinning)\n");
+                       "remote_copy_samples, remote_pair_samples, duration_s, cross_node_pinning)\n");
   EXPECT_FALSE(fs::exists(tmp / "out")) << "nothing written for a bad scenario";
 
   std::ofstream(tmp / "syntax.toml") << "[scenario]\nname = \"bad\"\n[[matrix]]\nwaits = [\"block\"\n";

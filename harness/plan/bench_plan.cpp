@@ -22,7 +22,7 @@ using measure::CpuPair;
 using nlohmann::json;
 
 // Which of the scenario's counts a loop uses.
-enum class Count { Spin, Block, Copy, Remote, RemoteCopy };
+enum class Count { Spin, Block, Copy, Remote, RemoteCopy, RemotePair };
 
 // Where the two measuring processes of a cell run.
 struct Where {
@@ -77,6 +77,13 @@ struct RawDef {
   const char* short_name;
   measure::TwoProcessOutcome (*fn)(const baselines::BaselineConfig&);
 };
+// tcp_stream with the reader's SO_RCVLOWAT at the block size (woken once per block).
+measure::TwoProcessOutcome tcp_stream_rcvlowat(const baselines::BaselineConfig& cfg) {
+  auto c = cfg;
+  c.stream_rcvlowat = true;
+  return baselines::tcp_stream(c);
+}
+
 const RawDef kRaw[] = {
     {"pipe", false, Count::Block, "pipe", "pipe", baselines::pipe_pingpong},
     {"unix", false, Count::Block, "UNIX stream socket", "unix", baselines::unix_pingpong},
@@ -88,6 +95,8 @@ const RawDef kRaw[] = {
     {"fifo_stream", true, Count::Copy, "FIFO stream", "fifo-stream", baselines::fifo_stream},
     {"sysv_mq_stream", true, Count::Copy, "SysV MQ stream", "sysv-mq-stream", baselines::sysv_mq_stream},
     {"tcp_stream", true, Count::RemoteCopy, "raw TCP stream", "tcp-stream", baselines::tcp_stream},
+    {"tcp_stream_rcvlowat", true, Count::RemoteCopy, "raw TCP stream, SO_RCVLOWAT", "tcp-stream-lowat",
+     tcp_stream_rcvlowat},
     {"rdma", false, Count::Remote, "raw verbs ping-pong, 64 B SENDs", "verbs", baselines::rdma_pingpong},
     {"rdma_write", true, Count::RemoteCopy, "raw RDMA WRITE stream", "rdma-write", baselines::rdma_write_stream},
     {"tipc", false, Count::Remote, "raw TIPC ping-pong, 64 B, TIPC_NODELAY", "tipc", baselines::tipc_pingpong},
@@ -100,7 +109,7 @@ const RawDef kRaw[] = {
 std::string transport_of_raw(const std::string& name) {
   for (const std::string& s : cluster::node_transports()) {
     const transport::HarnessTraits& t = *cluster::node_transport_traits(s);
-    if (name == t.pingpong_baseline || name == t.stream_baseline) return s;
+    if (name == t.pingpong_baseline || name == t.stream_baseline || name == t.stream_baseline + "_rcvlowat") return s;
   }
   return "";
 }
@@ -153,12 +162,19 @@ class Planner {
   std::string shm_baseline(const std::string& wait, const Where& w);
   std::string raw_baseline(const RawDef& d, const SizePoint* size, const Where& w);
   // A peer library's row (cli::kPeerRows), planned after the dvs cells so that it can name the
-  // local dvs sendrec (block) cell at its placement, if the matrix has that one.
+  // dvs sendrec (block) cell at its placement, if the matrix has that one. At a cross-node
+  // placement (tcp:// rows only): between the cross-node endpoints' CPUs, counted by
+  // remote_samples, on tcp's network, named after tcp/dvs/sendrec_reply/block/cross-node.
   void peer_row(const cli::PeerRow& p, const Where& w);
-  // The dvs cell (pairs > 0: that many concurrent local sendrec pairs); false on a conflict.
+  // The dvs cell (pairs > 0: that many concurrent sendrec pairs; batch > 0: the cross-node
+  // nodes' dvsd --batch); false on a conflict.
   bool dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
                 const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait,
-                int pairs);
+                int pairs, int batch);
+  // Its id: <transport>/<dvs>/<prim>[/<bytes>][/pairs<N>][/batch<B>]/<wait>/<placement>.
+  static std::string dvs_id(const std::string& transport, const std::string& dvs, const std::string& prim,
+                            const SizePoint* size, int pairs, int batch, const std::string& wait,
+                            const std::string& placement);
   void size_fields(const SizePoint& s, json* j) const;
 
   const Scenario& s_;
@@ -193,7 +209,7 @@ RunItem Planner::base(const std::string& id, const Where& w, Count c, Loop* loop
     it.row_fields["iterations_planned"] = nullptr;
   } else {
     const uint64_t counts[] = {st.samples, st.block_samples, st.copy_samples, st.remote_samples,
-                               st.remote_copy_samples};
+                               st.remote_copy_samples, st.remote_pair_samples};
     loop->loop.iterations = counts[int(c)];
     loop->loop.budget_ns = uint64_t(st.cell_budget_s * 1e9);
     it.row_fields["stop"] = "samples";
@@ -285,14 +301,19 @@ void Planner::peer_row(const cli::PeerRow& p, const Where& w) {
   const std::string mech = fmt::format("{}_{}", p.name, baselines::peer_transport_name(p.transport));
   const std::string id = fmt::format("peer/{}/block/{}", mech, w.label);
   Loop lp;
-  RunItem it = base(id, w, Count::Block, &lp);
+  RunItem it = base(id, w, w.cross_node ? Count::Remote : Count::Block, &lp);
   it.cell.peer = true;
   it.cell.label = p.label;
   it.cell.wait = "block";
   it.cell.short_name = p.short_name;
-  const std::string dvs_block = fmt::format("local/dvs/sendrec_reply/block/{}", w.label);
+  const std::string tcp = "tcp";
+  if (w.cross_node) it.cell.network = cluster::node_transport_traits(tcp)->network;
+  const std::string dvs_block =
+      fmt::format("{}/dvs/sendrec_reply/block/{}", w.cross_node ? tcp : std::string(cluster::kLocalTransport), w.label);
   if (known_.count(dvs_block) != 0) it.cell.baseline = dvs_block;  // ratio = peer p50 / dvs p50
-  it.row_fields["note"] = cli::kPeerNote;
+  it.row_fields["note"] = w.cross_node ? std::string("the library's sockets between the two measuring processes, "
+                                                     "placed as the cross-node endpoints, no dvsd; ") + cli::kPeerNote
+                                       : std::string(cli::kPeerNote);
   baselines::BaselineConfig cfg;
   cfg.loop = lp.loop;
   cfg.cpus = w.cpus;
@@ -304,19 +325,27 @@ void Planner::peer_row(const cli::PeerRow& p, const Where& w) {
   add(std::move(it), &peers_);
 }
 
+std::string Planner::dvs_id(const std::string& transport, const std::string& dvs, const std::string& prim,
+                            const SizePoint* size, int pairs, int batch, const std::string& wait,
+                            const std::string& placement) {
+  std::string id = fmt::format("{}/{}/{}", transport, dvs, prim);
+  if (size != nullptr) id += fmt::format("/{}", size->bytes);
+  if (pairs > 0) id += fmt::format("/pairs{}", pairs);
+  if (batch > 0) id += fmt::format("/batch{}", batch);
+  return id + fmt::format("/{}/{}", wait, placement);
+}
+
 bool Planner::dvs_cell(const std::string& transport, const std::string& path, const std::string& security,
                        const std::string& prim, const SizePoint* size, const Where& w, const std::string& wait,
-                       int pairs) {
+                       int pairs, int batch) {
   const bool remote = transport != cluster::kLocalTransport;
   const bool copy = size != nullptr;
   // Proxy cells on authenticated links keep their ids; other paths and link security name theirs.
   const std::string dvs = std::string(path == "direct" ? "dvs-direct" : "dvs") +
                           (security == "authenticated" ? "" : "-" + security);
-  const std::string id = copy    ? fmt::format("{}/{}/{}/{}/{}/{}", transport, dvs, prim, size->bytes, wait, w.label)
-                        : pairs > 0 ? fmt::format("{}/{}/{}/pairs{}/{}/{}", transport, dvs, prim, pairs, wait, w.label)
-                                    : fmt::format("{}/{}/{}/{}/{}", transport, dvs, prim, wait, w.label);
+  const std::string id = dvs_id(transport, dvs, prim, size, pairs, batch, wait, w.label);
   Loop lp;
-  RunItem it = base(id, w, remote ? (copy ? Count::RemoteCopy : Count::Remote)
+  RunItem it = base(id, w, remote ? (copy ? Count::RemoteCopy : pairs > 0 ? Count::RemotePair : Count::Remote)
                                   : (copy ? Count::Copy : wait == "block" ? Count::Block : Count::Spin),
                     &lp);
   if (pairs > 0) {
@@ -341,6 +370,7 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     it.row_fields["link_security"] = security;
     it.row_fields["nodes"] = {{"client", 0}, {"server", 1}, {"count", 2}};
     it.row_fields["endpoint_placement"] = w.cpus.describe();
+    if (batch > 0) it.row_fields["dvsd_batch"] = batch;
   }
   const auto mode = *workloads::parse_wait(wait);
   const std::shared_ptr<BenchNodes> nodes = nodes_;
@@ -368,23 +398,26 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
         {"notify_receive", RemoteLoop::NotifyReceive}, {"vcopy", RemoteLoop::VcopyPull},
         {"vcopy_push", RemoteLoop::VcopyPush}};
     const auto l = loops.find(prim);
-    c.label = l == loops.end() ? prim : std::string(workloads::remote::loop_label(l->second));
+    c.label = pairs > 0 ? fmt::format("{} sendrec pair{}", pairs, pairs == 1 ? "" : "s")
+              : l == loops.end() ? prim
+                                 : std::string(workloads::remote::loop_label(l->second));
     if (copy) c.label += fmt::format(", {} B", size->bytes);
     c.label += " over " + transport + (path == "direct" ? ", direct path" : "") +
-               (security == "authenticated" ? "" : ", " + security + " link");
+               (security == "authenticated" ? "" : ", " + security + " link") +
+               (batch > 0 ? fmt::format(", dvsd --batch {}", batch) : "");
     if (l == loops.end())
       c.skip_reason = "no rcvrqst/reply loop across nodes (workloads/remote: sendrec, send/receive, "
                       "notify, vcopy pull and push)";
     auto cfg = loop_config<workloads::remote::RemoteConfig>(lp, w, mode, m_->settings.spin_ns, size);
     cfg.server_node = 1;
     const RemoteLoop rl = l == loops.end() ? RemoteLoop::SendrecReply : l->second;
-    c.run = [nodes, cfg, rl, transport, path, security]() -> measure::TwoProcessOutcome {
+    c.run = [nodes, cfg, rl, transport, path, security, pairs, batch]() -> measure::TwoProcessOutcome {
       if (!nodes) return cli::outcome_not_run("no dvsd (dry run)");
-      if (auto e = nodes->remote(transport, path, security); !e.empty()) return cli::outcome_not_run(e);
+      if (auto e = nodes->remote(transport, path, security, batch); !e.empty()) return cli::outcome_not_run(e);
       auto x = cfg;
       x.client_socket = nodes->node_socket(0);
       x.server_socket = nodes->node_socket(1);
-      return workloads::remote::run_remote(rl, x);
+      return pairs > 0 ? workloads::remote::run_remote_pairs(pairs, x) : workloads::remote::run_remote(rl, x);
     };
   }
   if (c.skip_reason.empty() && wait == "spin" && w.cpus.placement == measure::Placement::Same)
@@ -395,14 +428,14 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     const Where bw = w.cross_node ? Where{pinning_label(m_->settings.cross_node_pinning), w.cpus, false} : w;
     const transport::HarnessTraits* tt = remote ? cluster::node_transport_traits(transport) : nullptr;
     const RawDef* rd = tt ? find_raw(copy ? tt->stream_baseline : tt->pingpong_baseline) : nullptr;
-    if (rd != nullptr) c.baseline = raw_baseline(*rd, size, bw);
-    else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // e.g. shm: no raw mechanism links nodes
-    else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
-    else if (pairs > 1 && contains(m_->pairs, 1)) {
-      // n pairs against one pair of the same matrix, wait and placement: a scaling factor of rates.
-      c.baseline = fmt::format("{}/{}/{}/pairs1/{}/{}", transport, dvs, prim, wait, w.label);
+    if (pairs > 1 && contains(m_->pairs, 1)) {
+      // n pairs against one pair of the same matrix, wait, placement (and batch): a scaling factor of rates.
+      c.baseline = dvs_id(transport, dvs, prim, size, 1, batch, wait, w.label);
       c.ratio_of_rates = true;
     }
+    else if (rd != nullptr) c.baseline = raw_baseline(*rd, size, bw);
+    else if (remote) c.no_ratio_reason = cli::ratio_refusal(c.network, "");  // e.g. shm: no raw mechanism links nodes
+    else if (copy) c.baseline = raw_baseline(raw("pipe_stream"), size, bw);
     else if (wait == "block") c.baseline = raw_baseline(raw("pipe"), nullptr, bw);
     else c.baseline = shm_baseline(wait, bw);
     if (!err_.empty()) return false;
@@ -466,12 +499,20 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
             for (const auto& path : transport == cluster::kLocalTransport ? std::vector<std::string>{"proxy"} : m.remote_paths)
               for (const auto& security :
                    transport == cluster::kLocalTransport ? std::vector<std::string>{"authenticated"} : m.link_security)
-                for (int pairs : transport == cluster::kLocalTransport && !m.pairs.empty() ? m.pairs : std::vector<int>{0})
-                  if (!dvs_cell(transport, path, security, prim, size, w, wait, pairs)) return err_;
+                for (int pairs : !m.pairs.empty() ? m.pairs : std::vector<int>{0})
+                  for (int batch : transport != cluster::kLocalTransport && !m.dvsd_batch.empty() ? m.dvsd_batch
+                                                                                                  : std::vector<int>{0})
+                    if (!dvs_cell(transport, path, security, prim, size, w, wait, pairs, batch)) return err_;
     }
+  // Peer rows: at the local placements; a matrix without them has its tcp:// rows between the
+  // cross-node endpoints, the others at their pinning.
   for (const auto& name : m.extra_baselines)
-    if (const cli::PeerRow* p = peer_named(name))
-      for (const auto& w : extra_at) peer_row(*p, w);
+    if (const cli::PeerRow* p = peer_named(name)) {
+      if (local.empty() && p->transport == baselines::PeerTransport::Tcp)
+        for (const auto& w : node) peer_row(*p, w);
+      else
+        for (const auto& w : extra_at) peer_row(*p, w);
+    }
   if (!err_.empty()) return err_;
   for (auto* v : {&baselines_, &dvs_, &peers_})
     for (auto& it : *v) out_->items.push_back(std::move(it));

@@ -10,7 +10,8 @@
 //   tcp, messages:           raw TCP ping-pong, 64 B, TCP_NODELAY (as dvs run's remote section)
 //   local and shm, vcopy:    pipe stream at the same size;   tcp, vcopy: raw TCP stream, same size
 // Baselines run before the dvs cells of their matrix. Cell ids name every dimension:
-//   <transport>/dvs/<primitive>[/<bytes>]/<wait>/<placement>   e.g. local/dvs/vcopy/4095/block/cross-core
+//   <transport>/dvs/<primitive>[/<bytes>][/pairs<N>][/batch<B>]/<wait>/<placement>
+//     e.g. local/dvs/vcopy/4095/block/cross-core, tcp/dvs/sendrec_reply/pairs8/batch1/block/cross-node
 //   baseline/<mechanism>[/<bytes>]/<wait>/<placement>          e.g. baseline/pipe/block/cross-core
 // A cell planned twice (two matrices, or a baseline two matrices need) is run once if both ask
 // for the same settings, and is an error naming both matrices otherwise.

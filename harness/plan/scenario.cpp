@@ -30,6 +30,7 @@ const std::vector<std::string> kPlacements = {"same-core", "cross-core", "unpinn
 const std::vector<std::string> kExtraBaselines = {
     "shm", "pipe", "unix", "fifo", "sysv_mq", "posix_mq", "tcp",
     "pipe_stream", "fifo_stream", "sysv_mq_stream", "tcp_stream",
+    "tcp_stream_rcvlowat",  // tcp_stream with SO_RCVLOWAT = the block (the reader woken once per block)
     "nng_ipc", "nng_tcp", "zmq_ipc", "zmq_tcp"};  // the peer libraries (cli::kPeerRows)
 
 std::vector<std::string> scenario_transports() {
@@ -150,7 +151,7 @@ class Reader {
 
 // Settings keys of [defaults] and [[matrix]]: applied over `s` (inherited values).
 bool read_settings(Reader& r, Settings* s) {
-  std::optional<int64_t> reps, warmup, spin, samples, block, copy, remote, remote_copy;
+  std::optional<int64_t> reps, warmup, spin, samples, block, copy, remote, remote_copy, remote_pair;
   std::optional<double> budget, duration;
   std::optional<std::string> pinning;
   constexpr int64_t kMaxCount = 1'000'000'000'000;
@@ -162,13 +163,15 @@ bool read_settings(Reader& r, Settings* s) {
       !r.integer("copy_samples", 1, kMaxCount, &copy) ||
       !r.integer("remote_samples", 1, kMaxCount, &remote) ||
       !r.integer("remote_copy_samples", 1, kMaxCount, &remote_copy) ||
+      !r.integer("remote_pair_samples", 1, kMaxCount, &remote_pair) ||
       !r.seconds("duration_s", 0.001, 86400, &duration) ||
       !r.string("cross_node_pinning", &pinning))
     return false;
-  const bool counted = samples || block || copy || remote || remote_copy;
+  const bool counted = samples || block || copy || remote || remote_copy || remote_pair;
   if (counted && duration) {
     const char* count_key = samples ? "samples" : block ? "block_samples" : copy ? "copy_samples"
-                            : remote ? "remote_samples" : "remote_copy_samples";
+                            : remote ? "remote_samples" : remote_copy ? "remote_copy_samples"
+                                                                      : "remote_pair_samples";
     return r.fail(r.take("duration_s"), "duration_s",
                   fmt::format("and '{}' in one table: a loop runs for a sample count or for a "
                               "duration, not both", count_key));
@@ -193,6 +196,7 @@ bool read_settings(Reader& r, Settings* s) {
   if (copy) s->copy_samples = uint64_t(*copy);
   if (remote) s->remote_samples = uint64_t(*remote);
   if (remote_copy) s->remote_copy_samples = uint64_t(*remote_copy);
+  if (remote_pair) s->remote_pair_samples = uint64_t(*remote_pair);
   if (duration) s->duration_s = *duration;
   return true;
 }
@@ -253,26 +257,35 @@ bool read_perturb(Reader& r, std::vector<int64_t>* out) {
   return true;
 }
 
-// pairs = [1, 2, 4, 8]: counts of concurrent pairs, each 1..measure::kMaxPairs, no repeats.
-bool read_pairs(Reader& r, std::vector<int>* out) {
-  const toml::node* n = r.take("pairs");
+// key = [a, b, ...]: integers lo..hi (what: how the message names one), no repeats, in the given order.
+bool read_int_list(Reader& r, const char* key, int64_t lo, int64_t hi, const char* what, const char* example,
+                   std::vector<int>* out) {
+  const toml::node* n = r.take(key);
   if (n == nullptr) return true;
   const toml::array* a = n->as_array();
-  if (a == nullptr || a->empty()) return r.fail(n, "pairs", "must be a non-empty array of pair counts like [1, 2, 4, 8]");
+  if (a == nullptr || a->empty()) return r.fail(n, key, fmt::format("must be a non-empty array of {} like {}", what, example));
   for (size_t i = 0; i < a->size(); ++i) {
     const toml::node& el = *a->get(i);
     const auto x = el.value_exact<int64_t>();
-    const std::string key = fmt::format("pairs[{}]", i);
-    if (!x) return r.fail(&el, key, "must be an integer (concurrent pairs)");
-    if (*x < 1 || *x > measure::kMaxPairs)
-      return r.fail(&el, key, fmt::format("= {} is out of range 1..{}", *x, measure::kMaxPairs));
+    const std::string k = fmt::format("{}[{}]", key, i);
+    if (!x) return r.fail(&el, k, fmt::format("must be an integer ({})", what));
+    if (*x < lo || *x > hi) return r.fail(&el, k, fmt::format("= {} is out of range {}..{}", *x, lo, hi));
     if (std::find(out->begin(), out->end(), int(*x)) != out->end())
-      return r.fail(&el, key, fmt::format("repeats {}", *x));
+      return r.fail(&el, k, fmt::format("repeats {}", *x));
     out->push_back(int(*x));
   }
+  return true;
+}
+
+// pairs = [1, 2, 4, 8]: counts of concurrent pairs, each 1..measure::kMaxPairs, ascending.
+bool read_pairs(Reader& r, std::vector<int>* out) {
+  if (!read_int_list(r, "pairs", 1, measure::kMaxPairs, "concurrent pairs", "[1, 2, 4, 8]", out)) return false;
   std::sort(out->begin(), out->end());  // one pair first: the cell the others are compared with
   return true;
 }
+
+// dvsd_batch = [64, 1]: dvsd --batch values (its accepted range).
+constexpr int64_t kMaxDvsdBatch = 4096;
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -298,7 +311,9 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
       !r.names("placements", kPlacements, &placements) || !read_sizes(r, &sizes) ||
       !read_perturb(r, &perturb) || !r.names("extra_baselines", kExtraBaselines, &extras) ||
       !r.names("remote_paths", kRemotePaths, &paths) || !r.names("link_security", kLinkSecurity, &security) ||
-      !read_pairs(r, &m->pairs) || !read_settings(r, &m->settings) || !r.finish())
+      !read_pairs(r, &m->pairs) ||
+      !read_int_list(r, "dvsd_batch", 1, kMaxDvsdBatch, "dvsd --batch values", "[64, 1]", &m->dvsd_batch) ||
+      !read_settings(r, &m->settings) || !r.finish())
     return false;
   m->name = name.value_or(fmt::format("matrix{}", index));
   if (!valid_name(m->name))
@@ -333,11 +348,13 @@ bool read_matrix(Reader& r, const Settings& defaults, int index, MatrixSpec* m) 
                   "has \"cross-node\" but transports has only \"local\"");
   if (has_local_pl && !local)
     return r.fail(pl_node, "placements", "has a same-core/cross-core/unpinned placement but transports has no \"local\"");
-  if (!m->pairs.empty() && (m->transports != std::vector<std::string>{std::string(cluster::kLocalTransport)} ||
-                            m->primitives != std::vector<std::string>{"sendrec_reply"}))
+  if (!m->pairs.empty() && m->primitives != std::vector<std::string>{"sendrec_reply"})
     return r.fail(r.take("pairs"), "pairs",
-                  "needs transports = [\"local\"] and primitives = [\"sendrec_reply\"]: the concurrent "
-                  "pairs are local sendrec <-> receive/reply pairs");
+                  "needs primitives = [\"sendrec_reply\"]: the concurrent pairs are sendrec <-> "
+                  "receive/reply pairs");
+  if (!m->dvsd_batch.empty() && !remote)
+    return r.fail(r.take("dvsd_batch"), "dvsd_batch",
+                  "needs a transport other than \"local\": it is the --batch of the two nodes of cross-node cells");
   // Sizes: each base, then base + every perturbation, ascending, each byte count once.
   const bool copies = contains(m->primitives, "vcopy") || contains(m->primitives, "vcopy_push") ||
                       std::any_of(m->extra_baselines.begin(), m->extra_baselines.end(),
@@ -456,6 +473,7 @@ void apply_quick(Scenario* s) {
     t.copy_samples = std::min(t.copy_samples, cli::kQuickCopyIterations);
     t.remote_samples = std::min(t.remote_samples, cli::kQuickRemoteIterations);
     t.remote_copy_samples = std::min(t.remote_copy_samples, cli::kQuickRemoteCopyIterations);
+    t.remote_pair_samples = std::min(t.remote_pair_samples, cli::kQuickRemotePairIterations);
     if (t.duration_s > 0) t.duration_s = std::min(t.duration_s, 0.2);
     t.cell_budget_s = std::min(t.cell_budget_s, 5.0);
   }

@@ -26,6 +26,7 @@ struct Settings {
   uint64_t copy_samples = 5'000;      // local vcopy blocks (and pipe/FIFO/SysV MQ stream blocks)
   uint64_t remote_samples = 5'000;    // cross-node round trips (and raw TCP ping-pong)
   uint64_t remote_copy_samples = 500; // cross-node vcopy blocks (and raw TCP stream blocks)
+  uint64_t remote_pair_samples = 8'000;  // cross-node sendrec pairs cells: all pairs' round trips together
   double duration_s = 0;              // > 0: every loop runs this long instead (counts unused)
   std::string cross_node_pinning = "cross";  // measuring processes of cross-node cells: cross|same|none
 };
@@ -50,10 +51,15 @@ struct MatrixSpec {
   // authenticated | open | sealed: cross-node cells with the nodes' links so (docs/SECURITY.md):
   // the cluster key's handshake (the default), dvsd --no-auth, or every frame sealed (--seal).
   std::vector<std::string> link_security;
-  // Concurrent sendrec pairs (1..8, unique, ascending): each local sendrec_reply cell runs once
-  // per count, all pairs on one dvsd node (workloads/pingpong/local_pairs.hpp). Empty: one pair
-  // per cell, with the cell ids of a matrix without the key.
+  // Concurrent sendrec pairs (1..8, unique, ascending): each sendrec_reply cell runs once per
+  // count, all pairs on one dvsd node (local: workloads/pingpong/local_pairs.hpp) or from node 0
+  // to node 1 (cross-node: workloads/remote run_remote_pairs). Empty: one pair per cell, with
+  // the cell ids of a matrix without the key.
   std::vector<int> pairs;
+  // dvsd --batch of the two nodes of cross-node cells (1..4096, unique, in the given order):
+  // each cross-node cell runs once per value. Empty: the nodes' default, with the cell ids of a
+  // matrix without the key.
+  std::vector<int> dvsd_batch;
   Settings settings;                     // [defaults] with this matrix's overrides
 };
 

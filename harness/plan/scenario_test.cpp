@@ -8,6 +8,7 @@
 #include <string>
 
 #include "harness/plan/bench_plan.hpp"
+#include "harness/plan/run_scenario.hpp"
 #include "harness/plan/scenario.hpp"
 #include "transports/registry.hpp"
 
@@ -303,6 +304,164 @@ waits = ["block", "spin-then-block"]
   EXPECT_EQ(pairs_cells, 6u);
 }
 
+// pairs and dvsd_batch across nodes: one cross-node sendrec cell per pairs x batch, counted by
+// remote_pair_samples, n pairs compared with 1 pair at the same batch by rate; the batch in the
+// id and the row, given to the nodes.
+TEST(BenchScenario, CrossNodePairsAndBatchPlanOneCellEach) {
+  const Scenario s = parse_ok(R"(
+[scenario]
+name = "x"
+[[matrix]]
+transports = ["tcp"]
+primitives = ["sendrec"]
+pairs = [8, 1]
+dvsd_batch = [64, 1]
+remote_pair_samples = 800
+remote_samples = 300
+)");
+  ASSERT_EQ(s.matrices[0].dvsd_batch, (std::vector<int>{64, 1})) << "in the given order";
+  const Plan p = plan_ok(s);
+  EXPECT_EQ(item(p, "tcp/dvs/sendrec_reply/block/cross-node"), nullptr) << "only pairs x batch cells";
+  size_t cells = 0;
+  for (const auto& it : p.items) cells += it.cell.dvs;
+  EXPECT_EQ(cells, 2u * 2u * 3u) << "pairs x batch x waits";
+  const auto* one = item(p, "tcp/dvs/sendrec_reply/pairs1/batch1/block/cross-node");
+  const auto* eight = item(p, "tcp/dvs/sendrec_reply/pairs8/batch1/block/cross-node");
+  const auto* eight64 = item(p, "tcp/dvs/sendrec_reply/pairs8/batch64/block/cross-node");
+  ASSERT_TRUE(one != nullptr && eight != nullptr && eight64 != nullptr);
+  EXPECT_EQ(one->cell.baseline, "baseline/tcp/block/cross-core");
+  EXPECT_EQ(item(p, "baseline/tcp/block/cross-core")->cell.iterations, 300u);
+  EXPECT_EQ(eight->cell.baseline, "tcp/dvs/sendrec_reply/pairs1/batch1/block/cross-node");
+  EXPECT_EQ(eight64->cell.baseline, "tcp/dvs/sendrec_reply/pairs1/batch64/block/cross-node");
+  EXPECT_TRUE(eight->cell.ratio_of_rates);
+  EXPECT_EQ(one->cell.iterations, 800u);
+  EXPECT_EQ(eight->cell.iterations, 800u) << "100 round trips per client, 8 clients";
+  EXPECT_EQ(eight->row_fields.at("dvsd_batch"), 1);
+  EXPECT_EQ(eight->row_fields.at("pairs"), 8);
+  EXPECT_EQ(eight->cell.label, "8 sendrec pairs over tcp, dvsd --batch 1");
+  // Without the keys a cross-node matrix keeps its ids.
+  const Plan q = plan_ok(parse_ok("[scenario]\nname = \"x\"\n[[matrix]]\ntransports = [\"tcp\"]\nprimitives = [\"sendrec\"]\n"));
+  EXPECT_NE(item(q, "tcp/dvs/sendrec_reply/block/cross-node"), nullptr);
+}
+
+// The SO_RCVLOWAT TCP stream: a raw baseline on tcp's network, at every size of the matrix.
+TEST(BenchScenario, TcpStreamRcvlowatIsABaselineOnTcpsNetwork) {
+  const Plan p = plan_ok(parse_ok(R"(
+[scenario]
+name = "x"
+[[matrix]]
+transports = ["tcp"]
+primitives = ["vcopy"]
+waits = ["block"]
+sizes = [4096]
+extra_baselines = ["tcp_stream_rcvlowat"]
+)"));
+  const auto* lowat = item(p, "baseline/tcp_stream_rcvlowat/4096/block/cross-core");
+  const auto* plain = item(p, "baseline/tcp_stream/4096/block/cross-core");
+  ASSERT_NE(lowat, nullptr);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_FALSE(lowat->cell.network.empty());
+  EXPECT_EQ(lowat->cell.network, plain->cell.network);
+  EXPECT_EQ(item(p, "tcp/dvs/vcopy/4096/block/cross-node")->cell.baseline, plain->cell.id);
+}
+
+// dvs run's matrix as a scenario: every row kind of dvs run planned once, with the counts of its
+// options, baselines planned before the cells that name them; --remote-only / --no-remote /
+// --waits / --placement shape it.
+TEST(RunScenario, PlansDvsRunsMatrix) {
+  dvs::cli::RunOptions o;
+  o.iterations = 4000;
+  o.block_iterations = 300;
+  o.copy_iterations = 50;
+  o.remote_iterations = 70;
+  o.remote_copy_iterations = 9;
+  o.remote_pair_iterations = 160;
+  o.repeat = 3;
+  const Plan p = plan_ok(dvs::bench::run_scenario(o));
+  std::set<std::string> ids;
+  for (const auto& it : p.items) {
+    EXPECT_TRUE(ids.insert(it.cell.id).second) << "planned twice: " << it.cell.id;
+    if (!it.cell.baseline.empty()) {
+      EXPECT_TRUE(ids.count(it.cell.baseline)) << it.cell.id << " -> " << it.cell.baseline;
+    }
+    EXPECT_EQ(it.repetitions, 3) << it.cell.id;
+  }
+  std::vector<std::string> want = {"baseline/shm/spin/cross-core", "baseline/shm/spin-then-block/cross-core",
+                                   "baseline/shm/block/cross-core", "baseline/pipe/block/cross-core",
+                                   "baseline/unix/block/cross-core", "baseline/pipe_stream/65536/block/cross-core",
+                                   "baseline/tcp/block/cross-core", "baseline/tcp_stream/1048576/block/cross-core",
+                                   "baseline/tcp_stream_rcvlowat/1048576/block/cross-core",
+                                   "tcp/dvs/vcopy/1048576/block/cross-node", "tcp/dvs/vcopy_push/1048576/block/cross-node"};
+  for (const char* prim : {"send_receive", "sendrec_reply", "notify_receive", "rcvrqst_reply"})
+    for (const char* wait : {"spin", "spin-then-block", "block"})
+      want.push_back(fmt::format("local/dvs/{}/{}/cross-core", prim, wait));
+  for (const char* wait : {"spin", "spin-then-block", "block"})
+    want.push_back(fmt::format("local/dvs/vcopy/65536/{}/cross-core", wait));
+  for (const char* peer : {"nng_ipc", "nng_tcp", "zmq_ipc", "zmq_tcp"}) want.push_back(fmt::format("peer/{}/block/cross-core", peer));
+  for (const char* peer : {"nng_tcp", "zmq_tcp"}) want.push_back(fmt::format("peer/{}/block/cross-node", peer));
+  for (const char* dvs : {"dvs", "dvs-direct"}) {
+    for (const char* prim : {"sendrec_reply", "send_receive", "notify_receive"})
+      want.push_back(fmt::format("tcp/{}/{}/block/cross-node", dvs, prim));
+  }
+  for (int n : {1, 8}) {
+    for (int b : {64, 1}) want.push_back(fmt::format("tcp/dvs/sendrec_reply/pairs{}/batch{}/block/cross-node", n, b));
+    want.push_back(fmt::format("tcp/dvs-direct/sendrec_reply/pairs{}/block/cross-node", n));
+  }
+  for (const auto& id : want) EXPECT_TRUE(ids.count(id)) << "missing " << id;
+  EXPECT_EQ(ids.size(), want.size()) << "and nothing else";
+
+  EXPECT_EQ(item(p, "local/dvs/sendrec_reply/spin/cross-core")->cell.iterations, 4000u);
+  EXPECT_EQ(item(p, "local/dvs/sendrec_reply/block/cross-core")->cell.iterations, 300u);
+  EXPECT_EQ(item(p, "local/dvs/vcopy/65536/block/cross-core")->cell.iterations, 50u);
+  EXPECT_EQ(item(p, "tcp/dvs/sendrec_reply/block/cross-node")->cell.iterations, 70u);
+  EXPECT_EQ(item(p, "tcp/dvs/vcopy/1048576/block/cross-node")->cell.iterations, 9u);
+  EXPECT_EQ(item(p, "tcp/dvs/sendrec_reply/pairs8/batch1/block/cross-node")->cell.iterations, 160u);
+  EXPECT_EQ(item(p, "tcp/dvs/sendrec_reply/pairs8/batch1/block/cross-node")->cell.baseline,
+            "tcp/dvs/sendrec_reply/pairs1/batch1/block/cross-node");
+  EXPECT_EQ(item(p, "peer/zmq_tcp/block/cross-core")->cell.baseline, "local/dvs/sendrec_reply/block/cross-core");
+  EXPECT_EQ(item(p, "tcp/dvs-direct/sendrec_reply/block/cross-node")->cell.baseline, "baseline/tcp/block/cross-core");
+  // The remote peer rows: remote counts, tcp's network, compared with the remote sendrec (block).
+  const auto* remote_peer = item(p, "peer/nng_tcp/block/cross-node");
+  EXPECT_EQ(remote_peer->cell.baseline, "tcp/dvs/sendrec_reply/block/cross-node");
+  EXPECT_EQ(remote_peer->cell.iterations, 70u);
+  EXPECT_EQ(remote_peer->cell.network, item(p, "tcp/dvs/sendrec_reply/block/cross-node")->cell.network);
+  EXPECT_FALSE(remote_peer->cell.network.empty());
+
+  auto ids_of = [](const dvs::cli::RunOptions& x) {
+    std::set<std::string> v;
+    for (const auto& it : plan_ok(dvs::bench::run_scenario(x)).items) v.insert(it.cell.id);
+    return v;
+  };
+  auto any_prefix = [](const std::set<std::string>& v, const std::string& prefix) {
+    return std::any_of(v.begin(), v.end(), [&](const std::string& id) { return id.rfind(prefix, 0) == 0; });
+  };
+  dvs::cli::RunOptions remote_only = o;
+  remote_only.remote_only = true;
+  EXPECT_FALSE(any_prefix(ids_of(remote_only), "local/"));
+  EXPECT_TRUE(any_prefix(ids_of(remote_only), "tcp/"));
+  dvs::cli::RunOptions no_remote = o;
+  no_remote.no_remote = true;
+  EXPECT_FALSE(any_prefix(ids_of(no_remote), "tcp/"));
+  EXPECT_TRUE(any_prefix(ids_of(no_remote), "local/"));
+  dvs::cli::RunOptions spin_same = o;
+  spin_same.waits = {"spin"};
+  spin_same.placement = "same";
+  spin_same.remote_wait = "spin";
+  const Plan q = plan_ok(dvs::bench::run_scenario(spin_same));
+  for (const auto& it : q.items) {
+    if (it.cell.peer) {
+      EXPECT_TRUE(it.cell.id.ends_with("/cross-node")) << "local peer rows need block: " << it.cell.id;
+      EXPECT_TRUE(it.cell.baseline.empty()) << "no remote sendrec (block) to name: " << it.cell.id;
+    }
+    EXPECT_EQ(it.cell.id.find("/unix/"), std::string::npos) << it.cell.id;
+    if (it.cell.dvs && it.cell.kind == dvs::cli::CellKind::PingPong) {
+      EXPECT_FALSE(it.cell.skip_reason.empty()) << "spin on one CPU is skipped: " << it.cell.id;
+    }
+  }
+  EXPECT_NE(item(q, "local/dvs/sendrec_reply/spin/same-core"), nullptr);
+  EXPECT_NE(item(q, "tcp/dvs/sendrec_reply/spin/cross-node"), nullptr);
+}
+
 // Each bad file: the error starts with t.toml:<line>: and names the key.
 TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
   const std::string head = "[scenario]\nname = \"x\"\n";  // lines 1-2
@@ -340,7 +499,11 @@ TEST(BenchScenario, BadFilesNameTheLineAndTheKey) {
       {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = [1, 9]\n", 5, "'pairs[1]' = 9 is out of range 1..8"},
       {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = [2, 2]\n", 5, "'pairs[1]' repeats 2"},
       {head + "[[matrix]]\nprimitives = [\"sendrec\"]\npairs = []\n", 5, "'pairs' must be a non-empty array"},
-      {head + "[[matrix]]\nprimitives = [\"sendrec\", \"notify\"]\npairs = [1]\n", 5, "'pairs' needs transports"},
+      {head + "[[matrix]]\nprimitives = [\"sendrec\", \"notify\"]\npairs = [1]\n", 5, "'pairs' needs primitives"},
+      {head + "[[matrix]]\ntransports = [\"tcp\"]\ndvsd_batch = [64, 0]\n", 5, "'dvsd_batch[1]' = 0 is out of range 1..4096"},
+      {head + "[[matrix]]\ntransports = [\"tcp\"]\ndvsd_batch = [1, 1]\n", 5, "'dvsd_batch[1]' repeats 1"},
+      {head + "[[matrix]]\ndvsd_batch = [64]\n", 4, "'dvsd_batch' needs a transport other than \"local\""},
+      {head + "[[matrix]]\ntransports = [\"tcp\"]\nremote_pair_samples = 0\n", 5, "'remote_pair_samples' = 0 is out of range"},
   };
   for (const auto& c : cases) {
     const std::string err = parse_err(c.text);

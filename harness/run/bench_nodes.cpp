@@ -40,9 +40,10 @@ std::string BenchNodes::local(std::string* socket) {
   return "";
 }
 
-std::string BenchNodes::remote(const std::string& transport, const std::string& path, const std::string& security) {
+std::string BenchNodes::remote(const std::string& transport, const std::string& path, const std::string& security,
+                               int batch) {
   if (!skip_.empty()) return skip_;
-  return pair_.ensure(transport, path, security);
+  return pair_.ensure(transport, path, security, batch);
 }
 
 void BenchNodes::stop() {

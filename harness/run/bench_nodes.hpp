@@ -32,9 +32,10 @@ class BenchNodes {
   std::string local(std::string* socket);
   // Nodes 0 and 1 linked over `transport`, with dvsd --remote-path `path`, are up: "" (sockets:
   // node_socket), else why not.
-  // security: the link's (scenario.hpp MatrixSpec::link_security).
+  // security: the link's (scenario.hpp MatrixSpec::link_security); batch: dvsd --batch (0: the
+  // default).
   std::string remote(const std::string& transport, const std::string& path = "proxy",
-                     const std::string& security = "authenticated");
+                     const std::string& security = "authenticated", int batch = 0);
   std::string node_socket(int node) const { return pair_.socket(node); }
   void stop();
   // For meta.json: binary, error, local node, pairs started.

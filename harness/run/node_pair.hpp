@@ -42,13 +42,14 @@ class NodePair {
 
   // Both nodes up with these options and their link up: "" or why not.
   std::string ensure(const NodePairOptions& o);
-  // The defaults' options with this transport (bench, reproduce).
+  // The defaults' options with this transport (bench, reproduce); batch > 0: dvsd --batch.
   std::string ensure(const std::string& transport, const std::string& remote_path = "proxy",
-                     const std::string& security = "authenticated") {
+                     const std::string& security = "authenticated", int batch = 0) {
     NodePairOptions o = defaults_;
     o.transport = transport;
     o.remote_path = remote_path;
     o.security = security;
+    if (batch > 0) o.batch = batch;
     return ensure(o);
   }
   void set_defaults(NodePairOptions o) { defaults_ = std::move(o); }
