@@ -353,6 +353,8 @@ bool Planner::dvs_cell(const std::string& transport, const std::string& path, co
     lp.loop.iterations = std::max<uint64_t>(1, lp.loop.iterations / uint64_t(pairs));
     if (it.duration_s == 0) it.cell.iterations = lp.loop.iterations * uint64_t(pairs);
     it.row_fields["pairs"] = pairs;
+    // How the N-pair cells' ratio column names this one.
+    it.cell.short_name = fmt::format("{}-pair{}", pairs, batch > 0 ? fmt::format("-b{}", batch) : "");
   }
   cli::Cell& c = it.cell;
   c.dvs = true;
@@ -499,9 +501,10 @@ std::string Planner::add_matrix(const MatrixSpec& m) {
             for (const auto& path : transport == cluster::kLocalTransport ? std::vector<std::string>{"proxy"} : m.remote_paths)
               for (const auto& security :
                    transport == cluster::kLocalTransport ? std::vector<std::string>{"authenticated"} : m.link_security)
-                for (int pairs : !m.pairs.empty() ? m.pairs : std::vector<int>{0})
-                  for (int batch : transport != cluster::kLocalTransport && !m.dvsd_batch.empty() ? m.dvsd_batch
-                                                                                                  : std::vector<int>{0})
+                // batch outside pairs: the nodes restart once per batch value, not per cell
+                for (int batch : transport != cluster::kLocalTransport && !m.dvsd_batch.empty() ? m.dvsd_batch
+                                                                                                : std::vector<int>{0})
+                  for (int pairs : !m.pairs.empty() ? m.pairs : std::vector<int>{0})
                     if (!dvs_cell(transport, path, security, prim, size, w, wait, pairs, batch)) return err_;
     }
   // Peer rows: at the local placements; a matrix without them has its tcp:// rows between the

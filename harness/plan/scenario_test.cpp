@@ -339,6 +339,9 @@ remote_samples = 300
   EXPECT_EQ(eight->row_fields.at("dvsd_batch"), 1);
   EXPECT_EQ(eight->row_fields.at("pairs"), 8);
   EXPECT_EQ(eight->cell.label, "8 sendrec pairs over tcp, dvsd --batch 1");
+  EXPECT_EQ(one->cell.short_name, "1-pair-b1") << "how the 8-pair row names it";
+  // Cells of one batch value together: the nodes restart once per value.
+  EXPECT_LT(item(p, "tcp/dvs/sendrec_reply/pairs8/batch64/block/cross-node"), one);
   // Without the keys a cross-node matrix keeps its ids.
   const Plan q = plan_ok(parse_ok("[scenario]\nname = \"x\"\n[[matrix]]\ntransports = [\"tcp\"]\nprimitives = [\"sendrec\"]\n"));
   EXPECT_NE(item(q, "tcp/dvs/sendrec_reply/block/cross-node"), nullptr);
